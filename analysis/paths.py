@@ -1,0 +1,45 @@
+"""Every location the project reads or writes, resolved from the repository root.
+
+Nothing in the package or the notebooks builds a path from the current working directory:
+a notebook executed by papermill from any folder finds the same data and writes to the same
+places. ``MOBILEONE_STUDY_CACHE`` overrides the cache folder (tests point it at a temporary
+directory).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root (the folder holding ``analysis/``).
+ROOT: Path = Path(__file__).resolve().parent.parent
+
+DATA: Path = ROOT / "data"
+#: The paper's tables as shipped, immutable inputs (copied from the paper; see data/README.md).
+PAPER_DATA: Path = DATA / "paper"
+#: Latency measurements in the project's long CSV format.
+LATENCY_DATA: Path = DATA / "latency"
+#: Third-party data sets shipped with their licence notes.
+EXTERNAL_DATA: Path = DATA / "external"
+
+NOTEBOOKS: Path = ROOT / "notebooks"
+#: Results (CSV/JSON) written by the executed notebooks, one sub-folder per notebook.
+NOTEBOOK_OUTPUTS: Path = NOTEBOOKS / "outputs"
+FIGURES: Path = ROOT / "figures"
+BENCHMARKS: Path = ROOT / "benchmarks"
+
+
+def cache_dir() -> Path:
+    """Folder for derived, re-computable data (complexity counts); created on demand."""
+    path = Path(os.environ.get("MOBILEONE_STUDY_CACHE", ROOT / ".cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def paper_table(name: str) -> Path:
+    """Path of one of the paper's tables in ``data/paper`` (e.g. ``"table9_imagenet"``)."""
+    path = PAPER_DATA / f"{name}.csv"
+    if not path.is_file():
+        known = sorted(p.stem for p in PAPER_DATA.glob("*.csv"))
+        raise FileNotFoundError(f"{path}: no such paper table; known tables: {', '.join(known)}")
+    return path

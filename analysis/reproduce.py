@@ -1,0 +1,74 @@
+"""Regenerate every result of the study in one go (``make reproduce``).
+
+1. The complexity table of every registered model (``notebooks/outputs/complexity.csv``).
+2. Every notebook ``notebooks/NN_*.ipynb`` in order, executed with papermill on its default
+   parameters (the shipped data). Each notebook is executed into a temporary file and only
+   replaces the rendered notebook once it has run to the end, so a failure never leaves a
+   half-executed notebook behind; the failed run is kept as ``outputs/<name>.failed.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from analysis import paths
+from analysis.errors import AnalysisError
+
+KERNEL_NAME = "mobileone-study"
+
+
+def kernel_name() -> str:
+    """The project's Jupyter kernel if it is registered (``make`` does it), else ``python3``."""
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    return KERNEL_NAME if KERNEL_NAME in find_kernel_specs() else "python3"
+
+
+def notebooks(only: str | None = None) -> list[Path]:
+    found = sorted(p for p in paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    return [p for p in found if only is None or only in p.name]
+
+
+def run_notebook(path: Path, output: Path | None = None, parameters: dict | None = None,
+                 *, cwd: Path | None = None, log_output: bool = False) -> Path:
+    """Execute ``path`` with papermill into ``output`` (default: in place), atomically."""
+    import papermill as pm
+
+    output = Path(output or path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.stem}.running.ipynb")
+    try:
+        pm.execute_notebook(str(path), str(tmp), parameters=parameters or {},
+                            kernel_name=kernel_name(), cwd=str(cwd or paths.NOTEBOOKS),
+                            progress_bar=False, log_output=log_output)
+    except Exception as exc:
+        failed = paths.NOTEBOOK_OUTPUTS / f"{path.stem}.failed.ipynb"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            os.replace(tmp, failed)
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise AnalysisError(f"{path.name} failed: {reason} (executed copy kept in {failed})") from None
+    os.replace(tmp, output)
+    return output
+
+
+def reproduce(only: str | None = None) -> None:
+    from analysis.complexity import count_table
+    from analysis.models import list_models
+
+    start = time.perf_counter()
+    if only is None:
+        out = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        count_table(list_models(), progress=True).to_csv(out, index=False)
+        print(f"[reproduce] complexity of {len(list_models())} models -> "
+              f"{out.relative_to(paths.ROOT)}", flush=True)
+    for nb in notebooks(only):
+        t0 = time.perf_counter()
+        print(f"[reproduce] running {nb.relative_to(paths.ROOT)} …", flush=True)
+        run_notebook(nb)
+        print(f"[reproduce] {nb.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"[reproduce] finished in {time.perf_counter() - start:.0f} s", file=sys.stderr)

@@ -1,0 +1,68 @@
+"""Complexity counting against closed-form counts, and the on-disk cache."""
+
+from __future__ import annotations
+
+import pytest
+import torch.nn as nn
+
+from analysis import complexity
+from analysis.complexity import count_complexity, input_shape_for, profile_model
+from analysis.errors import ConfigError
+
+
+class Gated(nn.Module):
+    """conv 3→8 (3×3, bias) → x·sigmoid(x) → GAP → linear 8→5."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = x * x.sigmoid()
+        return self.fc(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def test_closed_form_counts():
+    c = count_complexity(Gated(), (8, 10))
+    conv_macs = 8 * 3 * 3 * 3 * 8 * 10  # out · in · k·k · H·W
+    gap = 8 * 8 * 10  # fvcore counts adaptive pooling as one op per input element
+    fc_macs = 8 * 5
+    assert c.macs == conv_macs + gap + fc_macs
+    assert c.params == (8 * 3 * 9 + 8) + (8 * 5 + 5)
+    assert c.activations == 8 * 8 * 10 + 5  # outputs of conv and linear
+    assert c.input_shape == (1, 3, 8, 10)
+    # element-wise ops are counted as zero, but listed
+    assert c.skipped_ops == {"aten::mul": 1, "aten::sigmoid": 1}
+
+
+def test_counts_scale_with_batch_and_leave_model_alone():
+    model = Gated().train()
+    one = count_complexity(model, 8)
+    four = count_complexity(model, 8, batch_size=4)
+    assert four.macs == 4 * one.macs and four.params == one.params
+    assert model.training  # mode restored
+
+
+def test_bad_input_size():
+    with pytest.raises(ConfigError, match="input_size"):
+        input_shape_for((1, 2, 3))
+    with pytest.raises(ConfigError, match="positive"):
+        input_shape_for(0)
+
+
+def test_fused_and_unfused_counts_differ_for_mobileone():
+    from analysis.models import create_model
+
+    model = create_model("mobileone_s0")
+    fused = count_complexity(model, 64)
+    unfused = count_complexity(model, 64, fuse=False)
+    assert unfused.params > 2 * fused.params and unfused.macs > fused.macs
+
+
+def test_profile_model_uses_the_cache(monkeypatch):
+    first = profile_model("MobileOne-S0", 64)
+    monkeypatch.setattr(complexity, "count_complexity",
+                        lambda *a, **k: pytest.fail("cache not used"))
+    assert profile_model("mobileone_s0", 64) == first
