@@ -75,3 +75,122 @@ def save_figure(fig, name: str, directory: str | Path | None = None,
         fig.savefig(out, format=fmt, metadata=meta)
         written.append(out)
     return written
+
+
+def _plain_log_axis(axis) -> None:
+    """Label a log axis with plain numbers (1, 10, 100) and no minor-tick labels."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _family_legend(ax, families) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=FAMILY_COLORS.get(f, "k"),
+                      label=FAMILY_LABELS.get(f, f)) for f in families]
+    ax.legend(handles=handles, loc="best")
+
+
+def plot_latency_vs_metrics(data, metrics=("macs", "params"), *, device: str = "",
+                            metric_labels: dict | None = None, log: bool = True):
+    """Paper Figure 2: latency against each cost metric, one panel per metric.
+
+    ``data``: one row per model with columns ``model``, ``family``, ``latency_ms``, the metric
+    columns, and optionally ``label`` (the model's Figure 2 number, or its name). Points are
+    coloured by family and annotated with their label; numbered models are listed under the
+    figure as in the paper.
+    """
+    metric_labels = {"macs": "MACs (M)", "params": "Parameters (M)", **(metric_labels or {})}
+    fig, axes = new_figure(ncols=len(metrics), width=3.6, height=3.0, squeeze=False)
+    labels = data["label"] if "label" in data else data["model"]
+    scale = {"macs": 1e6, "params": 1e6}
+    for ax, metric in zip(axes[0], metrics):
+        x = data[metric] / scale.get(metric, 1)
+        ax.scatter(x, data["latency_ms"], s=22, zorder=3,
+                   c=[FAMILY_COLORS.get(f, "k") for f in data["family"]])
+        for xi, yi, text in zip(x, data["latency_ms"], labels):
+            if isinstance(text, str) and text:
+                ax.annotate(text, (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6.5)
+        if log:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            _plain_log_axis(ax.xaxis)
+            _plain_log_axis(ax.yaxis)
+        ax.set_xlabel(metric_labels.get(metric, metric))
+        ax.set_ylabel(f"Latency (ms){' — ' + device if device else ''}")
+    _family_legend(axes[0][0], [f for f in FAMILY_COLORS if f in set(data["family"])])
+    numbered = [(t, m) for t, m in zip(labels, data["model"]) if isinstance(t, str) and t.isdigit()]
+    if numbered:
+        key = ", ".join(f"{t}: {m}" for t, m in sorted(numbered, key=lambda p: int(p[0])))
+        fig.text(0.01, -0.02, key, fontsize=6.5, ha="left", va="top", wrap=True)
+    return fig
+
+
+def plot_correlation_ranking(table, *, value: str = "rho", group: str = "device",
+                             metric_labels: dict | None = None):
+    """Spearman ρ (dot) with its bootstrap CI (bar) for each metric, one panel per device,
+    metrics sorted by ρ within each panel.
+
+    ``table``: rows of :func:`analysis.stats.correlation_table` (``device, metric, rho,
+    ci_low, ci_high`` …).
+    """
+    metric_labels = metric_labels or {}
+    groups = list(dict.fromkeys(table[group]))
+    n_metrics = table["metric"].nunique()
+    fig, axes = new_figure(ncols=len(groups), width=2.9, height=0.32 * n_metrics + 0.9,
+                           squeeze=False, sharex=True)
+    for ax, g in zip(axes[0], groups):
+        part = table[table[group] == g].sort_values(value)
+        y = range(len(part))
+        ax.errorbar(part[value], list(y),
+                    xerr=[part[value] - part["ci_low"], part["ci_high"] - part[value]],
+                    fmt="o", ms=4, color=SOURCE_COLORS[1], ecolor="#999999", capsize=2)
+        ax.set_yticks(list(y), [metric_labels.get(m, m) for m in part["metric"]])
+        ax.axvline(0, color="k", lw=0.6)
+        ax.set_xlim(-1, 1)
+        ax.set_title(str(g))
+        ax.set_xlabel("Spearman ρ with latency (95% CI)")
+    return fig
+
+
+def plot_rank_agreement(matrix, *, title: str = ""):
+    """Heat map of a square DataFrame of Spearman ρ between devices' latency rankings."""
+    import seaborn as sns
+
+    fig, ax = new_figure(width=0.75 * len(matrix) + 1.6, height=0.65 * len(matrix) + 1.0)
+    sns.heatmap(matrix, vmin=-1, vmax=1, center=0, cmap="RdBu_r", annot=True, fmt=".2f",
+                square=True, cbar_kws={"label": "Spearman ρ", "shrink": 0.8}, ax=ax,
+                annot_kws={"fontsize": 7})
+    ax.grid(False)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_grouped_bars(table, *, category: str, value: str, series: str,
+                      log: bool = True, ylabel: str = "", title: str = ""):
+    """Bars of ``value`` per ``category`` (x), one bar per ``series`` side by side (paper-style
+    ablation charts: paper iPhone 12 vs our runtimes). Missing values leave a gap."""
+    cats = list(dict.fromkeys(table[category]))
+    sers = list(dict.fromkeys(table[series]))
+    fig, ax = new_figure(width=max(3.4, 0.55 * len(cats) * max(1, len(sers)) / 2 + 1.5),
+                         height=2.8)
+    width = 0.8 / max(1, len(sers))
+    for j, s in enumerate(sers):
+        part = table[table[series] == s].set_index(category)[value]
+        xs = [i + (j - (len(sers) - 1) / 2) * width for i in range(len(cats))]
+        ax.bar(xs, [part.get(c, float("nan")) for c in cats], width=width,
+               color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=str(s))
+    ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
+    if log:
+        ax.set_yscale("log")
+        _plain_log_axis(ax.yaxis)
+    ax.set_ylabel(ylabel or value)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return fig
