@@ -6,9 +6,11 @@ under the name "FLOPs"; this project calls them ``macs`` everywhere, and they ar
 comparable with the paper's "FLOPs" column.
 
 fvcore counts convolutions, matrix products, batch norm, pooling and upsampling; it counts
-element-wise operators (add, mul, sigmoid, GELU, SiLU, hardswish …) as zero and would warn
-about each. This module silences those warnings but keeps the list of skipped operators in the
-result (:attr:`Complexity.skipped_ops`), so nothing is dropped silently.
+element-wise operators (add, mul, sigmoid, GELU, SiLU, hardswish …) as zero. ``macs`` keeps
+exactly fvcore's default count (the paper's "FLOPs"); the element-wise work is counted in the
+same trace by the handles of the "Element-wise operators" section at the end of this module and
+reported separately as :attr:`Complexity.elementwise`. Operators counted by neither are listed
+in :attr:`Complexity.skipped_ops`, so nothing is dropped silently.
 
 By default a model is counted as deployed: re-parameterized (fused) and in eval mode.
 """
@@ -19,11 +21,13 @@ import logging
 import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from math import prod
 from typing import Sequence
 
 import torch
 import torch.nn as nn
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
+from fvcore.nn.jit_handles import get_shape
 
 from analysis.errors import ConfigError
 
@@ -33,11 +37,13 @@ class Complexity:
     """Counts for one model at one input shape (batch size 1 unless the shape says otherwise)."""
 
     macs: int  # multiply-accumulates (fvcore "flops"; the paper's "FLOPs")
+    # element-wise ops fvcore skips (add, mul, activations, reductions …): see ELEMENTWISE_OPS
+    elementwise: int = field(kw_only=True)
     params: int  # number of parameters (trainable or not) of the counted form
     activations: int  # fvcore ActivationCountAnalysis: output elements of conv / matmul ops
     input_shape: tuple[int, ...]
     fused: bool  # counted on the re-parameterized (deployed) form
-    skipped_ops: dict[str, int] = field(default_factory=dict)  # operator -> times skipped
+    skipped_ops: dict[str, int] = field(default_factory=dict)  # op -> times counted by neither
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -86,19 +92,20 @@ def count_complexity(model: nn.Module, input_size: int | Sequence[int] = 224, *,
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings
             logging.getLogger("fvcore").setLevel(logging.ERROR)
-            flops = _quiet(FlopCountAnalysis(counted, x))
-            macs = flops.total()
+            flops = _quiet(FlopCountAnalysis(counted, x)).set_op_handle(**ELEMENTWISE_HANDLES)
+            macs, elementwise = split_counts(flops)
             skipped = Counter(flops.unsupported_ops())
             acts = _quiet(ActivationCountAnalysis(counted, x)).total()
     finally:
         counted.train(was_training)
     params = sum(p.numel() for p in counted.parameters())
-    return Complexity(macs=int(macs), params=int(params), activations=int(acts),
+    return Complexity(macs=int(macs), elementwise=int(elementwise), params=int(params),
+                      activations=int(acts),
                       input_shape=shape, fused=fuse, skipped_ops=dict(sorted(skipped.items())))
 
 
 #: Bump when the meaning of a cached count changes (new fields, new counting rules).
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: Complexity.elementwise
 
 
 def _cache_key(model: nn.Module, shape: tuple[int, ...], fuse: bool) -> str:
@@ -174,3 +181,65 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
             "params_dev_pct": 100 * (c.params / paper_params - 1),
         })
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Element-wise operators (counted separately from fvcore's MACs)
+# ---------------------------------------------------------------------------------------------
+# The paper's point about activations and blocks (Tables 2 and 3) is that their FLOPs barely
+# move while latency does; to show it, the work fvcore skips is counted too, in the same trace,
+# but never mixed into ``macs``.
+#
+# Convention: one op per element of the largest tensor the operator reads or writes. For an
+# element-wise operator (with broadcasting) that is one op per output element; for a reduction
+# (mean, sum, amax, max over a dim) it is one op per input element, the rule fvcore itself uses
+# for ``adaptive_avg_pool2d``. Activations count one op per element however many arithmetic
+# steps they take (GELU, SiLU, softmax …). Pure data movement (reshape, cat, slice, roll,
+# indexing) stays at zero, as in fvcore.
+
+#: ATen operators counted as element-wise work (in-place ``_`` variants are added below).
+ELEMENTWISE_OPS: tuple[str, ...] = (
+    # arithmetic
+    "add", "sub", "rsub", "mul", "div", "neg", "abs", "pow", "sqrt", "rsqrt", "exp", "log",
+    "reciprocal", "where",
+    # activations and gates
+    "relu", "relu6", "leaky_relu", "elu", "hardtanh", "sigmoid", "hardsigmoid", "tanh", "gelu",
+    "silu", "hardswish", "mish", "erf", "clamp", "clamp_min", "clamp_max",
+    # comparisons that compute a value
+    "max", "min", "maximum", "minimum",
+    # reductions and normalisations
+    "mean", "sum", "amax", "amin", "softmax", "log_softmax",
+)
+
+#: Prefix of the element-wise entries in ``FlopCountAnalysis.by_operator()``.
+ELEMENTWISE_PREFIX = "elementwise::"
+
+
+def _elementwise_handle(op: str):
+    key = ELEMENTWISE_PREFIX + op
+
+    def handle(inputs, outputs) -> Counter:
+        sizes = [prod(shape) for value in (*inputs, *outputs)
+                 if (shape := get_shape(value)) is not None]
+        return Counter({key: int(max(sizes, default=0))})
+
+    return handle
+
+
+#: fvcore op handles for :data:`ELEMENTWISE_OPS` (``"aten::add"``, ``"aten::add_"`` …).
+ELEMENTWISE_HANDLES: dict = {
+    f"aten::{op}{suffix}": _elementwise_handle(op)
+    for op in ELEMENTWISE_OPS for suffix in ("", "_")
+}
+
+
+def split_counts(analysis: FlopCountAnalysis) -> tuple[int, int]:
+    """``(macs, elementwise)`` of an analysis that has :data:`ELEMENTWISE_HANDLES` registered:
+    fvcore's default operators on one side, the element-wise ones on the other."""
+    macs = elementwise = 0
+    for op, count in analysis.by_operator().items():
+        if op.startswith(ELEMENTWISE_PREFIX):
+            elementwise += count
+        else:
+            macs += count
+    return int(macs), int(elementwise)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import torch.nn as nn
 
 from analysis import complexity
@@ -33,8 +34,9 @@ def test_closed_form_counts():
     assert c.params == (8 * 3 * 9 + 8) + (8 * 5 + 5)
     assert c.activations == 8 * 8 * 10 + 5  # outputs of conv and linear
     assert c.input_shape == (1, 3, 8, 10)
-    # element-wise ops are counted as zero, but listed
-    assert c.skipped_ops == {"aten::mul": 1, "aten::sigmoid": 1}
+    # element-wise ops stay out of the MACs, counted apart: sigmoid and mul, one op per element
+    assert c.elementwise == 2 * (8 * 8 * 10)
+    assert c.skipped_ops == {}  # nothing is counted by neither
 
 
 def test_counts_scale_with_batch_and_leave_model_alone():
@@ -66,3 +68,37 @@ def test_profile_model_uses_the_cache(monkeypatch):
     monkeypatch.setattr(complexity, "count_complexity",
                         lambda *a, **k: pytest.fail("cache not used"))
     assert profile_model("mobileone_s0", 64) == first
+
+
+class ElementwiseZoo(nn.Module):
+    """conv 3→4 (1×1, no bias), then element-wise ops of every kind the counter handles."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1, bias=False)
+
+    def forward(self, x):
+        x = self.conv(x)  # (1, 4, 3, 5)
+        y = nn.functional.relu(x) + nn.functional.gelu(x)  # relu, gelu, add: 3 × 60
+        y = y * torch.sigmoid(x) - nn.functional.silu(x)  # sigmoid, mul, silu, sub: 4 × 60
+        y = torch.maximum(y, nn.functional.hardswish(x).clamp(min=0))  # 3 × 60
+        g = x.mean((2, 3), keepdim=True)  # reduction: one op per input element, 60
+        return (y * g).amax(1)  # broadcast mul: 60 outputs; amax over C: 60 inputs
+
+
+def test_elementwise_counts_follow_the_documented_convention():
+    c = count_complexity(ElementwiseZoo(), (3, 5))
+    n = 4 * 3 * 5  # elements of the conv output
+    assert c.macs == 3 * 4 * 3 * 5  # fvcore's default count only: the 1×1 conv
+    assert c.elementwise == (3 + 4 + 3 + 1 + 2) * n
+    assert c.skipped_ops == {}
+
+
+def test_unknown_ops_are_still_listed_as_skipped():
+    class Cumulative(nn.Module):
+        def forward(self, x):
+            return torch.cumsum(x, 1)
+
+    c = count_complexity(Cumulative(), 4)
+    assert c.macs == 0 and c.elementwise == 0
+    assert c.skipped_ops == {"aten::cumsum": 1}
