@@ -39,6 +39,11 @@ def get_activation(name: str | None, **kwargs) -> nn.Module:
     if key not in _ACTIVATIONS:
         raise ConfigError(f"unknown activation {name!r}; known: {', '.join(sorted(_ACTIVATIONS))}")
     cls = _ACTIVATIONS[key]
+    if getattr(cls, "needs_channels", False):  # the dynamic activations (models/dynamic.py)
+        if kwargs.get("channels") is None:
+            raise ConfigError(f"activation {name!r} depends on the channel count: pass channels=")
+    else:
+        kwargs.pop("channels", None)  # `channels=` is accepted, and ignored, by every activation
     if cls in (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.Hardsigmoid) and "inplace" not in kwargs:
         return cls()
     return cls(**kwargs)
