@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.errors import AnalysisError
+from analysis.errors import AnalysisError, ConfigError
 
 
 def _add_count(sub) -> None:
@@ -68,9 +68,151 @@ def _run_reproduce(args) -> int:
     return 0
 
 
+def _add_validate(sub) -> None:
+    p = sub.add_parser("validate", help="check latency CSV files and summarise them",
+                       description="Read latency files (the project's long format, see "
+                                   "data/README.md, or timm benchmark results), check every "
+                                   "row, and print a summary: devices, runtimes, models and "
+                                   "statistic. A problem is reported as one line naming the "
+                                   "file, line and column (exit status 2). Files are only "
+                                   "read, never modified.")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="latency CSV file(s)")
+    p.add_argument("--statistic", choices=["min", "median", "mean", "trimmed_mean", "p90"],
+                   help="use this statistic where files offer several (default: each "
+                        "device must report exactly one)")
+
+
+def _run_validate(args) -> int:
+    from analysis.latency import describe_latency, load_latency
+
+    table = load_latency(args.files, statistic=args.statistic)
+    for file, rows in table.groupby("file", sort=False):
+        print(f"{file}: {len(rows)} rows")
+    print(describe_latency(table))
+    print(f"ok: {len(args.files)} file{'s' if len(args.files) > 1 else ''} valid")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _input_size(text: str) -> int | None:
+    return None if text == "auto" else _positive_int(text)
+
+
+def _add_measure(sub) -> None:
+    p = sub.add_parser("measure", help="measure latency on this machine (PyTorch or ONNX "
+                                       "Runtime)",
+                       description="Time models on this machine following the paper's "
+                                   "protocol (model and input prepared before timing, warm-up "
+                                   "runs dropped, N timed runs with time.perf_counter_ns) and "
+                                   "write one row per model to a CSV in the project's format: "
+                                   "min (the paper's statistic) as latency_ms, plus median, "
+                                   "p90, mean, std, cv and the context (CPU, threads, "
+                                   "versions, date). Rows are written as they are measured; "
+                                   "--resume continues an interrupted run.")
+    p.add_argument("--models", default="figure2",
+                   help="group name(s) or model name(s), comma-separated (default: figure2)")
+    p.add_argument("--runtime", choices=["torch", "onnxruntime"], default="torch")
+    p.add_argument("--threads", type=_positive_int,
+                   help="intra-op threads (default: torch.get_num_threads())")
+    p.add_argument("--runs", type=_positive_int, default=100, help="timed runs (default 100)")
+    p.add_argument("--warmup", type=int, default=10,
+                   help="warm-up runs, dropped (default 10)")
+    p.add_argument("--batch-size", type=_positive_int, default=1)
+    p.add_argument("--input-size", type=_input_size, default=None, metavar="N|auto",
+                   help="square input side in pixels (default auto = each model's native size)")
+    p.add_argument("--unfused", action="store_true",
+                   help="measure the train-time form of re-parameterizable models")
+    p.add_argument("--device", help="label for the device column (default: the CPU model)")
+    p.add_argument("--out", type=Path,
+                   help="CSV to write (default: data/latency/<device>-<runtime>.csv)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true",
+                       help="append the models not yet in --out (the context must match)")
+    group.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "device"
+
+
+def _run_measure(args) -> int:
+    from analysis import paths
+    from analysis.latency import describe_context, machine_context, measure_models
+
+    ctx = machine_context()
+    device = args.device or ctx["cpu"]
+    out = args.out or paths.LATENCY_DATA / f"{_slug(device)}-{args.runtime}.csv"
+    if args.warmup < 0:
+        raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
+    print(f"context: {describe_context(ctx)}", file=sys.stderr)
+    frame = measure_models(args.models, args.runtime, runs=args.runs, warmup=args.warmup,
+                           threads=args.threads, input_size=args.input_size,
+                           batch_size=args.batch_size, fuse=not args.unfused, device=device,
+                           out=out, resume=args.resume, force=args.force,
+                           progress=not args.no_progress)
+    skipped, failed = frame.attrs["skipped"], frame.attrs["failed"]
+    print(f"wrote {len(frame)} rows to {out}"
+          + (f" ({len(skipped)} models already there)" if skipped else ""))
+    for name, message in failed.items():
+        print(f"  FAILED {name}: {message}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export models to Core ML or ONNX for on-device timing",
+                       description="Export the fused models at their native input size to "
+                                   "Core ML (.mlpackage, ML program) or ONNX (.onnx, checked "
+                                   "against PyTorch with ONNX Runtime), and write "
+                                   "DIR/latency_template.csv to fill in with the latencies "
+                                   "measured on the device. A model that cannot be converted "
+                                   "is reported (operator and reason) and the batch goes on; "
+                                   "the exit status is 1 if any model failed.")
+    p.add_argument("--format", required=True, choices=["coreml", "onnx"], dest="fmt")
+    p.add_argument("--models", default="table9",
+                   help="group name(s) or model name(s), comma-separated (default: table9)")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--precision", choices=["fp16", "fp32"],
+                   help="compute precision (default: fp16 for Core ML, fp32 for ONNX)")
+    p.add_argument("--force", action="store_true",
+                   help="re-export existing files and overwrite an existing template")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_export(args) -> int:
+    from analysis.export import TEMPLATE_NAME, export_models, summarize_exports
+
+    template = args.out / TEMPLATE_NAME
+    had_template = template.exists()
+    results = export_models(args.models, args.fmt, args.out, precision=args.precision,
+                            force=args.force, progress=not args.no_progress)
+    print(summarize_exports(results))
+    if had_template and not args.force:
+        print(f"kept the existing {template} (it may hold your measurements; --force "
+              f"rewrites it)")
+    elif any(r.ok for r in results):
+        print(f"fill in latency_ms (and device, statistic, n_runs …) in {template}, then: "
+              f"python -m analysis validate {template}")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
 COMMANDS = {
     "count": (_add_count, _run_count),
     "reproduce": (_add_reproduce, _run_reproduce),
+    "validate": (_add_validate, _run_validate),
+    "measure": (_add_measure, _run_measure),
+    "export": (_add_export, _run_export),
 }
 
 
