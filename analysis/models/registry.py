@@ -29,7 +29,7 @@ import torch.nn as nn
 from analysis import paths
 from analysis.errors import ConfigError, UnknownModelError
 
-FAMILIES = ("conv", "transformer", "mobileone", "ablation")
+FAMILIES = ("conv", "transformer", "mobileone", "ablation", "ablation_extra")
 
 
 @dataclass(frozen=True)
