@@ -44,6 +44,12 @@ class Complexity:
     input_shape: tuple[int, ...]
     fused: bool  # counted on the re-parameterized (deployed) form
     skipped_ops: dict[str, int] = field(default_factory=dict)  # op -> times counted by neither
+    # Costs read off the traced graph (see "Graph costs" below): the memory-access and
+    # synchronization costs the MobileOne paper names, which MACs do not see.
+    memory_bytes: int = field(kw_only=True, default=0)  # est. bytes moved, fp32, no op fusion
+    operators: int = field(kw_only=True, default=0)  # compute operators (views excluded)
+    layers: int = field(kw_only=True, default=0)  # conv / linear / matmul operators
+    merges: int = field(kw_only=True, default=0)  # ops joining two full tensors (add, mul, cat …)
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -96,16 +102,18 @@ def count_complexity(model: nn.Module, input_size: int | Sequence[int] = 224, *,
             macs, elementwise = split_counts(flops)
             skipped = Counter(flops.unsupported_ops())
             acts = _quiet(ActivationCountAnalysis(counted, x)).total()
+            graph = graph_costs(counted, x)
     finally:
         counted.train(was_training)
     params = sum(p.numel() for p in counted.parameters())
     return Complexity(macs=int(macs), elementwise=int(elementwise), params=int(params),
                       activations=int(acts),
-                      input_shape=shape, fused=fuse, skipped_ops=dict(sorted(skipped.items())))
+                      input_shape=shape, fused=fuse, skipped_ops=dict(sorted(skipped.items())),
+                      **graph)
 
 
 #: Bump when the meaning of a cached count changes (new fields, new counting rules).
-CACHE_VERSION = 2  # 2: Complexity.elementwise
+CACHE_VERSION = 3  # 2: Complexity.elementwise; 3: graph costs (memory, operators, merges)
 
 
 def _cache_key(model: nn.Module, shape: tuple[int, ...], fuse: bool) -> str:
@@ -243,3 +251,91 @@ def split_counts(analysis: FlopCountAnalysis) -> tuple[int, int]:
         else:
             macs += count
     return int(macs), int(elementwise)
+
+
+# --- Graph costs: memory traffic, operator, layer and merge counts ----------------------------
+#
+# Read off the TorchScript trace of the model (the same kind of graph fvcore walks). Every ATen
+# operator that computes something counts as one operator; pure re-descriptions of memory
+# (views, reshapes, transposes, slicing) and bookkeeping ops count as nothing.
+#
+# ``memory_bytes`` estimates the data an unfused runtime moves for one inference: each
+# operator reads all its tensor inputs and writes its outputs once, and each weight (parameter
+# or floating-point buffer) is read once; 4 bytes per element (fp32). Real runtimes fuse
+# operators (conv + ReLU) and cache, so this is an upper-bound-style proxy for the "memory
+# access cost" of Ma et al. (ShuffleNetV2) and the MobileOne paper, not a measurement.
+#
+# ``merges`` counts operators that join two full tensors (neither a scalar nor a 1-element
+# tensor): element-wise add/sub/mul/div/max/min of two tensors and concatenation/stacking. These
+# are the multi-branch joins (residual adds, SE rescaling, concats) that force the runtime to
+# keep a branch's input alive and to synchronize, the costs the paper blames for latency.
+
+#: Operators that only re-describe memory or are bookkeeping; not counted at all.
+VIEW_OPS = frozenset({
+    "aten::view", "aten::reshape", "aten::flatten", "aten::unflatten", "aten::squeeze",
+    "aten::unsqueeze", "aten::expand", "aten::expand_as", "aten::size", "aten::numel",
+    "aten::Int", "aten::ScalarImplicit", "aten::to", "aten::detach", "aten::dropout",
+    "aten::feature_dropout", "aten::alias", "aten::t", "aten::transpose", "aten::permute",
+    "aten::select", "aten::slice", "aten::chunk", "aten::split", "aten::split_with_sizes",
+    "aten::unbind", "aten::contiguous", "aten::type_as", "aten::clone", "aten::view_as",
+    "aten::reshape_as", "aten::lift_fresh", "aten::zeros", "aten::ones", "aten::zeros_like",
+    "aten::ones_like", "aten::arange", "aten::full", "aten::empty", "aten::tensor",
+    "aten::scalar_tensor", "aten::copy_", "aten::pixel_shuffle", "aten::pixel_unshuffle",
+})
+#: Operators that are a network "layer" (a weighted or matrix-product operation).
+LAYER_OPS = frozenset({
+    "aten::_convolution", "aten::conv1d", "aten::conv2d", "aten::linear", "aten::matmul",
+    "aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::einsum",
+})
+#: Operators that merge branches when two of their inputs are full tensors.
+MERGE_OPS = frozenset({
+    "aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::mul", "aten::mul_",
+    "aten::div", "aten::div_", "aten::maximum", "aten::minimum", "aten::max", "aten::min",
+    "aten::cat", "aten::stack",
+})
+
+
+def _numel(value: torch._C.Value) -> int:
+    """Elements of a traced tensor value (0 when the trace recorded no complete shape)."""
+    if not isinstance(value.type(), torch._C.TensorType):
+        return 0
+    sizes = value.type().sizes()
+    return prod(sizes) if sizes is not None else 0
+
+
+def _tensor_inputs(node: torch._C.Node) -> list[torch._C.Value]:
+    values = []
+    for v in node.inputs():
+        if isinstance(v.type(), torch._C.TensorType):
+            values.append(v)
+        elif v.node().kind() == "prim::ListConstruct":  # cat / stack take a list of tensors
+            values += [u for u in v.node().inputs() if isinstance(u.type(), torch._C.TensorType)]
+    return values
+
+
+def graph_costs(model: nn.Module, x: torch.Tensor, bytes_per_element: int = 4) -> dict[str, int]:
+    """``memory_bytes``, ``operators``, ``layers`` and ``merges`` of ``model`` on input ``x``.
+
+    The model is traced as it is (callers pass the deployed, eval-mode form).
+    """
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        graph = torch.jit.trace(model, (x,), check_trace=False).inlined_graph
+    operators = layers = merges = activation_elements = 0
+    for node in graph.nodes():
+        kind = node.kind()
+        if not kind.startswith("aten::") or kind in VIEW_OPS:
+            continue
+        outputs = [o for o in node.outputs() if isinstance(o.type(), torch._C.TensorType)]
+        if not outputs:
+            continue
+        inputs = _tensor_inputs(node)
+        operators += 1
+        layers += kind in LAYER_OPS
+        merges += kind in MERGE_OPS and sum(_numel(v) > 1 for v in inputs) >= 2
+        # weights enter the trace without shapes (numel 0 here); they are added once below
+        activation_elements += sum(map(_numel, inputs)) + sum(map(_numel, outputs))
+    weight_elements = sum(p.numel() for p in model.parameters()) + sum(
+        b.numel() for b in model.buffers() if b.is_floating_point())
+    return {"memory_bytes": int((activation_elements + weight_elements) * bytes_per_element),
+            "operators": operators, "layers": layers, "merges": merges}

@@ -102,3 +102,47 @@ def test_unknown_ops_are_still_listed_as_skipped():
     c = count_complexity(Cumulative(), 4)
     assert c.macs == 0 and c.elementwise == 0
     assert c.skipped_ops == {"aten::cumsum": 1}
+
+
+class Residual(nn.Module):
+    """relu(conv(x)) → [x + y, y] concatenated: one layer, two merges."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        return torch.cat([x + y, y], dim=1)
+
+
+def test_graph_costs_closed_form():
+    from analysis.complexity import graph_costs
+
+    n = 4 * 5 * 5  # elements of x (and of every 4-channel tensor)
+    costs = graph_costs(Residual().eval(), torch.zeros(1, 4, 5, 5))
+    assert costs["operators"] == 4  # conv, relu, add, cat (views excluded)
+    assert costs["layers"] == 1
+    assert costs["merges"] == 2  # add of two tensors, cat of two tensors
+    traffic = (n + n) + (n + n) + (2 * n + n) + (2 * n + 2 * n)  # in + out of each op
+    weights = 4 * 4 * 3 * 3
+    assert costs["memory_bytes"] == 4 * (traffic + weights)
+
+
+def test_graph_costs_see_fusion_and_scalars():
+    from analysis.complexity import graph_costs
+    from analysis.models import create_model, deploy
+
+    model = create_model("mobileone_s0").eval()
+    x = torch.zeros(1, 3, 64, 64)
+    fused, unfused = graph_costs(deploy(model), x), graph_costs(model, x)
+    assert fused["merges"] == 0  # one conv per block: no branches left to merge
+    assert unfused["merges"] > 40 and unfused["memory_bytes"] > 2 * fused["memory_bytes"]
+    # x + 1 and x * 2 are operators but not merges (one operand is a scalar)
+    class Scalars(nn.Module):
+        def forward(self, t):
+            return (t + 1) * 2
+
+    scal = graph_costs(Scalars(), x)
+    assert scal["operators"] == 2 and scal["merges"] == 0
+    assert graph_costs(nn.Identity(), x)["operators"] == 0
