@@ -142,10 +142,12 @@ def plot_correlation_ranking(table, *, value: str = "rho", group: str = "device"
     fig, axes = new_figure(ncols=len(groups), width=2.9, height=0.32 * n_metrics + 0.9,
                            squeeze=False, sharex=True)
     for ax, g in zip(axes[0], groups):
-        part = table[table[group] == g].sort_values(value)
+        part = table[table[group] == g].dropna(subset=[value]).sort_values(value)
         y = range(len(part))
-        ax.errorbar(part[value], list(y),
-                    xerr=[part[value] - part["ci_low"], part["ci_high"] - part[value]],
+        # a percentile interval need not contain the estimate (tiny or tied samples): clip at 0
+        lower = (part[value] - part["ci_low"]).clip(lower=0).fillna(0)
+        upper = (part["ci_high"] - part[value]).clip(lower=0).fillna(0)
+        ax.errorbar(part[value], list(y), xerr=[lower, upper],
                     fmt="o", ms=4, color=SOURCE_COLORS[1], ecolor="#999999", capsize=2)
         ax.set_yticks(list(y), [metric_labels.get(m, m) for m in part["metric"]])
         ax.axvline(0, color="k", lw=0.6)

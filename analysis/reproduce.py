@@ -45,7 +45,9 @@ def run_notebook(path: Path, output: Path | None = None, parameters: dict | None
                             kernel_name=kernel_name(), cwd=str(cwd or paths.NOTEBOOKS),
                             progress_bar=False, log_output=log_output)
     except Exception as exc:
-        failed = paths.NOTEBOOK_OUTPUTS / f"{path.stem}.failed.ipynb"
+        # next to the requested output; an in-place run keeps it out of notebooks/ itself
+        folder = paths.NOTEBOOK_OUTPUTS if output.resolve() == path.resolve() else output.parent
+        failed = folder / f"{path.stem}.failed.ipynb"
         failed.parent.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
             os.replace(tmp, failed)
