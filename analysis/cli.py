@@ -194,13 +194,12 @@ def _run_export(args) -> int:
     from analysis.export import TEMPLATE_NAME, export_models, summarize_exports
 
     template = args.out / TEMPLATE_NAME
-    had_template = template.exists()
     results = export_models(args.models, args.fmt, args.out, precision=args.precision,
                             force=args.force, progress=not args.no_progress)
     print(summarize_exports(results))
-    if had_template and not args.force:
-        print(f"kept the existing {template} (it may hold your measurements; --force "
-              f"rewrites it)")
+    if results.template_kept:
+        print(f"kept the existing {template} untouched (it holds measurements or was edited; "
+              f"--force rewrites it)")
     elif any(r.ok for r in results):
         print(f"fill in latency_ms (and device, statistic, n_runs …) in {template}, then: "
               f"python -m analysis validate {template}")

@@ -81,7 +81,8 @@ class ExportFailure(Exception):
 
 @contextlib.contextmanager
 def _quiet(loggers: Sequence[str] = ()) -> Iterator[io.StringIO]:
-    """Capture stdout/stderr (progress bars, exporter chatter), warnings and the given loggers.
+    """Capture stdout/stderr (progress bars, exporter chatter), warnings and the given loggers
+    (their own handlers are detached meanwhile: they may hold the real stderr).
 
     Yields the buffer holding the captured text (used to explain a failure).
     """
@@ -90,8 +91,8 @@ def _quiet(loggers: Sequence[str] = ()) -> Iterator[io.StringIO]:
     saved = []
     for name in loggers:
         lg = logging.getLogger(name)
-        saved.append((lg, lg.level, lg.propagate))
-        lg.addHandler(handler)
+        saved.append((lg, lg.level, lg.propagate, lg.handlers[:]))
+        lg.handlers = [handler]  # its own handlers may hold the real stderr
         lg.propagate = False
         if lg.level == logging.NOTSET or lg.level > logging.WARNING:
             lg.setLevel(logging.WARNING)
@@ -101,8 +102,8 @@ def _quiet(loggers: Sequence[str] = ()) -> Iterator[io.StringIO]:
             warnings.simplefilter("ignore")
             yield buf
     finally:
-        for lg, level, propagate in saved:
-            lg.removeHandler(handler)
+        for lg, level, propagate, handlers in saved:
+            lg.handlers = handlers
             lg.setLevel(level)
             lg.propagate = propagate
 
@@ -285,6 +286,13 @@ class ExportResult:
         return self.status != "failed"
 
 
+class ExportBatch(list):
+    """The results of :func:`export_models` (a list) and what happened to the template."""
+
+    template: Path | None = None
+    template_kept: bool = False
+
+
 def _items(models) -> list[tuple[str, str, nn.Module | None, int]]:
     """``[(label, file stem, module or None (build from registry), input size)]``."""
     from analysis.models import get_entry, resolve_models
@@ -362,7 +370,7 @@ def _export_one(label: str, stem: str, module: nn.Module | None, size: int, fmt:
 
 def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | None = None,
                   force: bool = False, progress: bool = True,
-                  template: bool = True) -> list[ExportResult]:
+                  template: bool = True) -> "ExportBatch":
     """Export every selected model to ``out_dir`` and write ``latency_template.csv``.
 
     Args:
@@ -376,7 +384,9 @@ def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | Non
         template: write the latency template.
 
     Returns:
-        One :class:`ExportResult` per model, in order; failures do not stop the batch.
+        One :class:`ExportResult` per model, in order (failures do not stop the batch), as an
+        :class:`ExportBatch` (a list) whose ``template`` is the template written (``None``
+        when an existing one was kept, see :func:`write_latency_template`).
     """
     from tqdm.auto import tqdm
 
@@ -394,28 +404,48 @@ def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | Non
         if progress:
             bar.write(f"{label}: {res.status} - {res.message}")
     bar.close()
+    batch = ExportBatch(results)
     if template:
-        write_latency_template([r for r in results if r.ok], out / TEMPLATE_NAME, force=force)
-    return results
+        batch.template = write_latency_template([r for r in results if r.ok],
+                                                out / TEMPLATE_NAME, force=force)
+        batch.template_kept = batch.template is None
+    return batch
 
 
 def write_latency_template(results: Iterable[ExportResult], path: str | Path, *,
                            force: bool = False) -> Path | None:
     """Write the latency template for ``results`` (one row per model, ``latency_ms`` empty).
 
-    Returns the path, or ``None`` when the file exists and ``force`` is false (it is then
-    left untouched).
+    An existing template that is still blank (no ``latency_ms`` filled in) is extended: its
+    rows are kept and the new (model, runtime, precision) rows appended. One holding any
+    measurement, or not written by this function, is left untouched unless ``force``.
+    Returns the path written, or ``None`` when the existing file was left untouched.
     """
     path = Path(path)
+    rows: list[list[str]] = []
     if path.exists() and not force:
-        return None
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                existing = list(csv.reader(fh))
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not existing or tuple(existing[0]) != TEMPLATE_COLUMNS:
+            return None
+        body = [r for r in existing[1:] if any(r)]
+        if any(len(r) != len(TEMPLATE_COLUMNS) or r[1].strip() for r in body):
+            return None  # the user has started filling it in
+        rows = body
+    have = {(r[0], r[3], r[8]) for r in rows}
+    for r in results:
+        row = [r.model, "", "", TEMPLATE_RUNTIME[r.format], "median", "", "1",
+               str(r.input_size), r.precision, "", "", "", r.path.name if r.path else ""]
+        if (row[0], row[3], row[8]) not in have:
+            rows.append(row)
+            have.add((row[0], row[3], row[8]))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(TEMPLATE_COLUMNS)
-    for r in results:
-        writer.writerow([r.model, "", "", TEMPLATE_RUNTIME[r.format], "median", "", 1,
-                         r.input_size, r.precision, "", "", "",
-                         r.path.name if r.path else ""])
+    writer.writerows(rows)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(buf.getvalue(), encoding="utf-8", newline="")
     tmp.replace(path)

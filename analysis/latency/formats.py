@@ -182,6 +182,8 @@ def _split_table(path: Path, text: str) -> _Table:
             scored.append((has_required, len(cols), d))
         delimiter = max(scored, key=lambda s: (s[0], s[1], -candidates.index(s[2])))[2]
     header = fields(delimiter)
+    while len(header) > 1 and not header[-1]:
+        header.pop()  # trailing empty columns a spreadsheet adds
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         if not name:
@@ -317,8 +319,8 @@ def _resolve_model(row: _Row, text: str) -> tuple[str, str | None]:
     except UnknownModelError as exc:
         if row.values.get("macs") is not None and row.values.get("params") is not None:
             return text, None  # a model outside the zoo that carries its own counts
-        raise row.error("model", f"{exc}; a model outside the zoo needs its own 'macs' and "
-                                 f"'params' columns") from None
+        raise row.error("model", f"{exc} (a model outside the zoo needs its own 'macs' and "
+                                 f"'params' columns)") from None
     return entry.display_name, entry.id
 
 

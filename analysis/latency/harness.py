@@ -62,7 +62,7 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
                   warmup: int = 10, threads: int | None = None, input_size: int | None = None,
                   batch_size: int = 1, fuse: bool = True, device: str | None = None,
                   name: str | None = None, keep_samples: bool = False,
-                  seed: int = 0) -> dict:
+                  count: bool = True, seed: int = 0) -> dict:
     """Time one model and return one row of the measurement format (a dict).
 
     Args:
@@ -78,6 +78,8 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
         device: label for the ``device`` column; default: the CPU model string.
         name: label for the ``model`` column when ``model_or_name`` is a module.
         keep_samples: add ``samples_ms`` (the timed runs, in order) to the result.
+        count: for a module outside the zoo, count its MACs with fvcore (after timing) so
+            that the row carries its own ``macs`` and ``params``.
         seed: seed of the pre-allocated random input.
 
     Returns:
@@ -111,10 +113,6 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
     was_training = module.training
     module.eval()
     params = sum(p.numel() for p in module.parameters())
-    if entry is None:  # outside the zoo: carry own counts so that the row is self-contained
-        from analysis.complexity import count_complexity
-
-        macs = count_complexity(module, size, fuse=False, batch_size=batch_size).macs
 
     generator = torch.Generator().manual_seed(seed)
     example = torch.randn(batch_size, 3, size, size, generator=generator)
@@ -136,6 +134,10 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
                     gc.enable()
     finally:
         module.train(was_training)
+    if entry is None and count:  # outside the zoo: own counts make the row self-contained
+        from analysis.complexity import count_complexity
+
+        macs = count_complexity(module, size, fuse=False, batch_size=batch_size).macs
     samples_ms = samples / 1e6
     stats = sample_stats(samples_ms)
     ctx = machine_context()
@@ -149,7 +151,7 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
         "min_ms": stats["min"], "median_ms": stats["median"], "p90_ms": stats["p90"],
         "mean_ms": stats["mean"], "trimmed_mean_ms": stats["trimmed_mean"],
         "std_ms": stats["std"], "cv": stats["cv"],
-        "macs": macs, "params": params if entry is None else None,
+        "macs": macs, "params": params if entry is None and count else None,
         "clock": "time.perf_counter_ns", **ctx, "source": SOURCE,
     }
     row = {k: _round(v) for k, v in row.items()}
