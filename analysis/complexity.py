@@ -200,8 +200,8 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
 #
 # Convention: one op per element of the largest tensor the operator reads or writes. For an
 # element-wise operator (with broadcasting) that is one op per output element; for a reduction
-# (mean, sum, amax, max over a dim) it is one op per input element, the rule fvcore itself uses
-# for ``adaptive_avg_pool2d``. Activations count one op per element however many arithmetic
+# (mean, sum, amax, max over a dim) or a pooling it is one op per input element, the rule fvcore
+# itself uses for ``adaptive_avg_pool2d``. Activations count one op per element however many arithmetic
 # steps they take (GELU, SiLU, softmax …). Pure data movement (reshape, cat, slice, roll,
 # indexing) stays at zero, as in fvcore.
 
@@ -217,6 +217,8 @@ ELEMENTWISE_OPS: tuple[str, ...] = (
     "max", "min", "maximum", "minimum",
     # reductions and normalisations
     "mean", "sum", "amax", "amin", "softmax", "log_softmax",
+    # pooling fvcore leaves out (it counts only adaptive_avg_pool2d): one op per input element
+    "max_pool2d", "avg_pool2d", "adaptive_max_pool2d",
 )
 
 #: Prefix of the element-wise entries in ``FlopCountAnalysis.by_operator()``.

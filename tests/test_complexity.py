@@ -83,14 +83,15 @@ class ElementwiseZoo(nn.Module):
         y = y * torch.sigmoid(x) - nn.functional.silu(x)  # sigmoid, mul, silu, sub: 4 × 60
         y = torch.maximum(y, nn.functional.hardswish(x).clamp(min=0))  # 3 × 60
         g = x.mean((2, 3), keepdim=True)  # reduction: one op per input element, 60
-        return (y * g).amax(1)  # broadcast mul: 60 outputs; amax over C: 60 inputs
+        p = nn.functional.max_pool2d(x, 3, 1, 1)  # pooling: one op per input element, 60
+        return (y * g + p).amax(1)  # mul (broadcast), add: 60 outputs; amax over C: 60 inputs
 
 
 def test_elementwise_counts_follow_the_documented_convention():
     c = count_complexity(ElementwiseZoo(), (3, 5))
     n = 4 * 3 * 5  # elements of the conv output
     assert c.macs == 3 * 4 * 3 * 5  # fvcore's default count only: the 1×1 conv
-    assert c.elementwise == (3 + 4 + 3 + 1 + 2) * n
+    assert c.elementwise == (3 + 4 + 3 + 1 + 1 + 3) * n
     assert c.skipped_ops == {}
 
 
