@@ -113,7 +113,8 @@ def count_complexity(model: nn.Module, input_size: int | Sequence[int] = 224, *,
 
 
 #: Bump when the meaning of a cached count changes (new fields, new counting rules).
-CACHE_VERSION = 3  # 2: Complexity.elementwise; 3: graph costs (memory, operators, merges)
+# 2: Complexity.elementwise; 3: graph costs (memory, operators, merges); 4: pooling in elementwise
+CACHE_VERSION = 4
 
 
 def _cache_key(model: nn.Module, shape: tuple[int, ...], fuse: bool) -> str:
@@ -201,9 +202,9 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
 # Convention: one op per element of the largest tensor the operator reads or writes. For an
 # element-wise operator (with broadcasting) that is one op per output element; for a reduction
 # (mean, sum, amax, max over a dim) or a pooling it is one op per input element, the rule fvcore
-# itself uses for ``adaptive_avg_pool2d``. Activations count one op per element however many arithmetic
-# steps they take (GELU, SiLU, softmax …). Pure data movement (reshape, cat, slice, roll,
-# indexing) stays at zero, as in fvcore.
+# itself uses for ``adaptive_avg_pool2d``. Activations count one op per element however many
+# arithmetic steps they take (GELU, SiLU, softmax …). Pure data movement (reshape, cat, slice,
+# roll, indexing) stays at zero, as in fvcore.
 
 #: ATen operators counted as element-wise work (in-place ``_`` variants are added below).
 ELEMENTWISE_OPS: tuple[str, ...] = (
