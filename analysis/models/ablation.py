@@ -404,12 +404,14 @@ def paper_results(table: str):
 
 def ablation_complexity(table: str, *, depth: int = DEFAULT_DEPTH, width: int = DEFAULT_WIDTH,
                         input_size: int = DEFAULT_INPUT_SIZE, progress: bool = False):
-    """MACs (fvcore's default, the paper's "FLOPs"), element-wise ops and parameters of every
-    variant of ``table`` built at ``depth``/``width``/``input_size``, deployed form.
+    """Complexity of every variant of ``table`` built at ``depth``/``width``/``input_size``,
+    deployed form (:func:`analysis.complexity.count_complexity`).
 
-    Returns a DataFrame with ``model_id, model, paper_row, macs, elementwise, params,
-    skipped_ops`` and the ratios ``macs_vs_first`` / ``elementwise_vs_first`` to the table's
-    first row (ReLU or baseline).
+    Returns a DataFrame with ``model_id, model, paper_row``, every count of
+    :class:`~analysis.complexity.Complexity` (``macs`` — fvcore's default, the paper's
+    "FLOPs" —, ``elementwise``, ``params``, ``activations``, the graph costs, ``skipped_ops``)
+    and the ratios ``macs_vs_first`` / ``elementwise_vs_first`` to the table's first row
+    (ReLU or baseline).
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -419,10 +421,11 @@ def ablation_complexity(table: str, *, depth: int = DEFAULT_DEPTH, width: int = 
     rows = []
     for v in tqdm(variants(table), desc="counting", unit="model", disable=not progress):
         model = build_variant(v.id, depth=depth, width=width, input_size=input_size)
-        c = count_complexity(model, input_size)
+        counts = count_complexity(model, input_size).as_row()
+        for key in ("input_shape", "fused"):
+            counts.pop(key)
         rows.append({"model_id": v.id, "model": v.display_name, "paper_row": v.paper_row,
-                     "macs": c.macs, "elementwise": c.elementwise, "params": c.params,
-                     "skipped_ops": c.as_row()["skipped_ops"]})
+                     **counts})
     out = pd.DataFrame(rows)
     out["macs_vs_first"] = out["macs"] / out["macs"].iloc[0]
     out["elementwise_vs_first"] = out["elementwise"] / out["elementwise"].iloc[0]
