@@ -163,8 +163,9 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
     """One row per model: display name, id, family, input size, our counts and Table 9's.
 
     Returns a pandas DataFrame with columns ``model, model_id, family, input_size, macs,
-    params, activations, skipped_ops, paper_macs, paper_params, macs_dev_pct,
-    params_dev_pct`` (paper values are NaN for models outside Table 9).
+    params, activations, elementwise, memory_bytes, operators, layers, merges, skipped_ops,
+    paper_macs, paper_params, macs_dev_pct, params_dev_pct`` (paper values are NaN for
+    models outside Table 9).
     """
     import math
 
@@ -184,7 +185,9 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
         rows.append({
             "model": entry.display_name, "model_id": entry.id, "family": entry.family,
             "input_size": c.input_shape[-1], "macs": c.macs, "params": c.params,
-            "activations": c.activations, "skipped_ops": row["skipped_ops"],
+            "activations": c.activations, "elementwise": c.elementwise,
+            "memory_bytes": c.memory_bytes, "operators": c.operators, "layers": c.layers,
+            "merges": c.merges, "skipped_ops": row["skipped_ops"],
             "paper_macs": paper_macs, "paper_params": paper_params,
             "macs_dev_pct": 100 * (c.macs / paper_macs - 1),
             "params_dev_pct": 100 * (c.params / paper_params - 1),

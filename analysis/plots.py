@@ -23,9 +23,11 @@ FAMILY_COLORS = {
     "conv": "#7f7f7f",
     "mobileone": "#d62728",
     "ablation": "#2ca02c",
+    "ablation_extra": "#98df8a",
 }
 FAMILY_LABELS = {"transformer": "Transformers", "conv": "Convolutional", "mobileone": "MobileOne",
-                 "ablation": "Ablation network"}
+                 "ablation": "Ablation network",
+                 "ablation_extra": "Ablation network (extra)"}
 #: Colours for data sources in side-by-side comparisons (paper vs. our runtimes vs. devices).
 SOURCE_COLORS = ["#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
