@@ -333,3 +333,29 @@ def test_validate_statistic_option(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     capsys.readouterr()
     assert main(["validate", "--statistic", "median", str(path)]) == 0
+
+
+# ---------------------------------------------------------------- saved tidy tables
+
+
+def test_saved_tidy_table_round_trips(tmp_path):
+    files = [*paper_latency_files().values(), *TIMM]
+    table = load_latency(files)
+    saved = tmp_path / "tidy.csv"
+    table.to_csv(saved, index=False)
+    again = load_latency(saved)
+    cols = ["model", "model_id", "device", "runtime", "statistic", "latency_ms", "n_runs",
+            "batch_size", "input_size", "precision", "macs", "params", "source"]
+    pd.testing.assert_frame_equal(table[cols], again[cols])
+    # timm's "mobilenetv3_small_100" is also a zoo alias: an empty model_id keeps it timm's
+    assert again["model_id"].isna().sum() == table["model_id"].isna().sum()
+
+
+def test_model_id_column_rules(tmp_path):
+    ok = write(tmp_path, "model,model_id,latency_ms\nMobileOne-S0,mobileone_s0,0.79\n",
+               name="ok.csv")
+    assert load_latency(ok)["model_id"].tolist() == ["mobileone_s0"]
+    clash = write(tmp_path, "model,model_id,latency_ms\nMobileOne-S0,mobileone_s1,0.79\n")
+    fails(clash, "line 2, column 2 ('model_id')", "disagrees with model 'MobileOne-S0'")
+    outside = write(tmp_path, "model,model_id,latency_ms\nMobileOne-S0,,0.79\n", name="o.csv")
+    fails(outside, "line 2, column 2 ('model_id')", "needs its own 'macs' and 'params'")

@@ -75,6 +75,8 @@ TIDY_COLUMNS = ("model", "model_id", "device", "runtime", "statistic", "latency_
                 "batch_size", "input_size", "precision", "threads", "macs", "params", "source",
                 "date", "file", "line")
 _INT_COLUMNS = ("n_runs", "batch_size", "input_size", "threads")
+#: Columns of a saved tidy table that the loader recomputes (``model_id`` is read, see
+#: :func:`_resolve_model`; ``file`` and ``line`` are replaced by the new location).
 _COMPUTED = ("model_id", "file", "line")
 
 #: A row's identity: two summaries with the same key and statistic must agree.
@@ -307,17 +309,41 @@ def _choice(row: _Row, column: str, text: str, allowed: Sequence[str],
     return value
 
 
-def _resolve_model(row: _Row, text: str) -> tuple[str, str | None]:
-    """(display name, model id) of a zoo model, or (text, None) for one with macs and params."""
+def _resolve_model(row: _Row, text: str, id_text: str | None) -> tuple[str, str | None]:
+    """(display name, model id) of a zoo model, or (text, None) for one with macs and params.
+
+    ``id_text`` is the row's ``model_id`` cell when the file has that column (a saved tidy
+    table): empty marks a model outside the zoo even if its name is a zoo alias (e.g. timm's
+    rows); otherwise it must name the zoo model that ``model`` names.
+    """
     from analysis.models import get_entry
 
     if text == "":
         raise row.error("model", "empty; expected a model name (a display name such as "
                                  "'MobileOne-S0' or an id such as 'mobileone_s0')")
+    has_counts = row.values.get("macs") is not None and row.values.get("params") is not None
+    if id_text is not None:
+        if id_text == "":
+            if not has_counts:
+                raise row.error("model_id", f"empty, so {text!r} is a model outside the zoo, "
+                                            f"which needs its own 'macs' and 'params'")
+            return text, None
+        try:
+            entry = get_entry(id_text)
+        except UnknownModelError as exc:
+            raise row.error("model_id", str(exc)) from None
+        try:
+            named = get_entry(text)
+        except UnknownModelError:
+            named = None
+        if named is not None and named.id != entry.id:
+            raise row.error("model_id", f"{id_text!r} disagrees with model {text!r} "
+                                        f"(which is {named.id!r})")
+        return entry.display_name, entry.id
     try:
         entry = get_entry(text)
     except UnknownModelError as exc:
-        if row.values.get("macs") is not None and row.values.get("params") is not None:
+        if has_counts:
             return text, None  # a model outside the zoo that carries its own counts
         raise row.error("model", f"{exc} (a model outside the zoo needs its own 'macs' and "
                                  f"'params' columns)") from None
@@ -367,7 +393,8 @@ def _parse_long_row(table: _Table, line: int, cells: list[str]) -> _Row:
         if (name not in REQUIRED_COLUMNS and name not in OPTIONAL_COLUMNS
                 and name not in STAT_COLUMNS and name not in _COMPUTED):
             row.extras[name] = get(name) or None
-    v["model"], v["model_id"] = _resolve_model(row, get("model"))
+    v["model"], v["model_id"] = _resolve_model(
+        row, get("model"), get("model_id") if "model_id" in cell else None)
     if v["input_size"] is None and v["model_id"] is not None:
         from analysis.models import get_entry
 
