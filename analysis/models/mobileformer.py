@@ -56,6 +56,7 @@ Attention uses explicit matrix products so that fvcore counts its multiply-accum
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -444,8 +445,6 @@ class MobileFormer(nn.Module):
 def mobileformer(variant: str, **overrides) -> MobileFormer:
     """Mobile-Former ``variant`` (``"52m"`` or ``"96m"``); ``overrides`` replace config fields
     (e.g. ``num_classes``)."""
-    import dataclasses
-
     key = str(variant).lower().removeprefix("mobileformer_").removeprefix("mobile_former_")
     if key not in CONFIGS:
         raise ConfigError(f"unknown Mobile-Former variant {variant!r}; known: "
