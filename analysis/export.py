@@ -244,10 +244,7 @@ def export_coreml(model: nn.Module, path: str | Path, example: torch.Tensor, *,
                 minimum_deployment_target=ct.target.iOS16)
         except Exception as exc:  # noqa: BLE001
             raise _coreml_failure(exc, log.getvalue()) from None
-        if path.exists():
-            import shutil
-
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        _remove(path)
         mlmodel.save(str(path))
     return path
 
@@ -323,6 +320,15 @@ def export_model(name_or_module: str | nn.Module, fmt: str, out_dir: str | Path,
                        _precision(fmt, precision), force)
 
 
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
 def _precision(fmt: str, precision: str | None) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -364,6 +370,9 @@ def _export_one(label: str, stem: str, module: nn.Module | None, size: int, fmt:
         result.status, result.message = "failed", str(exc)
     except Exception as exc:  # noqa: BLE001 - never crash the batch
         result.status, result.message = "failed", f"{type(exc).__name__}: {_first_line(exc)}"
+    if result.status == "failed":
+        _remove(path)  # written by this call (or forced): a failed export must not look done
+        result.path = None
     result.seconds = time.perf_counter() - start
     return result
 

@@ -165,6 +165,16 @@ def test_coremltools_import_is_quiet():
 # ---------------------------------------------------------------- batches, files, CLI
 
 
+def test_failed_check_leaves_no_file(tmp_path, monkeypatch):
+    def mismatch(path, model, example):
+        raise ex.ExportFailure("ONNX Runtime output differs from PyTorch")
+
+    monkeypatch.setattr(ex, "check_onnx", mismatch)
+    (res,) = ex.export_models({"Tiny": tiny()}, "onnx", tmp_path, progress=False)
+    assert res.status == "failed" and res.path is None
+    assert not (tmp_path / "Tiny.onnx").exists()  # a re-run must not count it as exported
+
+
 def test_existing_exports_and_filled_template_are_kept(tmp_path):
     ex.export_models({"Tiny": tiny()}, "onnx", tmp_path, progress=False)
     template = tmp_path / ex.TEMPLATE_NAME
