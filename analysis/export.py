@@ -64,7 +64,8 @@ class _DropCoremlNoise(logging.Filter):
 
 
 def import_coremltools():
-    """``coremltools``, imported without its Linux / torch-version noise."""
+    """``coremltools``, imported without its Linux / torch-version noise (and with the
+    scalar-cast fix of :func:`_fix_scalar_casts` where NumPy needs it)."""
     logger = logging.getLogger("coremltools")
     if not any(isinstance(f, _DropCoremlNoise) for f in logger.filters):
         logger.addFilter(_DropCoremlNoise())
@@ -72,7 +73,52 @@ def import_coremltools():
         warnings.filterwarnings("ignore", message=".*has not been tested with coremltools.*")
         import coremltools
 
+    _fix_scalar_casts()
     return coremltools
+
+
+_SCALAR_CASTS_FIXED = False
+
+
+def _fix_scalar_casts() -> None:
+    """Make coremltools' ``aten::Int`` / ``aten::Bool`` converters accept one-element arrays.
+
+    coremltools 9.0 folds a constant cast with ``int(value)``; when ``value`` is a one-element
+    array (shape arithmetic in attention blocks traces to ``aten::Int`` of a 1-element
+    tensor), NumPy ≥ 2.4 raises "only 0-dimensional arrays can be converted to Python
+    scalars" and every transformer fails to convert. This registers (``override=True``, the
+    converter registry's public switch) a converter that takes the single element first and
+    otherwise defers to coremltools' own. Applied only when this NumPy rejects the cast.
+    """
+    global _SCALAR_CASTS_FIXED
+    if _SCALAR_CASTS_FIXED:
+        return
+    try:
+        int(np.array([1]))
+        _SCALAR_CASTS_FIXED = True
+        return  # this NumPy still converts one-element arrays: nothing to fix
+    except TypeError:
+        pass
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.frontend.torch import ops
+    from coremltools.converters.mil.frontend.torch.torch_op_registry import register_torch_op
+
+    def cast(context, node, dtype, dtype_name):
+        x = ops._get_inputs(context, node, expected=1)[0]
+        if x.can_be_folded_to_const() and isinstance(x.val, np.ndarray) and x.val.size == 1:
+            context.add(mb.const(val=dtype(x.val.reshape(-1)[0]), name=node.name), node.name)
+        else:
+            ops._cast(context, node, dtype, dtype_name)
+
+    def _int(context, node):
+        cast(context, node, int, "int32")
+
+    def _bool(context, node):
+        cast(context, node, bool, "bool")
+
+    register_torch_op(_int, torch_alias=["int"], override=True)
+    register_torch_op(_bool, torch_alias=["bool"], override=True)
+    _SCALAR_CASTS_FIXED = True
 
 
 class ExportFailure(Exception):
