@@ -140,6 +140,25 @@ def test_coreml_export_se_and_hardswish_model(tmp_path):
     assert list(spec.description.input[0].type.multiArrayType.shape) == [1, 3, size, size]
 
 
+class ChannelShuffle(nn.Module):
+    """Shape arithmetic traced as aten::Int of one-element tensors (ShuffleNet, attention)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        x = self.conv(x)
+        b, c, h, w = x.shape
+        return x.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+
+def test_coreml_converts_shape_arithmetic(tmp_path):
+    res = ex.export_model(ChannelShuffle(), "coreml", tmp_path, label="shuffle", input_size=16)
+    assert res.status == "ok", res.message
+    assert _coreml_spec(res.path).WhichOneof("Type") == "mlProgram"
+
+
 def test_unconvertible_operator_is_reported_and_batch_continues(tmp_path):
     results = ex.export_models({"Erfinv net": Erfinv(), "Tiny": tiny()}, "coreml", tmp_path,
                                progress=False)
