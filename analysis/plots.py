@@ -198,3 +198,46 @@ def plot_grouped_bars(table, *, category: str, value: str, series: str,
         ax.set_title(title)
     ax.legend()
     return fig
+
+
+def plot_slowdown_bars(table, *, category: str, value: str, series: str, reference: str = "",
+                       log: bool = True, ylabel: str = "", title: str = "",
+                       annotate: bool = True):
+    """Ratios to a reference (slowdowns, cost ratios) per ``category`` (x), one bar per
+    ``series`` side by side, drawn from the 1× line (up: more than the reference, down: less);
+    ``annotate`` writes each ratio above its bar. Missing values leave a gap."""
+    import math
+
+    cats = list(dict.fromkeys(table[category]))
+    sers = list(dict.fromkeys(table[series]))
+    fig, ax = new_figure(width=max(3.4, 0.55 * len(cats) * max(1, len(sers)) / 2 + 1.5),
+                         height=2.8)
+    width = 0.8 / max(1, len(sers))
+    for j, s in enumerate(sers):
+        part = table[table[series] == s].set_index(category)[value]
+        xs = [i + (j - (len(sers) - 1) / 2) * width for i in range(len(cats))]
+        ys = [float(part.get(c, float("nan"))) for c in cats]
+        ax.bar(xs, [y - 1 for y in ys], bottom=1, width=width,
+               color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=str(s))
+        if annotate:
+            for x, y in zip(xs, ys):
+                if math.isfinite(y):
+                    ax.annotate(f"{y:.3g}" if y < 100 else f"{y:.0f}", (x, y),
+                                xytext=(0, 2 if y >= 1 else -2), textcoords="offset points",
+                                ha="center", va="bottom" if y >= 1 else "top", fontsize=5.5,
+                                rotation=90)
+    ax.axhline(1.0, color="k", lw=0.8, zorder=3)
+    ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
+    if log:
+        ax.set_yscale("log")
+        _plain_log_axis(ax.yaxis)
+        lo, hi = ax.get_ylim()
+        finite = [v for v in table[value].astype(float) if math.isfinite(v) and v > 0]
+        floor = min(finite, default=1.0)
+        # room for the labels above (and below) the bars
+        ax.set_ylim(min(lo, 0.8, floor / 1.8 if annotate else floor / 1.2), hi * 2)
+    ax.set_ylabel(ylabel or (f"× {reference}" if reference else value))
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return fig
