@@ -1,6 +1,7 @@
 """Regenerate every result of the study in one go (``make reproduce``).
 
-1. The complexity table of every registered model (``notebooks/outputs/complexity.csv``).
+1. The complexity table of every registered model (``notebooks/outputs/complexity.csv``) and
+   the generated model table of ``analysis/models/README.md``.
 2. Every notebook ``notebooks/NN_*.ipynb`` in order, executed with papermill on its default
    parameters (the shipped data). Each notebook is executed into a temporary file and only
    replaces the rendered notebook once it has run to the end, so a failure never leaves a
@@ -68,6 +69,10 @@ def reproduce(only: str | None = None) -> None:
         count_table(list_models(), progress=True).to_csv(out, index=False)
         print(f"[reproduce] complexity of {len(list_models())} models -> "
               f"{out.relative_to(paths.ROOT)}", flush=True)
+        from analysis.zoo_readme import main as update_zoo_table
+
+        if update_zoo_table([]) != 0:
+            raise AnalysisError("could not regenerate the table of analysis/models/README.md")
     for nb in notebooks(only):
         t0 = time.perf_counter()
         print(f"[reproduce] running {nb.relative_to(paths.ROOT)} …", flush=True)
