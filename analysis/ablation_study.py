@@ -640,6 +640,25 @@ def _agreement_words(r: pd.Series) -> str:
                "so this ranking agreement is not established at this sample size"))
 
 
+#: Min- and median-based slowdowns differing by more than this factor flag a noisy series.
+NOISY_RATIO = 1.25
+
+
+def noise_check(long: pd.DataFrame, ratio: float = NOISY_RATIO) -> list[str]:
+    """Series measured here whose min- and median-based slowdowns disagree by more than
+    ``ratio`` (either way) for some variant: ``["<series>: <variant> <min>× vs <median>×"]``
+    (the worst variant per series)."""
+    out = []
+    here = long[long["kind"] == "this machine"].dropna(subset=["slowdown", "median_slowdown"])
+    for _, part in here.groupby("key", sort=False):
+        gap = np.abs(np.log(part["slowdown"] / part["median_slowdown"]))
+        if len(gap) and gap.max() > math.log(ratio):
+            worst = part.loc[gap.idxmax()]
+            out.append(f"{worst['series']}: {worst['paper_row']} {_x(worst['slowdown'])} (min) vs "
+                       f"{_x(worst['median_slowdown'])} (median)")
+    return out
+
+
 def conclusion(table: str, long: pd.DataFrame, complexity: pd.DataFrame,
                correlations: pd.DataFrame | None = None,
                failed: Mapping[str, str] | None = None,
@@ -685,6 +704,13 @@ def conclusion(table: str, long: pd.DataFrame, complexity: pd.DataFrame,
                      f"not available** (not recovered from the paper; `data/paper/{name}.csv` "
                      f"leaves them empty), so only our measurements are compared; no paper "
                      f"slowdown or rank correlation is computed.")
+    noisy = noise_check(long)
+    if noisy:
+        lines.append("- **Measurement noise.** The minimum and the median disagree on some "
+                     "slowdowns by more than a factor "
+                     f"{NOISY_RATIO:g} ({'; '.join(noisy)}): the machine was probably busy; "
+                     "re-run on an idle machine (or with more runs) before reading small "
+                     "differences.")
     if closest is not None:
         for _, c in closest.dropna(subset=["closest_slowdown"]).iterrows():
             if c["model_id"] == t.reference:
@@ -748,7 +774,8 @@ __all__ = [
     "closest_published", "comparison_table", "complexity_table", "complexity_view",
     "conclusion", "cost_correlations", "cost_ratio_data", "cost_sentence", "device_series",
     "exact_spearman_p", "get_table", "latency_view", "layout_summary", "measure_variants",
-    "measured_series", "measurement_context", "output_dirs", "paper_rank_correlation",
+    "measured_series", "measurement_context", "noise_check", "output_dirs",
+    "paper_rank_correlation",
     "paper_series", "placement_summary", "placement_table", "series_info", "series_table",
     "spearman_critical_value", "to_jsonable",
 ]

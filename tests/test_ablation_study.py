@@ -232,6 +232,21 @@ def test_cost_sentence_and_conclusion_are_computed_from_the_numbers():
     assert "nan" not in out.lower()
 
 
+def test_noise_check_flags_min_and_median_disagreement():
+    quiet = measured_rows("torch", TABLE3, [10.0, 12.0, 11.0], [11.0, 13.0, 12.0])
+    noisy = measured_rows("onnxruntime", TABLE3, [10.0, 12.0, 11.0], [30.0, 13.0, 31.0])
+    long = ab.series_table("table3", pd.concat([quiet, noisy], ignore_index=True))
+    flags = ab.noise_check(long)
+    # onnxruntime: min slowdowns 1.2, 1.1 vs median 0.433, 1.03 -> +SE is off by 2.77x
+    assert flags == ["This CPU: onnxruntime (min): + Squeeze-Excite 1.2× (min) vs 0.433× "
+                     "(median)"]
+    cx = _complexity(TABLE3, [1000, 1001, 1000], [10, 13, 13], [100, 110, 109], [0, 12, 12],
+                     ["Baseline", "+ Squeeze-Excite", "+ Skip connections"])
+    assert "Measurement noise" in ab.conclusion("table3", long, cx)
+    assert "Measurement noise" not in ab.conclusion(
+        "table3", ab.series_table("table3", quiet), cx)
+
+
 def test_table3_conclusion_says_the_paper_values_are_missing_and_names_the_proxy():
     cx = _complexity(TABLE3, [1000, 1001, 1000], [10, 13, 13], [100, 110, 109], [0, 12, 12],
                      ["Baseline", "+ Squeeze-Excite", "+ Skip connections"])
