@@ -42,8 +42,8 @@ from analysis.models.ablation import (PAPER_TABLES, AblationNet, ablation_comple
 #: Series key of the paper's iPhone 12 column.
 PAPER_KEY = "paper"
 PAPER_LABEL = "Paper: iPhone 12 (Core ML, min)"
-#: A slowdown within this relative band of 1 is never described as "far more than its MACs
-#: suggest" (run-to-run noise of a shared desktop CPU is of this order).
+#: A slowdown within this relative band of 1 is described as within run-to-run differences,
+#: never as "more than its MACs suggest" (noise of a shared desktop CPU is of this order).
 NOISE_BAND = 0.05
 #: Table 2 variants whose activation needs a global average pool of the feature map (a
 #: synchronization point: every output waits for the whole input), per ablation-ops.md.
@@ -201,8 +201,12 @@ def complexity_table(table: str, *, depth: int, width: int, input_size: int) -> 
     """:func:`~analysis.models.ablation.ablation_complexity` (every count per variant, deployed
     form) plus ``<cost>_vs_first`` for every cost of :data:`RATIO_COSTS` (ratio to the
     reference, the table's first row)."""
-    cx = ablation_complexity(get_table(table).table, depth=depth, width=width,
-                             input_size=input_size)
+    import warnings
+
+    with warnings.catch_warnings():  # tqdm.auto's "IProgress not found" inside a notebook
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        cx = ablation_complexity(get_table(table).table, depth=depth, width=width,
+                                 input_size=input_size)
     for cost in RATIO_COSTS:
         cx[f"{cost}_vs_first"] = cx[cost] / cx[cost].iloc[0]
     return cx
@@ -451,10 +455,13 @@ def latency_view(long: pd.DataFrame, value: str = "latency_ms") -> pd.DataFrame:
 
 
 def chart_data(long: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Rows of ``long`` for a chart of ``value``: series without any value (the paper's Table 3)
-    are dropped, so that no empty legend entry appears."""
-    keep = long.groupby("key")[value].transform(lambda s: s.notna().any())
-    return long[keep]
+    """Rows of ``long`` for a chart of ``value``. A series without any value (the paper's
+    Table 3) is kept, so that every series keeps its colour across the charts, but its label
+    says ``"— not available"`` (it draws no bars)."""
+    out = long.copy()
+    empty = ~out.groupby("key")[value].transform(lambda s: s.notna().any()).astype(bool)
+    out.loc[empty, "series"] = out.loc[empty, "series"] + " — not available"
+    return out
 
 
 def cost_ratio_data(complexity: pd.DataFrame) -> pd.DataFrame:
@@ -609,8 +616,12 @@ def _series_sentence(part: pd.DataFrame, reference: str, reference_label: str,
         extra_macs = float(macs[slow["model_id"]]) - 1
         text += (f"; for the slowest, latency is {_x(slow['slowdown'])} {reference_label}'s while "
                  f"its MACs are {_pct(extra_macs + 1)}")
-        if extra_time > NOISE_BAND and extra_time > 10 * abs(extra_macs):
-            text += ": far more than its MACs suggest"
+        if abs(extra_time) <= NOISE_BAND:
+            text += (f" (a difference within ±{NOISE_BAND:.0%}, the order of run-to-run "
+                     "differences on a shared CPU)")
+        elif extra_time > 10 * abs(extra_macs):
+            text += (": far more than its MACs suggest" if slow["slowdown"] >= 2
+                     else ": more than its MACs suggest")
     return text + "."
 
 

@@ -233,11 +233,12 @@ def plot_slowdown_bars(table, *, category: str, value: str, series: str, referen
         _plain_log_axis(ax.yaxis)
         lo, hi = ax.get_ylim()
         finite = [v for v in table[value].astype(float) if math.isfinite(v) and v > 0]
-        floor = min(finite, default=1.0)
-        # room for the labels above (and below) the bars
-        ax.set_ylim(min(lo, 0.8, floor / 1.8 if annotate else floor / 1.2), hi * 2)
+        floor, top = min(finite, default=1.0), hi * 2  # room for the labels above the bars
+        # below 1: leave ~30 % of the log range under the lowest bar for its label
+        bottom = floor / (top / floor) ** 0.3 if annotate and floor < 1 else min(lo, 0.8)
+        ax.set_ylim(min(bottom, 0.8), top)
     ax.set_ylabel(ylabel or (f"× {reference}" if reference else value))
     if title:
         ax.set_title(title)
-    ax.legend()
+    fig.legend(loc="outside upper center", ncols=1)  # above the axes: clear of the labels
     return fig

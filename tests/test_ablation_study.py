@@ -129,7 +129,9 @@ def test_measured_series_keeps_missing_variants_as_nan():
     assert math.isnan(torch_.loc["ablation_skip", "latency_ms"])
     paper = long[long["key"] == "paper"]
     assert paper["latency_ms"].isna().all()  # Table 3 values are not published: never invented
-    assert ab.chart_data(long, "latency_ms")["key"].unique().tolist() == ["torch"]
+    chart = ab.chart_data(long, "latency_ms").drop_duplicates("key").set_index("key")["series"]
+    assert chart.to_dict() == {"paper": f"{ab.PAPER_LABEL} — not available",
+                               "torch": "This CPU: torch (min)"}
     assert ab.paper_rank_correlation(long).empty
 
 
@@ -228,6 +230,7 @@ def test_cost_sentence_and_conclusion_are_computed_from_the_numbers():
     assert "1.02× (GELU)" in out  # the smallest torch slowdown
     # paper extra time 177.75 vs ours 2.0 -> 89x larger
     assert "89× larger" in out
+    assert "latency is 3× ReLU's while its MACs are +2.00 %: far more than its MACs" in out
     assert "ρ = 0.82" in out and "only |ρ| ≥ 0.79" in out
     assert "nan" not in out.lower()
 
@@ -258,6 +261,9 @@ def test_table3_conclusion_says_the_paper_values_are_missing_and_names_the_proxy
     out = ab.conclusion("table3", long, cx, ab.paper_rank_correlation(long), closest=closest)
     assert "Table 3 values are not available" in out
     assert "1.2× (+ Squeeze-Excite)" in out
+    assert "+0.10 %: more than its MACs suggest" in out
+    small = ab.series_table("table3", measured_rows("torch", TABLE3, [10.0, 10.3, 10.2]))
+    assert "(a difference within ±5%" in ab.conclusion("table3", small, cx)
     assert "Table 2 SE-ReLU runs at 2.1 ms" in out and "1.37× the ReLU network" in out
     assert "Rank agreement" not in out
 
