@@ -201,12 +201,8 @@ def complexity_table(table: str, *, depth: int, width: int, input_size: int) -> 
     """:func:`~analysis.models.ablation.ablation_complexity` (every count per variant, deployed
     form) plus ``<cost>_vs_first`` for every cost of :data:`RATIO_COSTS` (ratio to the
     reference, the table's first row)."""
-    import warnings
-
-    with warnings.catch_warnings():  # tqdm.auto's "IProgress not found" inside a notebook
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        cx = ablation_complexity(get_table(table).table, depth=depth, width=width,
-                                 input_size=input_size)
+    cx = ablation_complexity(get_table(table).table, depth=depth, width=width,
+                             input_size=input_size)
     for cost in RATIO_COSTS:
         cx[f"{cost}_vs_first"] = cx[cost] / cx[cost].iloc[0]
     return cx

@@ -170,7 +170,7 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
     import math
 
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
 
     from analysis.models import get_entry
 

@@ -54,7 +54,7 @@ def as_list(value) -> list | None:
 def count_models(model_ids: Sequence[str], metrics: Sequence[str] | None = None,
                  progress: bool = False) -> pd.DataFrame:
     """One row per model id with every available complexity metric (disk-cached counts)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
 
     from analysis.complexity import profile_model
     from analysis.models import get_entry
@@ -63,8 +63,10 @@ def count_models(model_ids: Sequence[str], metrics: Sequence[str] | None = None,
     for mid in tqdm(list(model_ids), desc="counting", unit="model", disable=not progress):
         entry = get_entry(mid)
         c = profile_model(entry.id)
+        # as in the paper's Figure 2: its number where the paper numbers the model, else its name
+        number = entry.figure2_label if entry.figure2_label.isdigit() else ""
         row = {"model_id": entry.id, "model": entry.display_name, "family": entry.family,
-               "label": entry.figure2_label}
+               "label": number or entry.display_name}
         for name in METRIC_LABELS:
             if hasattr(c, name):
                 row[name] = getattr(c, name)

@@ -443,7 +443,7 @@ def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | Non
         :class:`ExportBatch` (a list) whose ``template`` is the template written (``None``
         when an existing one was kept, see :func:`write_latency_template`).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
 
     precision = _precision(fmt, precision)
     out = Path(out_dir)

@@ -43,3 +43,13 @@ def paper_table(name: str) -> Path:
         known = sorted(p.stem for p in PAPER_DATA.glob("*.csv"))
         raise FileNotFoundError(f"{path}: no such paper table; known tables: {', '.join(known)}")
     return path
+
+
+def relative(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository root when inside it (for reports and JSON that
+    should not carry this machine's absolute paths), else the path unchanged."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)

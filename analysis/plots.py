@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt  # headless machines fall back to Agg; Jupyter keeps inline
 
-matplotlib.use("Agg", force=False)  # headless by default; notebooks keep their inline backend
-import matplotlib.pyplot as plt  # noqa: E402
-
-from analysis import paths  # noqa: E402
+from analysis import paths
 
 #: Colours by model family (paper Figure 2: transformers, convolutional models, MobileOne).
 FAMILY_COLORS = {

@@ -38,7 +38,7 @@ def test_writes_correlations_equal_to_scipy(quick):
     assert list(corr.columns) == ["device", "metric", "rho", "p_value", "ci_low", "ci_high",
                                   "kendall_tau", "n"]
     joined = pd.read_csv(out / "joined.csv")
-    assert set(corr["device"]) == {"iPhone 12", "Intel Xeon Gold 5118"}
+    assert {"iPhone 12", "Intel Xeon Gold 5118"} <= set(corr["device"])  # + local-*.csv
     assert {"macs", "params", "activations", "memory_bytes", "merges"} <= set(corr["metric"])
     for _, row in corr.iterrows():
         part = joined[joined["device"] == row["device"]]

@@ -232,7 +232,7 @@ def measure_models(models, runtime: str = "torch", *, runs: int = 100, warmup: i
         maps the label of every failed model to its error message; ``frame.attrs["skipped"]``
         lists the models found in the file when resuming.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
 
     if on_error not in ("skip", "raise"):
         raise ConfigError(f"on_error must be 'skip' or 'raise', got {on_error!r}")

@@ -414,7 +414,7 @@ def ablation_complexity(table: str, *, depth: int = DEFAULT_DEPTH, width: int = 
     (ReLU or baseline).
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
 
     from analysis.complexity import count_complexity
 
