@@ -54,8 +54,20 @@ def run_notebook(path: Path, output: Path | None = None, parameters: dict | None
             os.replace(tmp, failed)
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise AnalysisError(f"{path.name} failed: {reason} (executed copy kept in {failed})") from None
+    _portable_metadata(tmp, path, output)
     os.replace(tmp, output)
     return output
+
+
+def _portable_metadata(executed: Path, source: Path, output: Path) -> None:
+    """Record papermill's input/output paths relative to the repository (no machine paths)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    meta["input_path"] = paths.relative(source)
+    meta["output_path"] = paths.relative(output)
+    nbformat.write(nb, executed)
 
 
 def reproduce(only: str | None = None) -> None:
