@@ -172,21 +172,30 @@ def plot_rank_agreement(matrix, *, title: str = ""):
     return fig
 
 
-def plot_grouped_bars(table, *, category: str, value: str, series: str,
-                      log: bool = True, ylabel: str = "", title: str = ""):
-    """Bars of ``value`` per ``category`` (x), one bar per ``series`` side by side (paper-style
-    ablation charts: paper iPhone 12 vs our runtimes). Missing values leave a gap."""
+def _grouped_bars(table, category: str, value: str, series: str):
+    """Figure and axes for side-by-side bars, and per series ``(j, label, xs, ys)``: bar
+    centres and values (NaN where the series has no value for a category)."""
     cats = list(dict.fromkeys(table[category]))
     sers = list(dict.fromkeys(table[series]))
     fig, ax = new_figure(width=max(3.4, 0.55 * len(cats) * max(1, len(sers)) / 2 + 1.5),
                          height=2.8)
     width = 0.8 / max(1, len(sers))
+    bars = []
     for j, s in enumerate(sers):
         part = table[table[series] == s].set_index(category)[value]
         xs = [i + (j - (len(sers) - 1) / 2) * width for i in range(len(cats))]
-        ax.bar(xs, [part.get(c, float("nan")) for c in cats], width=width,
-               color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=str(s))
+        bars.append((j, str(s), xs, [float(part.get(c, float("nan"))) for c in cats]))
     ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
+    return fig, ax, width, bars
+
+
+def plot_grouped_bars(table, *, category: str, value: str, series: str,
+                      log: bool = True, ylabel: str = "", title: str = ""):
+    """Bars of ``value`` per ``category`` (x), one bar per ``series`` side by side (paper-style
+    ablation charts: paper iPhone 12 vs our runtimes). Missing values leave a gap."""
+    fig, ax, width, bars = _grouped_bars(table, category, value, series)
+    for j, label, xs, ys in bars:
+        ax.bar(xs, ys, width=width, color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=label)
     if log:
         ax.set_yscale("log")
         _plain_log_axis(ax.yaxis)
@@ -205,17 +214,10 @@ def plot_slowdown_bars(table, *, category: str, value: str, series: str, referen
     ``annotate`` writes each ratio above its bar. Missing values leave a gap."""
     import math
 
-    cats = list(dict.fromkeys(table[category]))
-    sers = list(dict.fromkeys(table[series]))
-    fig, ax = new_figure(width=max(3.4, 0.55 * len(cats) * max(1, len(sers)) / 2 + 1.5),
-                         height=2.8)
-    width = 0.8 / max(1, len(sers))
-    for j, s in enumerate(sers):
-        part = table[table[series] == s].set_index(category)[value]
-        xs = [i + (j - (len(sers) - 1) / 2) * width for i in range(len(cats))]
-        ys = [float(part.get(c, float("nan"))) for c in cats]
+    fig, ax, width, bars = _grouped_bars(table, category, value, series)
+    for j, label, xs, ys in bars:
         ax.bar(xs, [y - 1 for y in ys], bottom=1, width=width,
-               color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=str(s))
+               color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=label)
         if annotate:
             for x, y in zip(xs, ys):
                 if math.isfinite(y):
@@ -224,7 +226,6 @@ def plot_slowdown_bars(table, *, category: str, value: str, series: str, referen
                                 ha="center", va="bottom" if y >= 1 else "top", fontsize=5.5,
                                 rotation=90)
     ax.axhline(1.0, color="k", lw=0.8, zorder=3)
-    ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
     if log:
         ax.set_yscale("log")
         _plain_log_axis(ax.yaxis)

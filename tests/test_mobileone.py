@@ -10,31 +10,12 @@ import torch.nn as nn
 
 from analysis.complexity import count_complexity
 from analysis.errors import CheckpointError
+from fusion_helpers import assert_same_outputs, randomize_bn
+
 from analysis.models import (MobileOneBlock, create_model, get_entry, load_checkpoint,
                              mobileone, reparameterize_model)
 
 VARIANTS = ["s0", "s1", "s2", "s3", "s4"]
-
-
-def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm random running statistics and affine parameters."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.2)
-    return model.eval()
-
-
-def assert_same_outputs(a: nn.Module, b: nn.Module, x: torch.Tensor) -> None:
-    """max |a(x) − b(x)| ≤ 1e-4 × max |a(x)| (the output scale)."""
-    with torch.no_grad():
-        ref, out = a(x), b(x)
-    assert (ref - out).abs().max().item() <= 1e-4 * ref.abs().max().item()
 
 
 @pytest.mark.parametrize("k", [1, 2, 4])

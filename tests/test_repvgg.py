@@ -9,6 +9,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from fusion_helpers import max_rel_diff, randomize_bn
+
 from analysis import paths
 from analysis.complexity import profile_model
 from analysis.errors import ConfigError
@@ -39,27 +41,6 @@ def layer_shapes(variant: str, size: int = 224):
             shapes.append((cin, cout, stride, h))
             cin = cout
     return shapes, cin
-
-
-def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm random running statistics and affine parameters; eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.2)
-    return model.eval()
-
-
-def max_rel_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> float:
-    """max |a(x) − b(x)| / max |a(x)|."""
-    with torch.no_grad():
-        ref, out = a(x), b(x)
-    return ((ref - out).abs().max() / ref.abs().max()).item()
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

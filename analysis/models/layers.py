@@ -201,6 +201,18 @@ class SqueezeExcite(nn.Module):
         return x * self.gate(s)
 
 
+def conv_bn_branch(in_channels: int, out_channels: int, kernel_size: int, stride: int,
+                   padding: int, groups: int) -> nn.Sequential:
+    """A bias-free conv followed by BatchNorm, as an ``nn.Sequential`` with children named
+    ``conv`` and ``bn`` — the train-time branch of MobileOne and RepVGG, under the parameter
+    names of their official releases (so official checkpoints load)."""
+    branch = nn.Sequential()
+    branch.add_module("conv", nn.Conv2d(in_channels, out_channels, kernel_size, stride,
+                                        padding, groups=groups, bias=False))
+    branch.add_module("bn", nn.BatchNorm2d(out_channels))
+    return branch
+
+
 def fuse_bn(kernel: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Fold a BatchNorm that follows a bias-free conv into the conv's kernel and a bias.
 

@@ -56,7 +56,6 @@ Attention uses explicit matrix products so that fvcore counts its multiply-accum
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -65,7 +64,7 @@ import torch.nn as nn
 
 from analysis.errors import ConfigError
 from analysis.models.layers import ConvBnAct, get_activation
-from analysis.models.registry import register_model
+from analysis.models.registry import config_with_overrides, register_model
 
 PAPER = "Chen et al., Mobile-Former: Bridging MobileNet and Transformer, CVPR 2022"
 
@@ -449,11 +448,7 @@ def mobileformer(variant: str, **overrides) -> MobileFormer:
     if key not in CONFIGS:
         raise ConfigError(f"unknown Mobile-Former variant {variant!r}; known: "
                           f"{', '.join(CONFIGS)}")
-    cfg = CONFIGS[key]
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
-    if unknown:
-        raise ConfigError(f"unknown Mobile-Former config field(s): {', '.join(sorted(unknown))}")
-    return MobileFormer(dataclasses.replace(cfg, **overrides))
+    return MobileFormer(config_with_overrides(CONFIGS[key], overrides, "Mobile-Former"))
 
 
 @register_model("mobileformer_52m", display_name="Mobileformer-52", family="transformer",

@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from analysis.errors import CheckpointError, ConfigError
-from analysis.models.layers import fuse_bn, identity_kernel
+from analysis.models.layers import conv_bn_branch as _conv_bn, fuse_bn, identity_kernel
 from analysis.models.registry import register_model
 
 PAPER = "Vasu et al., An Improved One millisecond Mobile Backbone, CVPR 2023"
@@ -53,15 +53,6 @@ class SEBlock(nn.Module):
         s = F.adaptive_avg_pool2d(x, 1)
         s = torch.sigmoid(self.expand(F.relu(self.reduce(s))))
         return x * s
-
-
-def _conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int,
-             padding: int, groups: int) -> nn.Sequential:
-    branch = nn.Sequential()
-    branch.add_module("conv", nn.Conv2d(in_channels, out_channels, kernel_size, stride,
-                                        padding, groups=groups, bias=False))
-    branch.add_module("bn", nn.BatchNorm2d(out_channels))
-    return branch
 
 
 class MobileOneBlock(nn.Module):

@@ -44,7 +44,6 @@ The transformer layers are :class:`analysis.models.transformer_layers.Transforme
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -54,7 +53,7 @@ import torch.nn.functional as F
 
 from analysis.errors import ConfigError
 from analysis.models.layers import ConvBnAct, InvertedResidual, make_divisible
-from analysis.models.registry import register_model
+from analysis.models.registry import config_with_overrides, register_model
 from analysis.models.transformer_layers import TransformerBlock
 
 PAPER = ("Mehta & Rastegari, MobileViT: Light-weight, General-purpose, and Mobile-friendly "
@@ -202,11 +201,7 @@ def mobilevit(variant: str, **overrides) -> MobileViT:
     key = str(variant).lower().removeprefix("mobilevit_").removeprefix("mobilevit-")
     if key not in CONFIGS:
         raise ConfigError(f"unknown MobileViT variant {variant!r}; known: {', '.join(CONFIGS)}")
-    cfg = CONFIGS[key]
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(cfg)}
-    if unknown:
-        raise ConfigError(f"unknown MobileViT config field(s): {', '.join(sorted(unknown))}")
-    return MobileViT(dataclasses.replace(cfg, **overrides))
+    return MobileViT(config_with_overrides(CONFIGS[key], overrides, "MobileViT"))
 
 
 @register_model("mobilevit_xxs", display_name="MobileViT-XXS", family="transformer",

@@ -115,6 +115,18 @@ def register_model(
     return decorate
 
 
+def config_with_overrides(config, overrides: dict, what: str):
+    """``dataclasses.replace(config, **overrides)``, refusing unknown fields with a clear error
+    (``what`` names the architecture in the message)."""
+    import dataclasses
+
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(config)}
+    if unknown:
+        raise ConfigError(f"unknown {what} config field(s): {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(f.name for f in dataclasses.fields(config))}")
+    return dataclasses.replace(config, **overrides)
+
+
 def _all_names() -> list[str]:
     names = []
     for entry in _REGISTRY.values():

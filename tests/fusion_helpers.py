@@ -1,0 +1,32 @@
+"""Helpers shared by the re-parameterization tests (MobileOne, RepVGG)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every BatchNorm random running statistics and affine parameters; eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
+                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=g) * 0.2)
+    return model.eval()
+
+
+def max_rel_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> float:
+    """max |a(x) − b(x)| / max |a(x)| (the difference relative to the output scale)."""
+    with torch.no_grad():
+        ref, out = a(x), b(x)
+    return ((ref - out).abs().max() / ref.abs().max()).item()
+
+
+def assert_same_outputs(a: nn.Module, b: nn.Module, x: torch.Tensor, tol: float = 1e-4) -> None:
+    """max |a(x) − b(x)| ≤ tol × max |a(x)|."""
+    assert max_rel_diff(a, b, x) <= tol
