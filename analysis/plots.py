@@ -21,10 +21,13 @@ FAMILY_COLORS = {
     "mobileone": "#d62728",
     "ablation": "#2ca02c",
     "ablation_extra": "#98df8a",
+    "timm": "#c7c7c7",
+    "timm_mobile": "#9467bd",
 }
 FAMILY_LABELS = {"transformer": "Transformers", "conv": "Convolutional", "mobileone": "MobileOne",
                  "ablation": "Ablation network",
-                 "ablation_extra": "Ablation network (extra)"}
+                 "ablation_extra": "Ablation network (extra)",
+                 "timm": "timm models", "timm_mobile": "timm, mobile-sized"}
 #: Colours for data sources in side-by-side comparisons (paper vs. our runtimes vs. devices).
 SOURCE_COLORS = ["#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
@@ -93,7 +96,8 @@ def _family_legend(ax, families) -> None:
 
 
 def plot_latency_vs_metrics(data, metrics=("macs", "params"), *, device: str = "",
-                            metric_labels: dict | None = None, log: bool = True):
+                            metric_labels: dict | None = None, log: bool = True,
+                            point_size: float = 22):
     """Paper Figure 2: latency against each cost metric, one panel per metric.
 
     ``data``: one row per model with columns ``model``, ``family``, ``latency_ms``, the metric
@@ -107,7 +111,7 @@ def plot_latency_vs_metrics(data, metrics=("macs", "params"), *, device: str = "
     scale = {"macs": 1e6, "params": 1e6}
     for ax, metric in zip(axes[0], metrics):
         x = data[metric] / scale.get(metric, 1)
-        ax.scatter(x, data["latency_ms"], s=22, zorder=3,
+        ax.scatter(x, data["latency_ms"], s=point_size, zorder=3, linewidths=0,
                    c=[FAMILY_COLORS.get(f, "k") for f in data["family"]])
         for xi, yi, text in zip(x, data["latency_ms"], labels):
             if isinstance(text, str) and text:

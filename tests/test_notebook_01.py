@@ -98,3 +98,23 @@ def test_bad_latency_csv_fails_with_the_validator_message(tmp_path):
         run(tmp_path, "bad", LATENCY_CSV=str(csv), MODELS=["MobileOne-S0"])
     msg = str(err.value)
     assert "bad.csv" in msg and "line 2" in msg and "latency_ms" in msg
+
+
+def test_timm_large_sample_check(quick):
+    """Written correlations equal scipy on the shipped timm file, by sample."""
+    from analysis.correlation_study import TIMM_BENCHMARK, timm_samples
+    from analysis.latency import read_timm_benchmark
+
+    corr = pd.read_csv(quick[0] / "results" / "timm_correlations.csv")
+    timm = read_timm_benchmark(paths.EXTERNAL_DATA / TIMM_BENCHMARK)
+    pub = pd.read_csv(paths.paper_table("table9_imagenet"))
+    fig2 = pub[pub["figure2_label"].notna()]
+    samples = timm_samples(timm, (fig2["flops_m"].min() * 1e6, fig2["flops_m"].max() * 1e6))
+    assert set(corr["sample"]) == {"all models", "mobile-sized"}
+    for _, row in corr.iterrows():
+        part = samples[samples["sample"] == row["sample"]]
+        assert row["n"] == len(part)
+        assert row["rho"] == pytest.approx(sps.spearmanr(part[row["metric"]],
+                                                         part["latency_ms"]).statistic, abs=1e-12)
+    n = corr.set_index(["sample", "metric"])["n"]
+    assert n["mobile-sized", "macs"] < n["all models", "macs"]

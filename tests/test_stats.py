@@ -72,3 +72,13 @@ def test_rank_agreement_pairs(xy):
     assert len(agree) == 3 + 3
     pr = agree[(agree.a == "p") & (agree.b == "r")].iloc[0]
     assert pr.rho == pytest.approx(-1.0)
+
+
+def test_timm_samples_split():
+    from analysis.correlation_study import timm_samples
+
+    timm = pd.DataFrame({"model": list("abcd"), "macs": [1e7, 1e8, 5e8, 5e8],
+                         "input_size": [224, 224, 224, 384], "latency_ms": [1, 2, 3, 4]})
+    s = timm_samples(timm, (5e7, 1e9))
+    assert list(s.loc[s["sample"] == "mobile-sized", "model"]) == ["b", "c"]  # d: input too large
+    assert (s["sample"] == "all models").sum() == 4
