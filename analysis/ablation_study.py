@@ -105,20 +105,12 @@ def output_dirs(notebook: str, output_dir: str | Path | None,
 
 
 def as_list(value) -> list:
-    """A parameter given as one string or a list of strings, as a list."""
+    """A parameter given as one string or a list of strings (e.g. ``RUNTIMES``), as a list."""
     if value is None:
         return []
     if isinstance(value, (str, Path)):
         return [value]
     return list(value)
-
-
-def resolve_user_path(path: str | Path) -> Path:
-    """A user-given file: absolute, or relative to the working directory, else to the repo."""
-    p = Path(path).expanduser()
-    if p.is_absolute() or p.exists():
-        return p
-    return paths.ROOT / p
 
 
 def slug(text: str) -> str:

@@ -34,23 +34,6 @@ METRIC_LABELS = {
 PAPER_DEVICE_ORDER = ("iPhone 12", "Xeon Gold 5118", "RTX-2080Ti")
 
 
-def resolve_user_path(path: str | Path) -> Path:
-    """A user-given path: absolute, or relative to the working directory, else to the repo."""
-    p = Path(path).expanduser()
-    if p.is_absolute() or p.exists():
-        return p
-    return paths.ROOT / p
-
-
-def as_list(value) -> list | None:
-    """``None`` stays ``None``; a scalar becomes a one-element list; a sequence a list."""
-    if value is None:
-        return None
-    if isinstance(value, (str, Path)):
-        return [value]
-    return list(value)
-
-
 def count_models(model_ids: Sequence[str], metrics: Sequence[str] | None = None,
                  progress: bool = False) -> pd.DataFrame:
     """One row per model id with every available complexity metric (disk-cached counts)."""

@@ -53,3 +53,20 @@ def relative(path: str | os.PathLike) -> str:
         return p.resolve().relative_to(ROOT).as_posix()
     except ValueError:
         return str(path)
+
+
+def user_path(path: str | os.PathLike) -> Path:
+    """A path a user gave (a notebook parameter, say): absolute, or relative to the working
+    directory when it exists there, else relative to the repository root."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    return ROOT / p
+
+
+def user_paths(value) -> list[Path]:
+    """One user path or a list of them as a list of :func:`user_path` (``None``/``""``: [])."""
+    if not value:
+        return []
+    items = [value] if isinstance(value, (str, os.PathLike)) else list(value)
+    return [user_path(v) for v in items]

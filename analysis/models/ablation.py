@@ -61,7 +61,7 @@ import torch.nn.functional as F
 
 from analysis.errors import ConfigError, UnknownModelError
 from analysis.models.dynamic import SE_RATIO
-from analysis.models.layers import SqueezeExcite, fuse_bn, get_activation
+from analysis.models.layers import SqueezeExcite, fuse_bn, fused_conv, get_activation
 from analysis.models.registry import register_model
 
 PAPER = "Vasu et al., An Improved One millisecond Mobile Backbone, CVPR 2023 (Tables 2 and 3)"
@@ -181,11 +181,7 @@ class ConvLayer(nn.Module):
         if isinstance(self.bn, nn.Identity):
             return
         kernel, bias = fuse_bn(self.conv.weight, self.bn)
-        fused = nn.Conv2d(self.in_channels, self.out_channels, 3, self.stride, 1, bias=True)
-        fused.to(device=kernel.device, dtype=kernel.dtype)
-        fused.weight.copy_(kernel)
-        fused.bias.copy_(bias)
-        self.conv, self.bn = fused, nn.Identity()
+        self.conv, self.bn = fused_conv(self.conv, kernel, bias), nn.Identity()
 
 
 class Block(nn.Module):

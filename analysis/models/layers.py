@@ -169,11 +169,7 @@ class ConvBnAct(nn.Sequential):
             kernel, bias = fuse_bn(conv.weight, bn)
             if conv.bias is not None:
                 bias = bias + conv.bias * bn.weight / (bn.running_var + bn.eps).sqrt()
-            new = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                            conv.padding, conv.dilation, conv.groups, bias=True).to(conv.weight)
-            new.weight.copy_(kernel)
-            new.bias.copy_(bias)
-            fused.append(new)
+            fused.append(fused_conv(conv, kernel, bias))
         if isinstance(self.conv, MixedConv2d):
             self.conv.convs = nn.ModuleList(fused)
         else:
@@ -222,6 +218,18 @@ def fuse_bn(kernel: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, tor
     std = (bn.running_var + bn.eps).sqrt()
     scale = bn.weight / std
     return kernel * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
+
+
+@torch.no_grad()
+def fused_conv(like: nn.Conv2d, kernel: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
+    """A Conv2d with ``like``'s geometry (channels, kernel size, stride, padding, dilation,
+    groups) holding ``kernel`` and ``bias``: the single conv a re-parameterized block runs."""
+    conv = nn.Conv2d(like.in_channels, like.out_channels, like.kernel_size, like.stride,
+                     like.padding, like.dilation, like.groups, bias=True)
+    conv.to(device=kernel.device, dtype=kernel.dtype)
+    conv.weight.copy_(kernel)
+    conv.bias.copy_(bias)
+    return conv
 
 
 def identity_kernel(channels: int, groups: int, kernel_size: int,

@@ -33,7 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from analysis.errors import CheckpointError, ConfigError
-from analysis.models.layers import conv_bn_branch as _conv_bn, fuse_bn, identity_kernel
+from analysis.models.layers import conv_bn_branch as _conv_bn
+from analysis.models.layers import fuse_bn, fused_conv, identity_kernel
 from analysis.models.registry import register_model
 
 PAPER = "Vasu et al., An Improved One millisecond Mobile Backbone, CVPR 2023"
@@ -135,12 +136,7 @@ class MobileOneBlock(nn.Module):
         if self.inference_mode:
             return
         kernel, bias = self._kernel_bias()
-        conv = self.rbr_conv[0].conv
-        self.reparam_conv = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size,
-                                      self.stride, self.padding, groups=self.groups, bias=True)
-        self.reparam_conv.to(device=conv.weight.device, dtype=conv.weight.dtype)
-        self.reparam_conv.weight.copy_(kernel)
-        self.reparam_conv.bias.copy_(bias)
+        self.reparam_conv = fused_conv(self.rbr_conv[0].conv, kernel, bias)
         self.rbr_conv = self.rbr_scale = self.rbr_skip = None
         self.inference_mode = True
 

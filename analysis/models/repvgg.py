@@ -32,7 +32,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from analysis.errors import ConfigError
-from analysis.models.layers import conv_bn_branch as _conv_bn, fuse_bn, identity_kernel
+from analysis.models.layers import conv_bn_branch as _conv_bn
+from analysis.models.layers import fuse_bn, fused_conv, identity_kernel
 from analysis.models.registry import register_model
 
 PAPER = "Ding et al., RepVGG: Making VGG-style ConvNets Great Again, CVPR 2021"
@@ -101,12 +102,7 @@ class RepVGGBlock(nn.Module):
         if self.inference_mode:
             return
         kernel, bias = self._kernel_bias()
-        ref = self.rbr_dense.conv.weight
-        self.rbr_reparam = nn.Conv2d(self.in_channels, self.out_channels, 3, self.stride, 1,
-                                     groups=self.groups, bias=True)
-        self.rbr_reparam.to(device=ref.device, dtype=ref.dtype)
-        self.rbr_reparam.weight.copy_(kernel)
-        self.rbr_reparam.bias.copy_(bias)
+        self.rbr_reparam = fused_conv(self.rbr_dense.conv, kernel, bias)
         self.rbr_dense = self.rbr_1x1 = self.rbr_identity = None
         self.inference_mode = True
 
