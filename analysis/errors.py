@@ -29,3 +29,11 @@ class ConfigError(AnalysisError, ValueError):
 
 class DataFormatError(AnalysisError, ValueError):
     """A malformed input file; the message names the file, line and column."""
+
+
+def first_line(exc: BaseException, *, with_type: bool = False) -> str:
+    """The first non-empty line of ``exc``'s message (its type name when it has none), for
+    one-line reports of a failure; ``with_type`` prefixes ``TypeName: ``."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return f"{type(exc).__name__}: {line}" if with_type and text else line
