@@ -70,3 +70,43 @@ def user_paths(value) -> list[Path]:
         return []
     items = [value] if isinstance(value, (str, os.PathLike)) else list(value)
     return [user_path(v) for v in items]
+
+
+#: Where re-runs on a user's files write (git-ignored); ``MOBILEONE_STUDY_RUNS`` relocates it.
+def runs_dir() -> Path:
+    """Folder of re-runs: ``runs/`` at the repository root unless ``MOBILEONE_STUDY_RUNS`` is
+    set. Only ``python -m analysis reproduce`` writes the committed study
+    (``notebooks/outputs/`` and ``figures/``); everything else goes here."""
+    return Path(os.environ.get("MOBILEONE_STUDY_RUNS", ROOT / "runs")).expanduser()
+
+
+def run_name(latency_csv=None) -> str:
+    """Name of a re-run's folder: the stem of the first latency file given, else ``default``."""
+    if not latency_csv:
+        return "default"
+    first = latency_csv
+    if isinstance(first, str):
+        first = first.split(",")[0].strip()
+    elif not isinstance(first, os.PathLike):
+        first = list(first)[0] if len(list(first)) else ""
+    stem = Path(str(first)).stem if first else ""
+    return stem or "default"
+
+
+def output_dirs(notebook: str, output_dir=None, figure_dir=None, latency_csv=None,
+                *, announce: bool = True) -> tuple[Path, Path]:
+    """``(results folder, figure folder)`` of a notebook run, both created.
+
+    Given folders are used as they are (``reproduce`` passes ``notebooks/outputs/<notebook>``
+    and ``figures/``); an unset one resolves to ``runs/<run>/<notebook>/`` and
+    ``runs/<run>/<notebook>/figures/``, ``<run>`` being :func:`run_name` of ``latency_csv``.
+    So a re-run on a user's file never overwrites the committed study. ``announce`` prints
+    where the run writes."""
+    base = runs_dir() / run_name(latency_csv) / notebook
+    out = user_path(output_dir) if output_dir else base
+    fig = user_path(figure_dir) if figure_dir else base / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    fig.mkdir(parents=True, exist_ok=True)
+    if announce:
+        print(f"results -> {relative(out)}/\nfigures -> {relative(fig)}/")
+    return out, fig

@@ -20,6 +20,32 @@ from analysis.errors import AnalysisError
 
 KERNEL_NAME = "mobileone-study"
 
+#: Small sizes, few runs and few resamples per notebook (by stem): ``reproduce --quick`` and
+#: the tests use these. Every notebook adds its entry here.
+QUICK_PARAMETERS: dict[str, dict] = {
+    "01_metric_correlation": {
+        "N_BOOTSTRAP": 200, "SEED": 3,
+        "MODELS": ["MobileOne-S0", "MobileNetV1", "ShuffleNetV2-1.0", "MobileNetV3-S",
+                   "DeiT-tiny", "PiT-ti"],
+    },
+    "02_activation_ablation": {"INPUT_SIZE": 64, "WIDTH": 8, "N_RUNS": 5, "N_WARMUP": 1,
+                               "THREADS": 1, "N_BOOTSTRAP": 200},
+    "03_block_ablation": {"INPUT_SIZE": 64, "WIDTH": 8, "N_RUNS": 5, "N_WARMUP": 1,
+                          "THREADS": 1, "N_BOOTSTRAP": 200},
+}
+
+
+def committed_parameters(notebook: Path) -> dict:
+    """The parameters ``reproduce`` gives a notebook so that it writes the committed study."""
+    return {"OUTPUT_DIR": paths.relative(paths.NOTEBOOK_OUTPUTS / notebook.stem),
+            "FIGURE_DIR": paths.relative(paths.FIGURES)}
+
+
+def quick_parameters(notebook: Path, base: Path) -> dict:
+    """``QUICK_PARAMETERS`` of ``notebook`` writing below ``base`` (e.g. ``runs/quick``)."""
+    return {**QUICK_PARAMETERS.get(notebook.stem, {}),
+            "OUTPUT_DIR": str(base / notebook.stem), "FIGURE_DIR": str(base / notebook.stem / "figures")}
+
 
 def kernel_name() -> str:
     """The project's Jupyter kernel if it is registered (``make`` does it), else ``python3``."""
