@@ -39,7 +39,10 @@ Where the Table 3 blocks go (``se=`` / ``skip=``):
 The registered variants (group ``ablation``) keep every other argument at its default:
 Table 2 — ``ablation_<activation>`` for ReLU, GELU, SE-ReLU, SiLU, Dynamic Shift-Max,
 DyReLU-A and DyReLU-B; Table 3 — ``ablation_baseline`` (the ReLU network), ``ablation_se``
-(``se="block"``) and ``ablation_skip`` (``skip="block"``). ``ablation_relu6`` and
+(``se="every"``: the paper's Table 3 reports the same 2.10 ms for "+ Squeeze-Excite" as Table 2
+for SE-ReLU, which suggests the same network, so ``ablation_se`` computes exactly what
+``ablation_se_relu`` computes; ``se="block"`` and ``"last_stage"`` stay selectable) and
+``ablation_skip`` (``skip="block"``). ``ablation_relu6`` and
 ``ablation_hardswish`` are extras (group ``ablation_extra``, not exported with ``ablation``).
 :func:`paper_row` maps each to its row in ``data/paper/table2_activations.csv`` (column
 ``activation``) or ``table3_blocks.csv`` (column ``block``).
@@ -339,7 +342,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("ablation_dyrelu_b", "Ablation DyReLU-B", "table2", "DynamicReLU-B",
             {"activation": "dyrelu_b"}),
     Variant("ablation_baseline", "Ablation baseline", "table3", "Baseline", {}),
-    Variant("ablation_se", "Ablation +SE", "table3", "+ Squeeze-Excite", {"se": "block"}),
+    Variant("ablation_se", "Ablation +SE", "table3", "+ Squeeze-Excite", {"se": "every"}),
     Variant("ablation_skip", "Ablation +skip", "table3", "+ Skip connections",
             {"skip": "block"}),
     Variant("ablation_relu6", "Ablation ReLU6", "extra", "", {"activation": "relu6"}),
@@ -378,56 +381,6 @@ def variants(table: str) -> list[Variant]:
     return chosen
 
 
-def paper_results(table: str):
-    """The paper's table joined to our variants: DataFrame with ``model_id``, ``model``
-    (display name), ``paper_row``, ``paper_mobile_ms`` (iPhone 12; NaN where the paper's value
-    is not available) and ``note``, one row per variant in the paper's order."""
-    import pandas as pd
-
-    from analysis import paths
-
-    if table not in PAPER_TABLES:
-        raise ConfigError(f"unknown ablation table {table!r}; known: {', '.join(PAPER_TABLES)}")
-    name, column = PAPER_TABLES[table]
-    paper = pd.read_csv(paths.paper_table(name), dtype={column: str}).set_index(column)
-    notes = paper["note"].fillna("") if "note" in paper.columns else None
-    return pd.DataFrame([
-        {"model_id": v.id, "model": v.display_name, "paper_row": v.paper_row,
-         "paper_mobile_ms": float(paper.loc[v.paper_row, "mobile_ms"]),
-         "note": "" if notes is None else str(notes.loc[v.paper_row])}
-        for v in variants(table)])
-
-
-def ablation_complexity(table: str, *, depth: int = DEFAULT_DEPTH, width: int = DEFAULT_WIDTH,
-                        input_size: int = DEFAULT_INPUT_SIZE, progress: bool = False):
-    """Complexity of every variant of ``table`` built at ``depth``/``width``/``input_size``,
-    deployed form (:func:`analysis.complexity.count_complexity`).
-
-    Returns a DataFrame with ``model_id, model, paper_row``, every count of
-    :class:`~analysis.complexity.Complexity` (``macs`` — fvcore's default, the paper's
-    "FLOPs" —, ``elementwise``, ``params``, ``activations``, the graph costs, ``skipped_ops``)
-    and the ratios ``macs_vs_first`` / ``elementwise_vs_first`` to the table's first row
-    (ReLU or baseline).
-    """
-    import pandas as pd
-    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
-
-    from analysis.complexity import count_complexity
-
-    rows = []
-    for v in tqdm(variants(table), desc="counting", unit="model", disable=not progress):
-        model = build_variant(v.id, depth=depth, width=width, input_size=input_size)
-        counts = count_complexity(model, input_size).as_row()
-        for key in ("input_shape", "fused"):
-            counts.pop(key)
-        rows.append({"model_id": v.id, "model": v.display_name, "paper_row": v.paper_row,
-                     **counts})
-    out = pd.DataFrame(rows)
-    out["macs_vs_first"] = out["macs"] / out["macs"].iloc[0]
-    out["elementwise_vs_first"] = out["elementwise"] / out["elementwise"].iloc[0]
-    return out
-
-
 def build_variant(model_id: str, **kwargs) -> AblationNet:
     """Build the ablation network ``model_id`` (``kwargs`` override its arguments)."""
     return AblationNet(**{**get_variant(model_id).kwargs, **kwargs})
@@ -451,5 +404,5 @@ for _variant in VARIANTS:
     _register(_variant)
 
 __all__ = ["AblationConfig", "AblationNet", "ConvLayer", "VARIANTS", "Variant",
-           "ablation_complexity", "build_variant", "get_variant", "layer_table", "paper_results",
-           "paper_row", "stage_blocks", "variants"]
+           "build_variant", "get_variant", "layer_table", "paper_row", "stage_blocks",
+           "variants"]
