@@ -15,22 +15,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import torch.nn as nn
-
-from analysis.models.mobileone import (MobileOne, MobileOneBlock, load_checkpoint, mobileone,
-                                       reparameterize_model)
+from analysis.models.fusion import deploy, reparameterize_model
+from analysis.models.mobileone import MobileOne, MobileOneBlock, load_checkpoint, mobileone
 from analysis.models.registry import (ModelEntry, Published, create_model, get_entry,
                                       list_groups, list_models, register_model, resolve_models)
 
-_NOT_FAMILIES = {"registry", "layers", "mobileone"}
+_NOT_FAMILIES = {"config", "fusion", "layers", "registry", "mobileone"}
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_") and _info.name not in _NOT_FAMILIES:
         importlib.import_module(f"{__name__}.{_info.name}")
-
-
-def deploy(model: nn.Module) -> nn.Module:
-    """The model as deployed: a re-parameterized (fused) copy in eval mode."""
-    return reparameterize_model(model).eval()
 
 
 __all__ = [

@@ -64,7 +64,8 @@ import torch.nn.functional as F
 
 from analysis.errors import ConfigError, UnknownModelError
 from analysis.models.dynamic import SE_RATIO
-from analysis.models.layers import SqueezeExcite, fuse_bn, fused_conv, get_activation
+from analysis.models.fusion import fuse_bn, fused_conv
+from analysis.models.layers import SqueezeExcite, get_activation
 from analysis.models.registry import register_model
 
 PAPER = "Vasu et al., An Improved One millisecond Mobile Backbone, CVPR 2023 (Tables 2 and 3)"
@@ -387,17 +388,14 @@ def build_variant(model_id: str, **kwargs) -> AblationNet:
 
 
 def _register(variant: Variant) -> None:
-    def builder(**kwargs) -> AblationNet:
-        return AblationNet(**{**variant.kwargs, **kwargs})
-
-    builder.__name__ = variant.id
-    builder.__doc__ = (f"{variant.display_name}: the {DEFAULT_DEPTH}-layer ablation network "
-                       f"with {variant.kwargs or 'the default arguments'}.")
     extra = variant.table == "extra"
-    register_model(variant.id, display_name=variant.display_name,
-                   family="ablation_extra" if extra else "ablation",
-                   input_size=DEFAULT_INPUT_SIZE, paper=PAPER,
-                   groups=() if extra else (f"ablation_{variant.table}",))(builder)
+
+    @register_model(variant.id, display_name=variant.display_name,
+                    family="ablation_extra" if extra else "ablation",
+                    input_size=DEFAULT_INPUT_SIZE, paper=PAPER,
+                    groups=() if extra else (f"ablation_{variant.table}",))
+    def build(**kwargs) -> AblationNet:
+        return build_variant(variant.id, **kwargs)
 
 
 for _variant in VARIANTS:

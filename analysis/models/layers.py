@@ -1,11 +1,10 @@
 """Building blocks shared by the model families (written once, used everywhere).
 
-Activations are chosen by string (:func:`get_activation`), as in timm. Re-parameterizable
-models (MobileOne, RepVGG) share :func:`fuse_bn` and are fused by
-:func:`analysis.models.mobileone.reparameterize_model`, which calls ``reparameterize()`` on
-every sub-module that has one — including :class:`ConvBnAct`, whose BatchNorm is folded into
-its conv, so the deployed form of every conv-BN network has no BatchNorm left (as on device,
-and as MobileOne's fused form).
+Activations are chosen by name or class (:func:`get_activation`), as in timm. Models are
+fused by :func:`analysis.models.fusion.reparameterize_model`, which calls ``reparameterize()``
+on every sub-module that has one — including :class:`ConvBnAct`, whose BatchNorm is folded into
+its conv (:func:`analysis.models.fusion.fuse_bn`), so the deployed form of every conv-BN network
+has no BatchNorm left (as on device, and as MobileOne's fused form).
 
 Blocks of the mobile CNNs, written once: :class:`MixedConv2d` (MixConv), :class:`InvertedResidual`
 (MBConv, with optional SE / mixed kernels / grouped pointwise convs),
@@ -21,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from analysis.errors import ConfigError
+from analysis.models.fusion import fuse_bn, fused_conv
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -207,41 +207,6 @@ def conv_bn_branch(in_channels: int, out_channels: int, kernel_size: int, stride
                                         padding, groups=groups, bias=False))
     branch.add_module("bn", nn.BatchNorm2d(out_channels))
     return branch
-
-
-def fuse_bn(kernel: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fold a BatchNorm that follows a bias-free conv into the conv's kernel and a bias.
-
-    With σ = sqrt(running_var + eps): ``W' = W · γ/σ`` (per output channel) and
-    ``b' = β − μ · γ/σ`` — exact for the BatchNorm's inference (eval-mode) behaviour.
-    """
-    std = (bn.running_var + bn.eps).sqrt()
-    scale = bn.weight / std
-    return kernel * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
-
-
-@torch.no_grad()
-def fused_conv(like: nn.Conv2d, kernel: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
-    """A Conv2d with ``like``'s geometry (channels, kernel size, stride, padding, dilation,
-    groups) holding ``kernel`` and ``bias``: the single conv a re-parameterized block runs."""
-    conv = nn.Conv2d(like.in_channels, like.out_channels, like.kernel_size, like.stride,
-                     like.padding, like.dilation, like.groups, bias=True)
-    conv.to(device=kernel.device, dtype=kernel.dtype)
-    conv.weight.copy_(kernel)
-    conv.bias.copy_(bias)
-    return conv
-
-
-def identity_kernel(channels: int, groups: int, kernel_size: int,
-                    like: torch.Tensor) -> torch.Tensor:
-    """The k×k kernel of an identity map: 1 at the centre of input channel ``i mod (C/groups)``."""
-    in_per_group = channels // groups
-    kernel = torch.zeros(channels, in_per_group, kernel_size, kernel_size,
-                         dtype=like.dtype, device=like.device)
-    centre = kernel_size // 2
-    for i in range(channels):
-        kernel[i, i % in_per_group, centre, centre] = 1.0
-    return kernel
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:

@@ -63,8 +63,9 @@ import torch
 import torch.nn as nn
 
 from analysis.errors import ConfigError
+from analysis.models.config import config_with_overrides
 from analysis.models.layers import ConvBnAct, get_activation
-from analysis.models.registry import config_with_overrides, register_model
+from analysis.models.registry import register_model
 
 PAPER = "Chen et al., Mobile-Former: Bridging MobileNet and Transformer, CVPR 2022"
 

@@ -12,7 +12,7 @@ Train time, each :class:`MobileOneBlock` sums up to three kinds of branch (paper
 
 then applies Squeeze-Excite (S4 only) and ReLU. At inference the branches are folded into one
 conv, ``reparam_conv`` (§3.1, "re-parameterization"): every BatchNorm is folded into its conv
-(:func:`analysis.models.layers.fuse_bn`), the 1×1 kernel is zero-padded to k×k, the identity is
+(:func:`analysis.models.fusion.fuse_bn`), the 1×1 kernel is zero-padded to k×k, the identity is
 written as a k×k kernel, and kernels and biases are summed — exact because convolution is
 linear in its kernel.
 
@@ -23,7 +23,6 @@ classifier. Widths are 64·α0, 128·α1, 256·α2, 512·α3 (stem: min(64, 64·
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from os import PathLike
 from typing import Mapping
@@ -34,7 +33,8 @@ import torch.nn.functional as F
 
 from analysis.errors import CheckpointError, ConfigError
 from analysis.models.layers import conv_bn_branch as _conv_bn
-from analysis.models.layers import fuse_bn, fused_conv, identity_kernel
+from analysis.models.fusion import fuse_bn, fused_conv, identity_kernel
+from analysis.models.fusion import reparameterize_model  # noqa: F401 - also importable from here
 from analysis.models.registry import register_model
 
 PAPER = "Vasu et al., An Improved One millisecond Mobile Backbone, CVPR 2023"
@@ -235,21 +235,6 @@ def mobileone(variant: str = "s0", num_classes: int = 1000, inference_mode: bool
                      use_se=cfg.use_se if use_se is None else use_se,
                      num_conv_branches=cfg.num_conv_branches if num_conv_branches is None
                      else num_conv_branches)
-
-
-def reparameterize_model(model: nn.Module) -> nn.Module:
-    """Return a fused deep copy of ``model``; the input model is left untouched.
-
-    Calls ``reparameterize()`` on every sub-module that defines it (MobileOne and RepVGG
-    blocks), so it works for any re-parameterizable model of the project, and is idempotent.
-    """
-    fused = copy.deepcopy(model)
-    for module in fused.modules():
-        if hasattr(module, "reparameterize"):
-            module.reparameterize()
-    if hasattr(fused, "inference_mode"):
-        fused.inference_mode = True
-    return fused
 
 
 def load_checkpoint(model: nn.Module,

@@ -52,8 +52,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from analysis.errors import ConfigError
+from analysis.models.config import config_with_overrides
 from analysis.models.layers import ConvBnAct, InvertedResidual, make_divisible
-from analysis.models.registry import config_with_overrides, register_model
+from analysis.models.registry import register_model
 from analysis.models.transformer_layers import TransformerBlock
 
 PAPER = ("Mehta & Rastegari, MobileViT: Light-weight, General-purpose, and Mobile-friendly "

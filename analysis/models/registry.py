@@ -1,10 +1,13 @@
 """The model registry: one :class:`ModelEntry` per architecture, in the style of timm.
 
-A family module registers its builders with :func:`register_model`::
+A family module registers each builder with the decorator :func:`register_model` (the one
+registration style of the package)::
 
-    @register_model("mobileone_s0", display_name="MobileOne-S0", family="mobileone",
-                    paper="Vasu et al., CVPR 2023")
-    def mobileone_s0(**kwargs): ...
+    @register_model("mobilenetv1", display_name="MobileNetV1", family="conv", paper=PAPER_V1)
+    def mobilenetv1(**kwargs): ...
+
+A family with a table of variants (MobileOne, RepVGG, the ablation networks) decorates the
+builder the same way inside a ``_register(variant)`` function called once per variant.
 
 Names resolve case-insensitively through the canonical id, the display name (exactly as in
 the ``model`` column of ``data/paper/table9_imagenet.csv``) and any aliases. The published
@@ -113,18 +116,6 @@ def register_model(
         return builder
 
     return decorate
-
-
-def config_with_overrides(config, overrides: dict, what: str):
-    """``dataclasses.replace(config, **overrides)``, refusing unknown fields with a clear error
-    (``what`` names the architecture in the message)."""
-    import dataclasses
-
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(config)}
-    if unknown:
-        raise ConfigError(f"unknown {what} config field(s): {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(f.name for f in dataclasses.fields(config))}")
-    return dataclasses.replace(config, **overrides)
 
 
 def _all_names() -> list[str]:

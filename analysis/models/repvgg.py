@@ -8,9 +8,9 @@ Fig. 2), summed and passed through ReLU::
 the identity branch ``BN(x)`` only when the input and output shapes match (stride 1,
 C_in = C_out). At inference the branches are folded into ONE 3×3 conv with bias (§3.3,
 "re-parameterization for plain inference-time model"): each BatchNorm is folded into its conv
-(``W' = W·γ/σ``, ``b' = β − μγ/σ``; :func:`analysis.models.layers.fuse_bn`), the 1×1 kernel is
+(``W' = W·γ/σ``, ``b' = β − μγ/σ``; :func:`analysis.models.fusion.fuse_bn`), the 1×1 kernel is
 zero-padded to 3×3, the identity is written as a 3×3 kernel with a 1 at the centre of its own
-channel (:func:`analysis.models.layers.identity_kernel`), and the three kernels and biases are
+channel (:func:`analysis.models.fusion.identity_kernel`), and the three kernels and biases are
 summed. The result is a VGG-style stack of 3×3 conv + ReLU. Table 9 of the MobileOne paper (like
 RepVGG's own Table 3) gives the sizes of this fused form.
 
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from analysis.errors import ConfigError
 from analysis.models.layers import conv_bn_branch as _conv_bn
-from analysis.models.layers import fuse_bn, fused_conv, identity_kernel
+from analysis.models.fusion import fuse_bn, fused_conv, identity_kernel
 from analysis.models.registry import register_model
 
 PAPER = "Ding et al., RepVGG: Making VGG-style ConvNets Great Again, CVPR 2021"

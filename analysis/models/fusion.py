@@ -1,0 +1,72 @@
+"""Re-parameterization: the arithmetic that folds a network into its deployed form.
+
+Every family folds the same way: a BatchNorm that follows a bias-free conv is folded into the
+conv's kernel and a bias (:func:`fuse_bn`); parallel branches (MobileOne, RepVGG) are summed
+after writing each as a k×k kernel (:func:`identity_kernel` for the identity branch); the
+result is one conv with the train-time conv's geometry (:func:`fused_conv`). A module that can
+be folded defines ``reparameterize()``; :func:`reparameterize_model` calls it on every such
+sub-module of a copy, and :func:`deploy` is that copy in eval mode — what is counted, measured
+and exported.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+
+
+def fuse_bn(kernel: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold a BatchNorm that follows a bias-free conv into the conv's kernel and a bias.
+
+    With σ = sqrt(running_var + eps): ``W' = W · γ/σ`` (per output channel) and
+    ``b' = β − μ · γ/σ`` — exact for the BatchNorm's inference (eval-mode) behaviour.
+    """
+    std = (bn.running_var + bn.eps).sqrt()
+    scale = bn.weight / std
+    return kernel * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
+
+
+@torch.no_grad()
+def fused_conv(like: nn.Conv2d, kernel: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
+    """A Conv2d with ``like``'s geometry (channels, kernel size, stride, padding, dilation,
+    groups) holding ``kernel`` and ``bias``: the single conv a re-parameterized block runs."""
+    conv = nn.Conv2d(like.in_channels, like.out_channels, like.kernel_size, like.stride,
+                     like.padding, like.dilation, like.groups, bias=True)
+    conv.to(device=kernel.device, dtype=kernel.dtype)
+    conv.weight.copy_(kernel)
+    conv.bias.copy_(bias)
+    return conv
+
+
+def identity_kernel(channels: int, groups: int, kernel_size: int,
+                    like: torch.Tensor) -> torch.Tensor:
+    """The k×k kernel of an identity map: 1 at the centre of input channel ``i mod (C/groups)``."""
+    in_per_group = channels // groups
+    kernel = torch.zeros(channels, in_per_group, kernel_size, kernel_size,
+                         dtype=like.dtype, device=like.device)
+    centre = kernel_size // 2
+    for i in range(channels):
+        kernel[i, i % in_per_group, centre, centre] = 1.0
+    return kernel
+
+
+def reparameterize_model(model: nn.Module) -> nn.Module:
+    """Return a fused deep copy of ``model``; the input model is left untouched.
+
+    Calls ``reparameterize()`` on every sub-module that defines it (MobileOne and RepVGG
+    blocks, every conv-BN layer), so it works for any model of the project, and is idempotent.
+    """
+    fused = copy.deepcopy(model)
+    for module in fused.modules():
+        if hasattr(module, "reparameterize"):
+            module.reparameterize()
+    if hasattr(fused, "inference_mode"):
+        fused.inference_mode = True
+    return fused
+
+
+def deploy(model: nn.Module) -> nn.Module:
+    """The model as deployed: a re-parameterized (fused) copy in eval mode."""
+    return reparameterize_model(model).eval()
