@@ -79,6 +79,23 @@ def save_figure(fig, name: str, directory: str | Path | None = None,
     return written
 
 
+def publish(fig, name: str, directory: str | Path | None = None) -> list[Path]:
+    """Save ``fig`` (:func:`save_figure`), show it inline when running in a notebook, close it;
+    returns the files written."""
+    written = save_figure(fig, name, directory)
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from IPython.display import display
+
+            display(fig)
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks only
+        pass
+    plt.close(fig)
+    return written
+
+
 def _plain_log_axis(axis) -> None:
     """Label a log axis with plain numbers (1, 10, 100) and no minor-tick labels."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
