@@ -12,6 +12,11 @@ import sys
 from pathlib import Path
 
 from analysis.errors import AnalysisError, ConfigError
+from analysis.export import FORMATS as EXPORT_FORMATS
+from analysis.export import PRECISIONS as EXPORT_PRECISIONS
+from analysis.latency.runtimes import RUNTIMES
+from analysis.latency.schema import SUMMARY_STATISTICS
+from analysis.util import slug
 
 
 def _add_count(sub) -> None:
@@ -77,7 +82,7 @@ def _add_validate(sub) -> None:
                                    "file, line and column (exit status 2). Files are only "
                                    "read, never modified.")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="latency CSV file(s)")
-    p.add_argument("--statistic", choices=["min", "median", "mean", "trimmed_mean", "p90"],
+    p.add_argument("--statistic", choices=SUMMARY_STATISTICS,
                    help="use this statistic where files offer several (default: each "
                         "device must report exactly one)")
 
@@ -120,7 +125,7 @@ def _add_measure(sub) -> None:
                                    "--resume continues an interrupted run.")
     p.add_argument("--models", default="figure2",
                    help="group name(s) or model name(s), comma-separated (default: figure2)")
-    p.add_argument("--runtime", choices=["torch", "onnxruntime"], default="torch")
+    p.add_argument("--runtime", choices=RUNTIMES, default="torch")
     p.add_argument("--threads", type=_positive_int,
                    help="intra-op threads (default: torch.get_num_threads())")
     p.add_argument("--runs", type=_positive_int, default=100, help="timed runs (default 100)")
@@ -142,19 +147,13 @@ def _add_measure(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "device"
-
-
 def _run_measure(args) -> int:
     from analysis import paths
     from analysis.latency import describe_context, machine_context, measure_models
 
     ctx = machine_context()
     device = args.device or ctx["cpu"]
-    out = args.out or paths.LATENCY_DATA / f"local-{_slug(device)}-{args.runtime}.csv"
+    out = args.out or paths.LATENCY_DATA / f"local-{slug(device, 'device')}-{args.runtime}.csv"
     if args.warmup < 0:
         raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
     print(f"context: {describe_context(ctx)}", file=sys.stderr)
@@ -180,11 +179,11 @@ def _add_export(sub) -> None:
                                    "measured on the device. A model that cannot be converted "
                                    "is reported (operator and reason) and the batch goes on; "
                                    "the exit status is 1 if any model failed.")
-    p.add_argument("--format", required=True, choices=["coreml", "onnx"], dest="fmt")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
     p.add_argument("--models", default="table9",
                    help="group name(s) or model name(s), comma-separated (default: table9)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    p.add_argument("--precision", choices=["fp16", "fp32"],
+    p.add_argument("--precision", choices=EXPORT_PRECISIONS,
                    help="compute precision (default: fp16 for Core ML, fp32 for ONNX)")
     p.add_argument("--force", action="store_true",
                    help="re-export existing files and overwrite an existing template")

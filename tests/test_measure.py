@@ -207,6 +207,13 @@ def test_resume_refuses_a_different_context(tmp_path):
                        **{**small(), "input_size": 64})
     with pytest.raises(ConfigError, match="runtime"):
         measure_models("mobileone_s0", "onnxruntime", out=out, resume=True, **small())
+    with pytest.raises(ConfigError, match=r"n_runs=2 but this run uses n_runs=3 \(--runs\)"):
+        measure_models("mobileone_s1", out=out, resume=True, **{**small(), "runs": 3})
+    with pytest.raises(ConfigError, match=r"warmup=0 but this run uses warmup=1 \(--warmup\)"):
+        measure_models("mobileone_s1", out=out, resume=True, **{**small(), "warmup": 1})
+    with pytest.raises(ConfigError, match="threads"):
+        measure_models("mobileone_s1", out=out, resume=True, **{**small(), "threads": 2})
+    assert load_latency(out)["model_id"].tolist() == ["mobileone_s0"]  # nothing appended
 
 
 def test_a_failing_model_does_not_stop_the_batch():

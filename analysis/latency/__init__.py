@@ -6,23 +6,25 @@
     table = load_latency(["data/latency/paper-iphone12-coreml.csv"])   # tidy, validated
     rows = measure_models("figure2", runtime="onnxruntime", runs=100)  # local CPU
 
-Modules: :mod:`~analysis.latency.formats` (reading and validation), :mod:`~.stats` (summary
-statistics of samples), :mod:`~.paper` (the paper's Table 9 latencies as files),
-:mod:`~.harness` (measurement), :mod:`~.runtimes` (PyTorch, ONNX Runtime),
+Modules: :mod:`~analysis.latency.formats` (loading and validation) built on
+:mod:`~.delimited` (decoding, delimiters), :mod:`~.schema` (columns, cell parsing),
+:mod:`~.summaries` (aggregation, conflicts) and :mod:`~.timm` (timm's benchmark results);
+:mod:`~.stats` (summary statistics of samples), :mod:`~.paper` (the paper's Table 9 latencies
+as files), :mod:`~.harness` (measurement), :mod:`~.runtimes` (PyTorch, ONNX Runtime),
 :mod:`~.context` (CPU, versions, date). ``data/README.md`` documents the format.
 """
 
 from __future__ import annotations
 
 from analysis.latency.context import describe_context, machine_context
-from analysis.latency.formats import (DEFAULTS, KEY_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS,
-                                      STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS,
-                                      TIDY_COLUMNS, describe_latency, load_latency,
-                                      read_timm_benchmark)
+from analysis.latency.formats import describe_latency, load_latency
+from analysis.latency.schema import (DEFAULTS, KEY_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS,
+                                     STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS, TIDY_COLUMNS)
 from analysis.latency.harness import MEASURE_COLUMNS, measure_model, measure_models
 from analysis.latency.paper import paper_latency_files, write_paper_latency_files
 from analysis.latency.runtimes import RUNTIMES
 from analysis.latency.stats import sample_stats, trimmed_mean
+from analysis.latency.timm import read_timm_benchmark
 
 __all__ = [
     "DEFAULTS", "KEY_COLUMNS", "MEASURE_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS",

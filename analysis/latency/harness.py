@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gc
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -29,8 +30,10 @@ import torch.nn as nn
 
 from analysis.errors import AnalysisError, ConfigError
 from analysis.latency.context import machine_context
+from analysis.latency.formats import load_latency
 from analysis.latency.runtimes import RUNTIMES, runner, runtime_version
 from analysis.latency.stats import sample_stats
+from analysis.util import run_each
 
 #: Columns of a measurement file, in order (the project's long format plus context).
 MEASURE_COLUMNS = (
@@ -44,8 +47,13 @@ MEASURE_COLUMNS = (
 
 SOURCE = "local measurement: python -m analysis measure (analysis/latency/harness.py)"
 
-#: Context that must match for ``resume`` to append to an existing file.
-_RESUME_KEYS = ("device", "runtime", "precision", "batch_size", "threads", "fused")
+#: Context that must match for ``resume`` to append to an existing file (columns of the file).
+_RESUME_KEYS = ("device", "runtime", "precision", "batch_size", "threads", "fused", "n_runs",
+                "warmup")
+#: The option that sets each of them, for the message.
+_RESUME_OPTIONS = {"device": "--device", "runtime": "--runtime", "precision": "fp32 always",
+                   "batch_size": "--batch-size", "threads": "--threads", "fused": "--unfused",
+                   "n_runs": "--runs", "warmup": "--warmup"}
 
 
 def _check_positive(name: str, value, minimum: int = 1) -> int:
@@ -161,7 +169,7 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
 
 
 def _normalise_models(models) -> list[tuple[str, str | nn.Module]]:
-    """``[(label, name_or_module)]`` from a group/name spec, a list of names or ``{label: module}``."""
+    """``[(label, name_or_module)]`` from a group/name spec, a list of names or ``{label: nn}``."""
     from analysis.models import get_entry, resolve_models
 
     if isinstance(models, Mapping):
@@ -172,23 +180,21 @@ def _normalise_models(models) -> list[tuple[str, str | nn.Module]]:
     return [(get_entry(i).display_name, i) for i in ids]
 
 
-def _existing_rows(out: Path) -> pd.DataFrame:
-    from analysis.latency.formats import load_latency
-
-    return load_latency(out)
-
-
 def _check_resumable(out: Path, existing: pd.DataFrame, expected: dict,
                      sizes: dict[str, int]) -> None:
+    """Refuse to append to ``out`` unless every :data:`_RESUME_KEYS` value and each model's
+    input size match this run."""
     for column, value in expected.items():
+        option = _RESUME_OPTIONS[column]
         if column not in existing.columns:
             raise ConfigError(f"{out}: cannot resume, the file has no column {column!r} (it was "
                               f"not written by `measure`); choose another --out or pass --force")
         found = {str(v).lower() for v in existing[column].dropna()}
         if found and found != {str(value).lower()}:
             raise ConfigError(f"{out}: cannot resume, the file was measured with {column}="
-                              f"{', '.join(sorted(found))} but this run uses {column}={value}; "
-                              f"choose another --out or pass --force to overwrite it")
+                              f"{', '.join(sorted(found))} but this run uses {column}={value} "
+                              f"({option}); choose another --out or pass --force to overwrite "
+                              f"it")
     for model, size in zip(existing["model"], existing["input_size"]):
         if model in sizes and not pd.isna(size) and int(size) != sizes[model]:
             raise ConfigError(f"{out}: cannot resume, {model} was measured at {int(size)} px "
@@ -232,7 +238,7 @@ def measure_models(models, runtime: str = "torch", *, runs: int = 100, warmup: i
         maps the label of every failed model to its error message; ``frame.attrs["skipped"]``
         lists the models found in the file when resuming.
     """
-    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
+    from tqdm import tqdm
 
     if on_error not in ("skip", "raise"):
         raise ConfigError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
@@ -240,6 +246,7 @@ def measure_models(models, runtime: str = "torch", *, runs: int = 100, warmup: i
         raise ConfigError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}")
     items = _normalise_models(models)
     threads = _check_positive("threads", torch.get_num_threads() if threads is None else threads)
+    runs, warmup = _check_positive("runs", runs), _check_positive("warmup", warmup, 0)
     from analysis.models import get_entry
 
     sizes = {label: (input_size or (get_entry(m).input_size if isinstance(m, str) else 224))
@@ -253,11 +260,11 @@ def measure_models(models, runtime: str = "torch", *, runs: int = 100, warmup: i
         if out_path.exists() and force:
             out_path.unlink()  # the user asked to overwrite it
         elif out_path.exists() and resume:
-            existing = _existing_rows(out_path)
-            expected = {"device": device or machine_context()["cpu"], "runtime": runtime,
-                        "precision": "fp32", "batch_size": batch_size, "threads": threads,
-                        "fused": fuse}
-            _check_resumable(out_path, existing, expected, sizes)
+            existing = load_latency(out_path)
+            planned = {"device": device or machine_context()["cpu"], "runtime": runtime,
+                       "precision": "fp32", "batch_size": batch_size, "threads": threads,
+                       "fused": bool(fuse), "n_runs": runs, "warmup": warmup}
+            _check_resumable(out_path, existing, {k: planned[k] for k in _RESUME_KEYS}, sizes)
             with open(out_path, newline="", encoding="utf-8-sig") as fh:
                 fieldnames = next(csv.reader(fh))
             done = set(existing["model"])
@@ -269,39 +276,29 @@ def measure_models(models, runtime: str = "torch", *, runs: int = 100, warmup: i
                               f"overwrite it")
         out_path.parent.mkdir(parents=True, exist_ok=True)
 
-    rows, failed = [], {}
-    bar = tqdm(items, desc=f"measure ({runtime})", unit="model", disable=not progress)
+    written: list[str] = []
+
+    def work(item) -> dict:
+        label, model = item
+        row = measure_model(model, runtime, runs=runs, warmup=warmup, threads=threads,
+                            input_size=input_size, batch_size=batch_size, fuse=fuse,
+                            device=device, name=label)
+        if out_path is not None:
+            _append(out_path, fieldnames, row)
+            written.append(label)
+        tqdm.write(f"{label}: min {row['min_ms']:.3f} ms, median {row['median_ms']:.3f} ms, "
+                   f"cv {row['cv']:.3f}", file=sys.stderr)
+        return row
+
     try:
-        for label, model in bar:
-            bar.set_postfix_str(label)
-            try:
-                row = measure_model(model, runtime, runs=runs, warmup=warmup, threads=threads,
-                                    input_size=input_size, batch_size=batch_size, fuse=fuse,
-                                    device=device, name=label)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reported per model, batch continues
-                if on_error == "raise" or isinstance(exc, AnalysisError):
-                    raise
-                text = str(exc).strip()
-                message = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-                failed[label] = message
-                if progress:
-                    bar.write(f"{label}: failed ({message})")
-                continue
-            rows.append(row)
-            if out_path is not None:
-                _append(out_path, fieldnames, row)
-            if progress:
-                bar.write(f"{label}: min {row['min_ms']:.3f} ms, median {row['median_ms']:.3f}"
-                          f" ms, cv {row['cv']:.3f}")
+        reraise = (Exception,) if on_error == "raise" else (AnalysisError,)
+        rows, failed = run_each(items, work, label=lambda item: item[0], progress=progress,
+                                desc=f"measure ({runtime})", reraise=reraise)
     except KeyboardInterrupt:
         if out_path is not None:
-            bar.write(f"interrupted: {len(rows)} models written to {out_path}; run again with "
-                      f"--resume to measure the rest")
+            tqdm.write(f"interrupted: {len(written)} models written to {out_path}; run again "
+                       f"with --resume to measure the rest", file=sys.stderr)
         raise
-    finally:
-        bar.close()
     frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS[:1], "model_id", *MEASURE_COLUMNS[1:]])
     frame.attrs["failed"] = failed
     frame.attrs["skipped"] = skipped

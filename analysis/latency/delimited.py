@@ -1,0 +1,171 @@
+"""Text files as spreadsheets write them → cells with their line numbers, or one clear error.
+
+Decoding: UTF-8 (with or without byte-order mark) and UTF-16 with a byte-order mark (Excel's
+"Unicode text"). Delimiter: comma, semicolon or tab, recognised from the header line (an Excel
+``sep=;`` first line is honoured). Trailing empty columns and blank rows that spreadsheets add
+are dropped. Nothing here knows the latency format: the caller names the columns it needs.
+Every error is a :class:`~analysis.errors.DataFormatError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from analysis.errors import DataFormatError
+
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_SEP_HINT = re.compile(r"\s*sep=(.)\s*")
+
+
+def read_text(path: Path) -> str:
+    """Decode the file's bytes: UTF-8 (BOM optional) or UTF-16 with BOM; else a clear error."""
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a directory; expected a CSV file "
+                              f"(pass the files in it, e.g. {path}/*.csv)")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(f"{path}: starts with a UTF-16 byte-order mark but is not "
+                                  f"valid UTF-16 ({exc.reason}); save it as UTF-8 CSV") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise DataFormatError(
+            f"{path}, line {line}, column {col} (byte {exc.start + 1}): byte "
+            f"0x{data[exc.start]:02x} is not valid UTF-8; expected a UTF-8 text file (in a "
+            f"spreadsheet: save as 'CSV UTF-8')") from None
+
+
+@dataclass
+class Table:
+    """The raw cells of one delimited file, with the line number of every record."""
+
+    path: Path
+    header: list[str]  # normalised (stripped, lower-case) column names
+    rows: list[tuple[int, list[str]]]  # (line number, cells)
+    delimiter: str
+    header_line: int = 1
+
+    @property
+    def shown(self) -> str:
+        return str(self.path)
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+
+    def col(self, name: str) -> int:
+        """1-based column number of ``name`` (0 when the file has no such column)."""
+        return self.header.index(name) + 1 if name in self.header else 0
+
+
+def _header_line(path: Path, lines: list[str], required: Sequence[str]) -> tuple[int, str | None]:
+    """(index of the header line, delimiter forced by an Excel ``sep=`` line or None)."""
+    first, forced = 0, None
+    while first < len(lines) and not lines[first].strip():
+        first += 1
+    if first < len(lines) and _SEP_HINT.fullmatch(lines[first]):
+        forced = _SEP_HINT.fullmatch(lines[first]).group(1)  # Excel's hint line
+        first += 1
+        while first < len(lines) and not lines[first].strip():
+            first += 1
+    if first >= len(lines):
+        raise DataFormatError(f"{path}: the file is empty; expected a header line with at "
+                              f"least the columns {','.join(required)} and one row "
+                              f"per measurement")
+    return first, forced
+
+
+def split_table(path: Path, text: str, *, required: Sequence[str],
+                recognise: Sequence[str] = ()) -> Table:
+    """Parse ``text`` as a delimited table, recognising the delimiter from the header line.
+
+    ``required`` are the columns a file of the expected kind has (named in the message for an
+    empty file); they and ``recognise`` (columns of other accepted kinds) pick the delimiter
+    that splits the header into known names.
+    """
+    lines = text.splitlines()
+    first, forced = _header_line(path, lines, required)
+    header_text = lines[first]
+
+    def fields(delim: str) -> list[str]:
+        return [c.strip().lower() for c in next(csv.reader([header_text], delimiter=delim))]
+
+    if forced is not None:
+        delimiter = forced
+    else:
+        candidates = [",", ";", "\t"]
+        scored = []
+        for d in candidates:
+            cols = fields(d)
+            known = sum(c in cols for c in (*required, *recognise))
+            scored.append((known, len(cols), d))
+        delimiter = max(scored, key=lambda s: (s[0], s[1], -candidates.index(s[2])))[2]
+    header = fields(delimiter)
+    while len(header) > 1 and not header[-1]:
+        header.pop()  # trailing empty columns a spreadsheet adds
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if not name:
+            raise DataFormatError(f"{path}, line {first + 1}, column {i}: empty column name; "
+                                  f"every column needs a name in the header line")
+        if name in seen:
+            raise DataFormatError(f"{path}, line {first + 1}, column {i} ('{name}'): column "
+                                  f"name repeated (also column {seen[name]})")
+        seen[name] = i
+    table = Table(path, header, [], delimiter, first + 1)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    for cells in reader:
+        line = reader.line_num
+        if line <= first + 1:
+            continue  # header (and the lines before it)
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue  # blank line, or a spreadsheet's row of empty cells
+        if len(cells) > len(header) and not any(cells[len(header):]):
+            cells = cells[:len(header)]  # trailing empty cells a spreadsheet adds
+        if len(cells) != len(header):
+            name = table.delimiter_name
+            raise DataFormatError(
+                f"{path}, line {line}, column {min(len(cells), len(header)) + 1}: found "
+                f"{len(cells)} {name}-separated fields, the header has {len(header)}; "
+                f"expected one value per column (quote values that contain a {name})")
+        table.rows.append((line, cells))
+    if not table.rows:
+        raise DataFormatError(f"{path}: no data rows after the header (line {first + 1}); "
+                              f"expected one row per measurement")
+    return table
+
+
+def check_columns(table: Table, required: Sequence[str], what: str) -> None:
+    """Raise a one-line error naming the missing columns, close names and the columns found."""
+    missing = [c for c in required if c not in table.header]
+    if not missing:
+        return
+    found = table.delimiter.join(table.header)
+    hints = []
+    for m in missing:
+        close = difflib.get_close_matches(m, table.header, n=1, cutoff=0.6)
+        if close:
+            hints.append(f"'{close[0]}' should be named '{m}'")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    if len(table.header) == 1:
+        hint += (" — the header has a single column: is the file separated by a character "
+                 "other than comma, semicolon or tab?")
+    raise DataFormatError(
+        f"{table.shown}, line {table.header_line}: missing required column"
+        f"{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
+        f"({what}); found the {table.delimiter_name}-separated columns {found!r}{hint}")

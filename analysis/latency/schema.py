@@ -1,0 +1,153 @@
+"""The latency format's columns, defaults and allowed values, and the parsing of one cell.
+
+:class:`Row` is one parsed row and knows where it came from, so every value error names the
+file, line and column (``FILE, line L, column C ('name'): …``). ``data/README.md`` documents
+the format.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from analysis.errors import DataFormatError
+from analysis.latency.delimited import Table
+from analysis.latency.stats import STATISTIC_FUNCTIONS
+
+#: Columns every file of the long format must have.
+REQUIRED_COLUMNS = ("model", "latency_ms")
+#: Optional columns of the long format (see :data:`DEFAULTS`).
+OPTIONAL_COLUMNS = ("device", "runtime", "statistic", "n_runs", "batch_size", "input_size",
+                    "precision", "threads", "source", "date", "macs", "params")
+#: Optional further statistics of the same runs as a summary row (milliseconds; ``cv`` = ratio).
+STAT_COLUMNS = ("min_ms", "median_ms", "mean_ms", "trimmed_mean_ms", "p90_ms", "std_ms", "cv")
+
+#: Statistics a summary row may report; ``min`` is the paper's (iPhone column).
+SUMMARY_STATISTICS = tuple(STATISTIC_FUNCTIONS)  # min, median, mean, trimmed_mean, p90
+#: The source does not say which statistic it reports (the paper's desktop-CPU column).
+UNSTATED = "unstated"
+#: A row holding one individual run; the loader aggregates these.
+SAMPLE = "sample"
+STATISTICS = (*SUMMARY_STATISTICS, UNSTATED, SAMPLE)
+
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "mixed", "unknown")
+PRECISION_ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "float": "fp32",
+                     "bfloat16": "bf16"}
+
+#: Values used when a column is absent or a cell is empty. ``device`` defaults to the file's
+#: name without extension, ``input_size`` to the model's native size (zoo models only),
+#: ``source`` to the file's path; the others are fixed.
+DEFAULTS = {"device": "<file name without .csv>", "runtime": "unknown", "statistic": "min",
+            "n_runs": None, "batch_size": 1, "input_size": "<native size of the zoo model>",
+            "precision": "unknown", "threads": None, "source": "<path of the file>",
+            "date": None, "macs": None, "params": None}
+
+#: One hour in milliseconds: a latency above it is treated as a unit mistake.
+MAX_LATENCY_MS = 3_600_000.0
+#: Smallest plausible absolute counts; smaller values are almost surely in millions.
+MIN_MACS, MIN_PARAMS = 1e5, 1e3
+
+#: Columns of the tidy table, in order (extra columns of the files follow them).
+TIDY_COLUMNS = ("model", "model_id", "device", "runtime", "statistic", "latency_ms", "n_runs",
+                "batch_size", "input_size", "precision", "threads", "macs", "params", "source",
+                "date", "file", "line")
+INT_COLUMNS = ("n_runs", "batch_size", "input_size", "threads")
+#: Columns of a saved tidy table that the loader recomputes (``model_id`` is read, see
+#: ``formats._resolve_model``; ``file`` and ``line`` are replaced by the new location).
+COMPUTED = ("model_id", "file", "line")
+
+#: A row's identity: two summaries with the same key and statistic must agree.
+KEY_COLUMNS = ("model", "device", "runtime", "precision", "batch_size", "input_size")
+
+
+@dataclass
+class Row:
+    """One parsed row (or aggregated group of runs) and where it came from."""
+
+    table: Table
+    line: int
+    values: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+
+    def where(self, column: str) -> str:
+        col = self.table.col(column)
+        if col:
+            return f"{self.table.shown}, line {self.line}, column {col} ('{column}')"
+        return f"{self.table.shown}, line {self.line}"
+
+    def error(self, column: str, message: str) -> DataFormatError:
+        return DataFormatError(f"{self.where(column)}: {message}")
+
+    def key(self) -> tuple:
+        v = self.values
+        model = v["model_id"] or v["model"].lower()
+        return (model, v["device"].lower(), v["runtime"].lower(), v["precision"],
+                v["batch_size"], v["input_size"])
+
+    def copy(self) -> "Row":
+        return Row(self.table, self.line, dict(self.values), dict(self.extras))
+
+
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+
+
+def number(row: Row, column: str, text: str, what: str) -> float | None:
+    """``text`` as a finite float (``None`` when empty); decimal commas in ;/tab files."""
+    if text == "":
+        return None
+    t = text
+    if row.table.delimiter != "," and _DECIMAL_COMMA.match(t):
+        t = t.replace(",", ".")
+    try:
+        value = float(t)
+    except ValueError:
+        hint = ""
+        if "," in t and row.table.delimiter == ",":
+            hint = " (use a decimal point, or separate the columns with ';')"
+        raise row.error(column, f"expected {what}, got {text!r}{hint}") from None
+    if not math.isfinite(value):
+        raise row.error(column, f"expected {what}, got {text!r} (not a finite number)")
+    return value
+
+
+def integer(row: Row, column: str, text: str, what: str) -> int | None:
+    """``text`` as a whole number >= 1 (``None`` when empty)."""
+    value = number(row, column, text, what)
+    if value is None:
+        return None
+    if value != int(value) or value < 1:
+        raise row.error(column, f"expected {what}, got {text!r}")
+    return int(value)
+
+
+def latency(row: Row, column: str, text: str) -> float:
+    """``text`` as a latency in milliseconds: > 0 and at most :data:`MAX_LATENCY_MS`."""
+    what = "a latency in milliseconds (a number > 0)"
+    if text == "":
+        raise row.error(column, f"empty; expected {what}")
+    if text.strip().lower() in ("nan", "na", "n/a", "null", "none", "-"):
+        raise row.error(column, f"expected {what}, got {text!r} (missing value); remove the "
+                                f"row if the model was not measured")
+    value = number(row, column, text, what)
+    if value <= 0:
+        raise row.error(column, f"expected {what}, got {text!r} (a latency must be positive)")
+    if value > MAX_LATENCY_MS:
+        raise row.error(column, f"{text!r} ms is more than one hour; expected milliseconds "
+                                f"(is the value in microseconds or nanoseconds?)")
+    return value
+
+
+def choice(row: Row, column: str, text: str, allowed: Sequence[str],
+           aliases: dict | None = None) -> str:
+    """``text`` as one of ``allowed`` (case, ``-`` and spaces ignored; ``aliases`` mapped)."""
+    value = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if aliases and value in aliases:
+        value = aliases[value]
+    if value not in allowed:
+        close = difflib.get_close_matches(value, list(allowed), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise row.error(column, f"expected one of {', '.join(allowed)}, got {text!r}{hint}")
+    return value

@@ -1,0 +1,138 @@
+"""Parsed rows → one summary per identity: runs aggregated, the statistic chosen, repeats
+merged, conflicts refused, and the tidy table built."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from analysis.latency.schema import INT_COLUMNS, SAMPLE, STAT_COLUMNS, TIDY_COLUMNS, Row
+from analysis.latency.stats import sample_stats
+
+
+def aggregate_samples(rows: list[Row], statistic: str) -> list[Row]:
+    """Replace the ``sample`` rows of each key by one summary row with ``statistic``."""
+    groups: dict[tuple, list[Row]] = {}
+    out: list[Row] = []
+    for row in rows:
+        if row.values["statistic"] == SAMPLE:
+            k = row.key()
+            if k not in groups:
+                groups[k] = []
+                out.append(row)  # placeholder, keeps the first run's position
+            groups[k].append(row)
+        else:
+            out.append(row)
+    result = []
+    for row in out:
+        if row.values["statistic"] != SAMPLE:
+            result.append(row)
+            continue
+        runs = groups[row.key()]
+        for other in runs[1:]:
+            if other.values["threads"] != row.values["threads"]:
+                raise other.error("threads", f"runs of one model must share their context; "
+                                             f"{row.where('threads')} says "
+                                             f"{row.values['threads']}")
+        samples = np.array([r.values["latency_ms"] for r in runs])
+        stats = sample_stats(samples)
+        agg = row.copy()
+        agg.values["statistic"] = statistic
+        agg.values["latency_ms"] = stats[statistic]
+        agg.values["n_runs"] = len(samples)
+        for name in STAT_COLUMNS:
+            agg.extras[name] = stats[name[:-3] if name.endswith("_ms") else name]
+        result.append(agg)
+    return result
+
+
+def _value_for(row: Row, statistic: str) -> float | None:
+    if row.values["statistic"] == statistic:
+        return row.values["latency_ms"]
+    return row.extras.get(f"{statistic}_ms")
+
+
+def select_statistic(rows: list[Row], statistic: str) -> list[Row]:
+    """Keep, per key, the rows that give ``statistic`` (directly or in a ``<stat>_ms`` column)."""
+    by_key: dict[tuple, list[Row]] = {}
+    for row in rows:
+        by_key.setdefault(row.key(), []).append(row)
+    result = []
+    for row in rows:
+        value = _value_for(row, statistic)
+        if value is None:
+            if not any(_value_for(r, statistic) is not None for r in by_key[row.key()]):
+                raise row.error("statistic", f"statistic {statistic!r} was asked for, but this "
+                                             f"row gives {row.values['statistic']!r} and has "
+                                             f"no '{statistic}_ms' column; load it with the "
+                                             f"statistic it reports")
+            continue
+        new = row.copy()
+        new.values["latency_ms"] = value
+        new.values["statistic"] = statistic
+        result.append(new)
+    return result
+
+
+def check_mixed_statistics(rows: list[Row]) -> None:
+    """Refuse a device that reports different statistics (its ranking would be mixed)."""
+    first: dict[str, Row] = {}
+    for row in rows:
+        device = row.values["device"].lower()
+        if device not in first:
+            first[device] = row
+        elif row.values["statistic"] != first[device].values["statistic"]:
+            f = first[device]
+            raise row.error("statistic", (
+                f"device {row.values['device']!r} mixes statistics: "
+                f"{f.values['statistic']!r} ({f.table.shown}, line {f.line}) and "
+                f"{row.values['statistic']!r} (here); say which to use: "
+                f"load_latency(..., statistic='min') or `validate --statistic min`"))
+
+
+def dedupe(rows: list[Row]) -> list[Row]:
+    """Drop exact repeats of a summary; raise on two summaries of one key that disagree."""
+    seen: dict[tuple, Row] = {}
+    result = []
+    for row in rows:
+        k = (*row.key(), row.values["statistic"])
+        if k in seen:
+            other = seen[k]
+            a, b = other.values["latency_ms"], row.values["latency_ms"]
+            if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+                continue
+            raise row.error("latency_ms", (
+                f"{row.values['model']} on {row.values['device']!r} ({row.values['runtime']}, "
+                f"{row.values['statistic']}) is {b:g} ms here but {a:g} ms at "
+                f"{other.table.shown}, line {other.line}; keep one summary per (model, device, "
+                f"runtime, precision, batch size, input size) or give them different "
+                f"'device'/'runtime' labels"))
+        seen[k] = row
+        result.append(row)
+    return result
+
+
+def to_frame(rows: list[Row]) -> pd.DataFrame:
+    """The tidy table (:data:`TIDY_COLUMNS`, further statistics, other columns) of ``rows``."""
+    records = []
+    extra_names: list[str] = []
+    for row in rows:
+        rec = {c: row.values.get(c) for c in TIDY_COLUMNS}
+        rec["file"] = row.table.shown
+        rec["line"] = row.line
+        for name, value in row.extras.items():
+            if name not in extra_names:
+                extra_names.append(name)
+            rec[name] = value
+        records.append(rec)
+    stats_first = [c for c in STAT_COLUMNS if c in extra_names]
+    others = [c for c in extra_names if c not in STAT_COLUMNS]
+    frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *stats_first, *others])
+    for c in INT_COLUMNS:
+        frame[c] = frame[c].astype("Int64")
+    for c in ("latency_ms", "macs", "params", *stats_first):
+        frame[c] = frame[c].astype(float)
+    frame["model_id"] = frame["model_id"].astype(object).where(frame["model_id"].notna(), None)
+    return frame
