@@ -1,4 +1,4 @@
-"""Helpers shared by the re-parameterization tests (MobileOne, RepVGG)."""
+"""Helpers shared by the re-parameterization (BatchNorm folding, branch fusion) tests."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import torch.nn as nn
 
 
 def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm random running statistics and affine parameters; eval mode."""
+    """Give every BatchNorm (1d or 2d) random running statistics and affine parameters, so that
+    folding them is actually exercised; eval mode."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 n = m.num_features
                 m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
                 m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)

@@ -7,22 +7,13 @@ import torch
 import torch.nn as nn
 
 from analysis.errors import ConfigError
+from analysis.models.dynamic import DyReLUB
+from analysis.models.fusion import reparameterize_model
 from analysis.models.layers import (ChannelShuffle, ConvBnAct, DepthwiseSeparable,
                                     InvertedResidual, MixedConv2d, SandglassBlock,
                                     ShuffleV2Block, SqueezeExcite, channel_shuffle,
-                                    create_conv2d, split_channels)
-from analysis.models.mobileone import reparameterize_model
-
-
-def _randomize_bn(module: nn.Module) -> nn.Module:
-    """Non-trivial BatchNorm statistics and affine parameters, so that folding is tested."""
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-1, 1)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 2.0)
-            m.bias.data.uniform_(-1, 1)
-    return module.eval()
+                                    create_conv2d, get_activation, split_channels)
+from fusion_helpers import randomize_bn
 
 
 def _zero_last_bn(block: nn.Module, bn: nn.BatchNorm2d) -> nn.Module:
@@ -30,6 +21,31 @@ def _zero_last_bn(block: nn.Module, bn: nn.BatchNorm2d) -> nn.Module:
     bn.weight.data.zero_()
     bn.bias.data.zero_()
     return block.eval()
+
+
+# --- activations ---------------------------------------------------------------------------
+
+def test_get_activation_takes_a_name_or_a_class():
+    assert type(get_activation("HardSwish")) is nn.Hardswish
+    assert type(get_activation(None)) is nn.Identity
+    assert type(get_activation("relu", channels=8)) is nn.ReLU  # channels= accepted, ignored
+    leaky = get_activation(nn.LeakyReLU, negative_slope=0.25, channels=8)
+    assert type(leaky) is nn.LeakyReLU
+    assert leaky(torch.tensor([-4.0, 2.0])).tolist() == [-1.0, 2.0]
+    assert get_activation(nn.GELU) is not get_activation(nn.GELU)  # a fresh module each time
+    dyrelu = get_activation(DyReLUB, channels=16)  # a dynamic activation, by class
+    assert type(dyrelu) is DyReLUB and dyrelu(torch.randn(2, 16, 3, 3)).shape == (2, 16, 3, 3)
+
+
+def test_get_activation_errors():
+    with pytest.raises(ConfigError, match="unknown activation 'relu7'"):
+        get_activation("relu7")
+    with pytest.raises(ConfigError, match="not an nn.Module"):
+        get_activation(int)
+    with pytest.raises(ConfigError, match="DyReLUB depends on the channel count"):
+        get_activation(DyReLUB)
+    with pytest.raises(TypeError):
+        get_activation("relu", slope=2)  # an argument the class does not take is not dropped
 
 
 # --- channel shuffle -----------------------------------------------------------------------
@@ -118,7 +134,7 @@ def test_create_conv2d_picks_plain_or_mixed_conv():
     dict(in_channels=16, out_channels=24, kernel_size=(1, 1), act=None),
 ])
 def test_conv_bn_act_folds_batchnorm_exactly(kwargs):
-    block = _randomize_bn(ConvBnAct(**kwargs))
+    block = randomize_bn(ConvBnAct(**kwargs))
     x = torch.randn(2, kwargs["in_channels"], 11, 11)
     with torch.no_grad():
         ref = block(x)
@@ -132,7 +148,7 @@ def test_conv_bn_act_folds_batchnorm_exactly(kwargs):
 
 
 def test_deployed_inverted_residual_has_no_batchnorm_and_same_output():
-    block = _randomize_bn(InvertedResidual(16, 16, (3, 5), mid_channels=48, act="swish",
+    block = randomize_bn(InvertedResidual(16, 16, (3, 5), mid_channels=48, act="swish",
                                            se_channels=4, exp_kernel_size=(1, 1)))
     x = torch.randn(2, 16, 9, 9)
     fused = reparameterize_model(block)

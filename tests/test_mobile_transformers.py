@@ -20,19 +20,7 @@ from analysis.models.mobileformer import (DynamicReLU, Former, FormerToMobile, L
                                           MFBlockSpec, MobileToFormer, mobileformer)
 from analysis.models.mobilevit import (MobileViTBlock, fold_patches, mobilevit,
                                        unfold_patches)
-
-
-def _randomize_bn(model: nn.Module) -> nn.Module:
-    """Non-trivial BatchNorm statistics, so that folding them is actually exercised."""
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
-    return model
+from fusion_helpers import randomize_bn
 
 
 class _MaxRank(TorchFunctionMode):
@@ -109,7 +97,7 @@ def test_mobilevit_attention_macs_are_counted():
 
 
 def test_mobilevit_deploy_is_exact():
-    model = _randomize_bn(mobilevit("xxs")).eval()
+    model = randomize_bn(mobilevit("xxs")).eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(deploy(model)(x), model(x), rtol=1e-4, atol=1e-4)
@@ -259,7 +247,7 @@ def test_former_matches_reference_and_closed_form_size():
 
 
 def test_linear_bn_fold_is_exact():
-    layer = _randomize_bn(LinearBnAct(10, 6)).eval()
+    layer = randomize_bn(LinearBnAct(10, 6)).eval()
     x = torch.randn(3, 10)
     with torch.no_grad():
         want = layer(x)
@@ -270,7 +258,7 @@ def test_linear_bn_fold_is_exact():
 
 @pytest.mark.parametrize("variant", ["52m", "96m"])
 def test_mobileformer_deploy_is_exact_and_shapes(variant):
-    model = _randomize_bn(mobileformer(variant)).eval()
+    model = randomize_bn(mobileformer(variant)).eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         feats, tokens = model.forward_features(x)

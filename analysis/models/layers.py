@@ -42,19 +42,29 @@ def register_activation(name: str, cls: type[nn.Module]) -> None:
     _ACTIVATIONS[name.lower()] = cls
 
 
-def get_activation(name: str | None, **kwargs) -> nn.Module:
-    """A fresh activation module for ``name`` (``None`` or ``"identity"`` gives Identity)."""
-    key = "identity" if name is None else str(name).lower()
-    if key not in _ACTIVATIONS:
-        raise ConfigError(f"unknown activation {name!r}; known: {', '.join(sorted(_ACTIVATIONS))}")
-    cls = _ACTIVATIONS[key]
+def get_activation(name: str | type[nn.Module] | None, **kwargs) -> nn.Module:
+    """A fresh activation module for ``name``: a registered name (any case), an ``nn.Module``
+    class (as timm's ``create_act_layer`` takes either), or ``None`` (Identity).
+
+    ``channels=`` is required by the dynamic activations (``needs_channels``) and accepted,
+    and ignored, by every other one; further ``kwargs`` go to the class.
+    """
+    if isinstance(name, type):
+        if not issubclass(name, nn.Module):
+            raise ConfigError(f"activation class {name.__name__} is not an nn.Module")
+        cls = name
+    else:
+        key = "identity" if name is None else str(name).lower()
+        if key not in _ACTIVATIONS:
+            raise ConfigError(f"unknown activation {name!r}; known: "
+                              f"{', '.join(sorted(_ACTIVATIONS))}")
+        cls = _ACTIVATIONS[key]
     if getattr(cls, "needs_channels", False):  # the dynamic activations (models/dynamic.py)
         if kwargs.get("channels") is None:
-            raise ConfigError(f"activation {name!r} depends on the channel count: pass channels=")
+            what = name.__name__ if isinstance(name, type) else repr(name)
+            raise ConfigError(f"activation {what} depends on the channel count: pass channels=")
     else:
-        kwargs.pop("channels", None)  # `channels=` is accepted, and ignored, by every activation
-    if cls in (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.Hardsigmoid) and "inplace" not in kwargs:
-        return cls()
+        kwargs.pop("channels", None)
     return cls(**kwargs)
 
 
