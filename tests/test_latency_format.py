@@ -229,17 +229,25 @@ def test_macs_in_millions_is_rejected(tmp_path):
     fails(path, "line 2, column 3 ('macs')", "looks like millions")
 
 
-def test_disagreeing_duplicates_in_one_file(tmp_path):
-    path = write(tmp_path, "model,latency_ms,device\nMobileOne-S0,0.79,d\nMobileOne-S1,1,d\n"
-                           "mobileone_s0,0.95,d\n")
+def test_disagreeing_explicit_summaries_in_one_file(tmp_path):
+    path = write(tmp_path, "model,latency_ms,device,statistic\nMobileOne-S0,0.79,d,min\n"
+                           "MobileOne-S1,1,d,min\nmobileone_s0,0.95,d,min\n")
     fails(path, "line 4, column 2 ('latency_ms')", "0.95 ms here but 0.79 ms at",
-          "lat.csv, line 2")
+          "lat.csv, line 2", "if these are single runs, set `statistic` to `sample`")
+
+
+def test_disagreeing_summaries_of_many_runs_get_no_sample_hint(tmp_path):
+    path = write(tmp_path, "model,latency_ms,device,n_runs\nMobileOne-S0,0.79,d,100\n"
+                           "mobileone_s0,0.95,d,100\n")
+    message = fails(path, "line 3, column 2 ('latency_ms')", "0.95 ms here but 0.79 ms at")
+    assert "sample" not in message
 
 
 def test_disagreeing_duplicates_across_files(tmp_path):
     a = write(tmp_path, "model,latency_ms,device\nMobileOne-S0,0.79,phone\n", name="a.csv")
     b = write(tmp_path, "model,latency_ms,device\nMobileOne-S0,0.81,phone\n", name="b.csv")
-    with pytest.raises(DataFormatError, match=r"b\.csv, line 2.*a\.csv, line 2"):
+    with pytest.raises(DataFormatError, match=r"b\.csv, line 2.*a\.csv, line 2.*set "
+                                              r"`statistic` to `sample`"):
         load_latency([a, b])
 
 

@@ -28,11 +28,11 @@ from analysis import paths
 from analysis.errors import ConfigError, UnknownModelError
 from analysis.latency.delimited import Table, check_columns, read_text, split_table
 from analysis.latency.schema import (COMPUTED, MIN_MACS, MIN_PARAMS, OPTIONAL_COLUMNS,
-                                     PRECISION_ALIASES, PRECISIONS, REQUIRED_COLUMNS,
+                                     PRECISION_ALIASES, PRECISIONS, REQUIRED_COLUMNS, SAMPLE,
                                      STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS, Row, choice,
                                      integer, latency, number)
 from analysis.latency.summaries import (aggregate_samples, check_mixed_statistics, dedupe,
-                                        select_statistic, to_frame)
+                                        mark_raw_samples, select_statistic, to_frame)
 from analysis.latency.timm import TIMM_COLUMNS, is_timm, read_timm
 
 # ----------------------------------------------------------------------------------------------
@@ -87,6 +87,7 @@ def _parse_long_row(table: Table, line: int, cells: list[str]) -> Row:
     v = row.values
     v["statistic"] = (choice(row, "statistic", get("statistic"), STATISTICS)
                       if get("statistic") else "min")
+    row.stated = bool(get("statistic"))
     v["latency_ms"] = latency(row, "latency_ms", get("latency_ms"))
     v["device"] = get("device") or table.path.stem
     v["runtime"] = get("runtime") or "unknown"
@@ -157,7 +158,7 @@ def read_rows(path: str | os.PathLike, *, include_test_models: bool = False) -> 
                         recognise=TIMM_COLUMNS)
     if is_timm(table):
         return read_timm(table, include_test_models)
-    return _read_long(table)
+    return mark_raw_samples(_read_long(table))
 
 
 def load_latency(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike],
@@ -193,21 +194,29 @@ def load_latency(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike],
     rows: list[Row] = []
     for p in _as_paths(path_or_paths):
         rows += read_rows(p, include_test_models=include_test_models)
+    n_samples = sum(r.values["statistic"] == SAMPLE for r in rows)
     rows = aggregate_samples(rows, statistic or "min")
+    n_summaries = sum(r.values.get("from_samples", False) for r in rows)
     if statistic is not None:
         rows = select_statistic(rows, statistic)
     rows = dedupe(rows)
     if statistic is None:
         check_mixed_statistics(rows)
-    return to_frame(rows)
+    frame = to_frame(rows)
+    frame.attrs["raw_samples"], frame.attrs["summaries_from_samples"] = n_samples, n_summaries
+    return frame
 
 
 def describe_latency(table: pd.DataFrame) -> str:
-    """A few lines summarising a tidy latency table: per device and runtime, models, statistic."""
+    """A few lines summarising a tidy latency table: per device and runtime, models, statistic
+    (and, for raw runs, ``N raw samples → M summaries``)."""
     lines = []
     n_zoo = int(table["model_id"].notna().sum())
     lines.append(f"{len(table)} rows, {table['model'].nunique()} models "
                  f"({n_zoo} rows of zoo models), {table['device'].nunique()} devices")
+    if table.attrs.get("raw_samples"):
+        lines.append(f"{table.attrs['raw_samples']} raw samples → "
+                     f"{table.attrs['summaries_from_samples']} summaries")
     for (device, runtime), g in table.groupby(["device", "runtime"], sort=False):
         stats = ", ".join(sorted(g["statistic"].unique()))
         sizes = sorted(int(s) for s in g["input_size"].dropna().unique())

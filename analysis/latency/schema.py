@@ -71,6 +71,9 @@ class Row:
     line: int
     values: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    #: The file gave the statistic (a ``statistic`` cell); else ``min`` is assumed, or the row
+    #: is one run of a raw dump (see ``summaries.mark_raw_samples``).
+    stated: bool = True
 
     def where(self, column: str) -> str:
         col = self.table.col(column)
@@ -88,7 +91,7 @@ class Row:
                 v["batch_size"], v["input_size"])
 
     def copy(self) -> "Row":
-        return Row(self.table, self.line, dict(self.values), dict(self.extras))
+        return Row(self.table, self.line, dict(self.values), dict(self.extras), self.stated)
 
 
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")

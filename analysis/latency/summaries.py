@@ -12,6 +12,24 @@ from analysis.latency.schema import INT_COLUMNS, SAMPLE, STAT_COLUMNS, TIDY_COLU
 from analysis.latency.stats import sample_stats
 
 
+def mark_raw_samples(rows: list[Row]) -> list[Row]:
+    """Recognise a raw per-run dump among the rows of one file and mark its runs ``sample``.
+
+    A row with no stated statistic and ``n_runs`` empty or 1 is a candidate; when two
+    candidates share a key (model, device, runtime, precision, batch size, input size) the
+    file is a dump of individual runs, and every candidate becomes a ``sample`` (so a model
+    timed once is a one-run summary like the others). Files without such repeats are left as
+    they are (one summary per row, ``min`` assumed).
+    """
+    candidates = [r for r in rows if not r.stated and r.values["n_runs"] in (None, 1)]
+    keys = [r.key() for r in candidates]
+    if len(set(keys)) == len(keys):
+        return rows
+    for row in candidates:
+        row.values["statistic"] = SAMPLE
+    return rows
+
+
 def aggregate_samples(rows: list[Row], statistic: str) -> list[Row]:
     """Replace the ``sample`` rows of each key by one summary row with ``statistic``."""
     groups: dict[tuple, list[Row]] = {}
@@ -42,6 +60,7 @@ def aggregate_samples(rows: list[Row], statistic: str) -> list[Row]:
         agg.values["statistic"] = statistic
         agg.values["latency_ms"] = stats[statistic]
         agg.values["n_runs"] = len(samples)
+        agg.values["from_samples"] = True
         for name in STAT_COLUMNS:
             agg.extras[name] = stats[name[:-3] if name.endswith("_ms") else name]
         result.append(agg)
@@ -103,12 +122,15 @@ def dedupe(rows: list[Row]) -> list[Row]:
             a, b = other.values["latency_ms"], row.values["latency_ms"]
             if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
                 continue
+            single = all((r.values["n_runs"] or 1) == 1 and not r.values.get("from_samples")
+                         for r in (row, other))
+            hint = "; if these are single runs, set `statistic` to `sample`" if single else ""
             raise row.error("latency_ms", (
                 f"{row.values['model']} on {row.values['device']!r} ({row.values['runtime']}, "
                 f"{row.values['statistic']}) is {b:g} ms here but {a:g} ms at "
                 f"{other.table.shown}, line {other.line}; keep one summary per (model, device, "
                 f"runtime, precision, batch size, input size) or give them different "
-                f"'device'/'runtime' labels"))
+                f"'device'/'runtime' labels{hint}"))
         seen[k] = row
         result.append(row)
     return result
