@@ -1,0 +1,182 @@
+"""Figures of notebook 05 (the population behind Table 1); they only draw.
+
+House style from :mod:`analysis.plots` (``new_figure``, ``save_figure``). Colours are the
+Okabe–Ito colour-blind-safe palette: one fixed colour per metric and per device, the same in
+every panel. Log axes carry at least three labelled ticks in plain numbers; legends sit below
+the axes, never over data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+from analysis.plots import new_figure
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
+             "purple": "#CC79A7", "grey": "#BBBBBB"}
+METRIC_COLORS = {"macs": OKABE_ITO["blue"], "params": OKABE_ITO["orange"],
+                 "activations": OKABE_ITO["green"]}
+METRIC_MARKERS = {"macs": "o", "params": "s", "activations": "^"}
+METRIC_AXIS = {"macs": ("MACs (G)", 1e9), "params": ("Parameters (M)", 1e6),
+               "activations": ("Activations (M)", 1e6)}
+#: Device colours by a keyword of the device's name (checked in order).
+DEVICE_COLORS = (("iphone", OKABE_ITO["vermillion"]), ("phone", OKABE_ITO["vermillion"]),
+                 ("xeon", OKABE_ITO["purple"]), ("desktop", OKABE_ITO["purple"]),
+                 ("rtx", OKABE_ITO["sky"]), ("gpu", OKABE_ITO["sky"]))
+
+
+def device_color(name: str, default: str = OKABE_ITO["black"]) -> str:
+    low = name.lower()
+    return next((c for key, c in DEVICE_COLORS if key in low), default)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}" if v >= 1e-3 else f"{v:.0e}"
+
+
+def log_ticks(axis, lo: float, hi: float, preferred=None) -> list[float]:
+    """Label a log ``axis`` spanning ``lo``–``hi`` with plain numbers: ``preferred`` values
+    when at least three fall inside, else decades, else 1-2-5 steps, else 1-1.5-2-3-5-7 steps
+    (always ≥ 3 labelled ticks). Minor ticks stay unlabelled."""
+    inside = lambda vals: sorted(v for v in vals if lo <= v <= hi)
+    ticks = inside(preferred or [])
+    if len(ticks) < 3:
+        k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+        for mantissas in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
+            ticks = inside(round(m * 10.0 ** e, 12) for e in k for m in mantissas)
+            if len(ticks) >= 3:
+                break
+        if len(ticks) > 7:
+            ticks = ticks[::2]
+    if len(ticks) < 3:  # a very narrow range: three values spread evenly on the log scale
+        ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 3)]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _fmt(v)))
+    axis.set_minor_formatter(NullFormatter())
+    return ticks
+
+
+def _log_axes(ax, x=True, y=True, x_preferred=None) -> None:
+    if x:
+        ax.set_xscale("log")
+        log_ticks(ax.xaxis, *ax.get_xlim(), preferred=x_preferred)
+    if y:
+        ax.set_yscale("log")
+        log_ticks(ax.yaxis, *ax.get_ylim())
+
+
+def plot_population_scatter(table, *, efficient, figure2, device: str, title: str = "",
+                            metrics=("macs", "params")):
+    """Latency against each metric for every model of ``table`` (grey), the efficient regime
+    (``efficient``: boolean mask) and the paper's Figure 2 models (``figure2``: mask); log
+    axes, one panel per metric."""
+    fig, axes = new_figure(ncols=len(metrics), width=3.3, height=3.0, squeeze=False)
+    groups = [(~efficient & ~figure2, OKABE_ITO["grey"], "o", 5, "other models"),
+              (efficient & ~figure2, OKABE_ITO["blue"], "o", 7, "efficient regime"),
+              (figure2, OKABE_ITO["vermillion"], "D", 22, "paper's Figure 2 models")]
+    for ax, metric in zip(axes[0], metrics):
+        label, scale = METRIC_AXIS.get(metric, (metric, 1))
+        for mask, color, marker, size, _ in groups:
+            part = table[mask & table[metric].notna()]
+            ax.scatter(part[metric] / scale, part["latency_ms"], s=size, c=color, marker=marker,
+                       linewidths=0.4 if marker == "D" else 0, edgecolors="k", zorder=3,
+                       alpha=1 if marker == "D" else 0.75)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.margins(0.03)
+        _log_axes(ax)
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"Latency on {device} (ms)")
+    handles = [Line2D([], [], ls="", marker=m, color=c, markeredgecolor="k" if m == "D" else c,
+                      markeredgewidth=0.4, label=lab) for _, c, m, _, lab in groups]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def plot_population_correlations(corr, *, populations, population_labels=None,
+                                 metrics=("macs", "params", "activations"), metric_labels=None,
+                                 title: str = ""):
+    """Spearman ρ (dot) with its 95 % CI (bar) per population (rows) and metric (colour), on
+    one linear axis; ``corr`` has the columns of ``population_correlations.csv``."""
+    population_labels, metric_labels = population_labels or {}, metric_labels or {}
+    pops = [p for p in populations if p in set(corr["population"])]
+    fig, ax = new_figure(width=5.2, height=0.45 * len(pops) + 1.3)
+    offsets = np.linspace(-0.22, 0.22, len(metrics))
+    for off, metric in zip(offsets, metrics):
+        part = corr[corr["metric"] == metric].set_index("population").reindex(pops)
+        y = np.arange(len(pops))[::-1] + off
+        lower = (part["rho"] - part["ci_low"]).clip(lower=0).fillna(0)
+        upper = (part["ci_high"] - part["rho"]).clip(lower=0).fillna(0)
+        ax.errorbar(part["rho"], y, xerr=[lower, upper], fmt=METRIC_MARKERS.get(metric, "o"),
+                    ms=4, color=METRIC_COLORS.get(metric, "k"), elinewidth=1, capsize=0,
+                    label=metric_labels.get(metric, metric))
+    n = corr.groupby("population")["n"].max()
+    ax.set_yticks(np.arange(len(pops))[::-1],
+                  [f"{population_labels.get(p, p)} (n = {int(n[p])})" for p in pops])
+    lo = np.nanmin(np.r_[corr["ci_low"].to_numpy(float), corr["rho"].to_numpy(float), 0.0])
+    ax.set_xlim(max(-1.0, lo - 0.05), 1.0)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xlabel("Spearman ρ with latency (95 % bootstrap CI)")
+    ax.grid(axis="y", visible=False)
+    fig.legend(loc="outside lower center", ncols=len(metrics))
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None = None,
+                       paper=None, references=None):
+    """The sampling distribution of ρ(latency, MACs) per subset size (log x): 5–95 % range
+    (thin bar), 25–75 % (thick bar), median (white dot); the whole efficient regime (grey
+    line); the paper's Table 1 values (``paper``: ``label, rho``; dashed lines) and reference
+    points (``references``: ``label, n, rho, ci_low, ci_high``) beside their n."""
+    fig, ax = new_figure(width=5.2, height=3.2)
+    wide = quantiles.pivot(index="n", columns="quantile", values="rho").sort_index()
+    for n, q in wide.iterrows():
+        ax.plot([n, n], [q[0.05], q[0.95]], color=OKABE_ITO["blue"], lw=1.2, zorder=2)
+        ax.plot([n, n], [q[0.25], q[0.75]], color=OKABE_ITO["blue"], lw=5, zorder=2,
+                solid_capstyle="butt")
+        ax.plot([n], [q[0.5]], "o", ms=3.5, mfc="white", mec=OKABE_ITO["blue"], zorder=3)
+    handles = [Line2D([], [], color=OKABE_ITO["blue"], lw=1.2,
+                      label=f"random subsets on {device}: 5–95 % (thin), 25–75 % (thick), median")]
+    if population_rho is not None and math.isfinite(population_rho):
+        ax.axhline(population_rho, color="#666666", lw=0.8, zorder=1)
+        handles.append(Line2D([], [], color="#666666", lw=0.8,
+                              label=f"whole efficient regime (ρ = {population_rho:.2f})"))
+    styles = iter(["--", ":", "-."])
+    for _, p in (paper.iterrows() if paper is not None else []):
+        color, ls = device_color(str(p["label"])), next(styles, "--")
+        ax.axhline(p["rho"], color=color, ls=ls, lw=1, zorder=1)
+        handles.append(Line2D([], [], color=color, ls=ls, lw=1,
+                              label=f"paper, Table 1, {p['label']} (ρ = {p['rho']:.2f})"))
+    markers = iter(["D", "v", "P", "X", "s", "^"])
+    refs = references if references is not None else []
+    seen: dict[int, int] = {}
+    for r in (refs.itertuples() if len(refs) else []):
+        seen[r.n] = seen.get(r.n, 0) + 1
+        x = r.n * 1.07 ** seen[r.n]  # right of its n (and of a subset bar there), one step each
+        color, marker = device_color(str(r.label)), next(markers, "o")
+        err = [[max(r.rho - r.ci_low, 0)], [max(r.ci_high - r.rho, 0)]] \
+            if math.isfinite(r.ci_low) else None
+        ax.errorbar([x], [r.rho], yerr=err, fmt=marker, ms=4.5, color=color, mec="k", mew=0.4,
+                    elinewidth=0.8, zorder=4)
+        handles.append(Line2D([], [], ls="", marker=marker, color=color, markeredgecolor="k",
+                              markeredgewidth=0.4, label=f"{r.label} (n = {r.n}, 95 % CI)"))
+    ns = list(wide.index) + ([int(n) for n in refs["n"]] if len(refs) else [])
+    ax.set_xscale("log")
+    ax.set_xlim(min(ns) / 1.25, max(ns) * 1.25 * 1.07 ** max(seen.values(), default=1))
+    log_ticks(ax.xaxis, *ax.get_xlim(), preferred=list(wide.index))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(min(-0.1, ax.get_ylim()[0]), 1.02)
+    ax.set_xlabel("Models per study (subset size, log scale)")
+    ax.set_ylabel("Spearman ρ(latency, MACs)")
+    fig.legend(handles=handles, loc="outside lower center", ncols=1)
+    return fig

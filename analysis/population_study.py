@@ -1,0 +1,446 @@
+"""Notebook 05's logic: the population behind Table 1, and how much a 21-model study can tell.
+
+Flow: one timm benchmark file (``benchmark-infer-*.csv``, one device; read by
+:func:`analysis.latency.load_latency`) ⟶ named populations of its rows (``all``, the
+``efficient`` regime, ``conv`` and ``transformer`` families by a name rule, the paper's
+``figure2`` models under their timm names) ⟶ rank correlations of latency with MACs, parameters
+and activations (:mod:`analysis.stats`) ⟶ the sampling distribution of ρ(latency, MACs) over
+random subsets of the efficient regime, with the paper's values placed in it ⟶ a conclusion
+generated from those numbers. Plots: :mod:`analysis.plots_population`.
+
+A model with a missing count is reported by name and left out of that metric's correlations
+only. A row is one (model, input size) pair: timm benchmarks some models at several sizes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis import paths, stats
+from analysis.errors import ConfigError, DataFormatError
+from analysis.util import as_list
+
+#: timm's public CPU benchmark results, shipped under data/external (see its README).
+TIMM_BENCHMARK = "timm-benchmarks/benchmark-infer-fp32-nchw-pt240-cpu-i7_12700h-dynamo.csv"
+#: Cost metrics correlated with latency, in display order.
+METRICS = ("macs", "params", "activations")
+METRIC_LABELS = {"macs": "MACs", "params": "parameters", "activations": "activations"}
+POPULATIONS = ("all", "efficient", "conv", "transformer", "figure2")
+POPULATION_LABELS = {"all": "all models", "efficient": "efficient regime",
+                     "conv": "convolutional models", "transformer": "transformers",
+                     "figure2": "paper's Figure 2 models"}
+#: Quantiles of the subsample distribution written to ``subsample_rho.csv``.
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+CORRELATION_COLUMNS = ["population", "metric", "rho", "p_value", "ci_low", "ci_high",
+                       "kendall_tau", "n"]
+
+#: The paper's Figure 2 models (Table 9 names) → (timm model name, input size) in timm's
+#: benchmark, or None where timm has no implementation. MNASNet-A1 is timm's ``semnasnet_100``
+#: (MNASNet with squeeze-excite); the others carry the paper's name.
+FIGURE2_TIMM: dict[str, tuple[str, int] | None] = {
+    "MobileOne-S0": ("mobileone_s0", 224), "MobileOne-S1": ("mobileone_s1", 224),
+    "MobileOne-S2": ("mobileone_s2", 224), "MobileOne-S3": ("mobileone_s3", 224),
+    "MobileOne-S4": ("mobileone_s4", 224), "DeiT-tiny": ("deit_tiny_patch16_224", 224),
+    "PiT-ti": ("pit_ti_224", 224), "EfficientNet-B0": ("efficientnet_b0", 224),
+    "MNASNet-A1": ("semnasnet_100", 224), "MixNet-S": ("mixnet_s", 224),
+    "MobileNetV1": ("mobilenetv1_100", 224), "MobileNetV2-x1.0": ("mobilenetv2_100", 224),
+    "MobileNetV3-S": ("mobilenetv3_small_100", 224),
+    "MobileNetV3-L": ("mobilenetv3_large_100", 224),
+    "MobileViT-XXS": ("mobilevit_xxs", 256), "MobileViT-XS": ("mobilevit_xs", 256),
+    "MobileViT-S": ("mobilevit_s", 256),
+    "Mobileformer-52": None, "MobileNeXt-x1.4": None,
+    "ShuffleNetV2-1.0": None, "ShuffleNetV2-2.0": None,
+}
+
+# -- the family name rule ------------------------------------------------------------------------
+#: Prefixes stripped before the architecture is read off a timm name (ported weights, attention
+#: or normalizer-free variants of the same architecture).
+_VARIANT_PREFIXES = re.compile(r"^(?:tf_|legacy_|eca_|gc_|nf_|dm_)+")
+#: Architectures built around self-attention (ViTs and hybrids with attention blocks, as the
+#: paper's "transformer" family: MobileViT, Mobile-Former).
+TRANSFORMER_ARCHS = frozenset(
+    ["beit", "beitv", "botnet", "botnext", "caformer", "cait", "coat", "coatnet", "coatnext", "convit", "crossvit", "davit", "deit", "edgenext", "efficientformer", "efficientformerv", "efficientvit", "eva", "flexivit", "gcvit", "halo", "halonet", "halonext", "haloregnetz", "hiera", "hieradet", "lamhalobotnet", "levit", "maxvit", "maxxvit", "maxxvitv", "mobilevit", "mobilevitv", "mvitv", "nest", "nextvit", "pit", "pvt", "sam", "samvit", "sebotnet", "sehalonet", "swin", "swinv", "tiny", "tnt", "twins", "visformer", "vit", "vitamin", "volo", "xcit"])
+#: Architectures without attention (squeeze-excite and other channel gates count as conv).
+CONV_ARCHS = frozenset(
+    ["convmixer", "convnext", "convnextv", "convformer", "cs", "cspdarknet", "cspresnet", "cspresnext", "darknet", "darknetaa", "densenet", "densenetblur", "dla", "dpn", "ecaresnet", "ecaresnetlight", "ecaresnext", "efficientnet", "efficientnetv", "ese", "fbnetc", "fbnetv", "gcresnet", "gcresnext", "gernet", "ghostnet", "ghostnetv", "hardcorenas", "hgnet", "hgnetv", "hrnet", "inception", "lcnet", "mixnet", "mnasnet", "mobilenet", "mobilenetv", "mobileone", "nasnetalarge", "nfnet", "pnasnet", "rdnet", "regnet", "regnetv", "regnetx", "regnety", "regnetz", "repghostnet", "repvgg", "repvit", "res", "resnest", "resnet", "resnetaa", "resnetblur", "resnetrs", "resnetv", "resnext", "rexnet", "rexnetr", "sedarknet", "selecsls", "semnasnet", "senet", "seresnet", "seresnetaa", "seresnext", "seresnextaa", "skresnet", "skresnext", "spnasnet", "tinynet", "tresnet", "vgg", "vovnet", "wide", "xception"])
+
+
+def architecture(model: str) -> str:
+    """The architecture token of a timm name: the leading letters after a variant prefix
+    (``tf_mobilenetv3_large_100`` → ``mobilenetv``, ``eca_nfnet_l0`` → ``nfnet``)."""
+    m = re.match(r"[a-z]+", _VARIANT_PREFIXES.sub("", model.lower()))
+    return m.group(0) if m else ""
+
+
+def family_of(model: str) -> str:
+    """``transformer`` or ``conv`` by :data:`TRANSFORMER_ARCHS` / :data:`CONV_ARCHS`, else
+    ``other`` (MLP, pooling and recurrent mixers, mixed families such as FastViT, unknown)."""
+    arch = architecture(model)
+    return ("transformer" if arch in TRANSFORMER_ARCHS else
+            "conv" if arch in CONV_ARCHS else "other")
+
+
+# -- reading -------------------------------------------------------------------------------------
+def default_population_file() -> Path:
+    return paths.EXTERNAL_DATA / TIMM_BENCHMARK
+
+
+def load_population(latency_csv=None) -> pd.DataFrame:
+    """One latency file (default: the shipped timm benchmark) as one row per (model, input
+    size) with ``name`` (the model, plus its size where timm measured several) and ``family``.
+
+    One device and batch size 1 only: rows at batch > 1 are throughput, not latency."""
+    from analysis.latency import load_latency
+
+    files = [paths.user_path(f) for f in as_list(latency_csv)] or [default_population_file()]
+    if len(files) != 1:
+        raise ConfigError(f"LATENCY_CSV: one population file expected, got {len(files)}")
+    table = load_latency(files[0])
+    batched = table[table["batch_size"].fillna(1) > 1]
+    if len(batched):  # the loader refuses these too; kept so the study never reads throughput
+        r = batched.iloc[0]
+        raise DataFormatError(f"{paths.relative(files[0])}, line {r['line']}: batch size "
+                              f"{r['batch_size']} is throughput, not latency; batch 1 only")
+    if table["device"].nunique() != 1:
+        raise ConfigError(f"{paths.relative(files[0])}: one device per population file, found "
+                          f"{sorted(table['device'].unique())}")
+    for col in METRICS:
+        if col not in table:
+            table[col] = np.nan
+    several = table.groupby("model")["model"].transform("size") > 1
+    size = table["input_size"].astype("Int64").astype(str)
+    table["name"] = np.where(several, table["model"] + " (" + size + " px)", table["model"])
+    table["family"] = [family_of(m) for m in table["model"]]
+    return table.reset_index(drop=True)
+
+
+def device_label(table: pd.DataFrame, runtime: bool = True) -> str:
+    """The measured device (and runtime) for axis labels and prose, e.g. ``i7-12700H CPU
+    (PyTorch 2.4.0, torch.compile)`` for timm's ``cpu-i7_12700h`` / ``torch-dynamo``."""
+    device = str(table["device"].iloc[0])
+    tokens = device.split("-")
+    kind = [t.upper() for t in tokens if t.lower() in ("cpu", "gpu")]
+    words = []
+    for t in tokens:
+        if t.lower() in ("cpu", "gpu"):
+            continue
+        t = re.sub(r"(\d)([a-z]+)$", lambda m: m.group(1) + m.group(2).upper(), t.replace("_", "-"))
+        words.append(t.capitalize() if t.isalpha() and len(t) > 2 and t.islower() else t)
+    name = " ".join(words + kind) or device
+    if not runtime:
+        return name
+    runtime = str(table["runtime"].iloc[0]) if "runtime" in table else ""
+    version = table["runtime_version"].iloc[0] if "runtime_version" in table else None
+    if runtime.startswith("torch"):
+        mode = runtime.partition("-")[2]
+        mode = "torch.compile" if mode in ("dynamo", "inductor") else mode
+        runtime = "PyTorch" + (f" {version}" if isinstance(version, str) and version else "") \
+            + (f", {mode}" if mode else "")
+    return f"{name} ({runtime})" if runtime and runtime not in ("unknown", "unstated") else name
+
+
+# -- populations ---------------------------------------------------------------------------------
+def figure2_names() -> list[str]:
+    """The paper's Figure 2 models: Table 9 rows with a Figure 2 label (shipped table)."""
+    t9 = pd.read_csv(paths.paper_table("table9_imagenet"))
+    return t9.loc[t9["figure2_label"].notna(), "model"].tolist()
+
+
+def figure2_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rows of the Figure 2 models found in ``table`` (column ``paper_name``) and, for the
+    others, why not: no timm implementation, or not in this file."""
+    found, missing = [], {}
+    for paper_name in figure2_names():
+        target = FIGURE2_TIMM.get(paper_name)
+        if target is None:
+            missing[paper_name] = "no timm implementation"
+            continue
+        hit = table[(table["model"] == target[0]) & (table["input_size"] == target[1])]
+        if hit.empty:
+            missing[paper_name] = f"{target[0]} at {target[1]} px not in the file"
+        else:
+            found.append(hit.iloc[[0]].assign(paper_name=paper_name))
+    rows = pd.concat(found, ignore_index=True) if found else table.iloc[:0].assign(paper_name="")
+    return rows, missing
+
+
+def efficient_mask(table: pd.DataFrame, max_gmacs: float, max_params_m: float,
+                   max_input_size: int) -> pd.Series:
+    """The efficient regime: MACs ≤ ``max_gmacs``·1e9, params ≤ ``max_params_m``·1e6 and
+    input ≤ ``max_input_size`` px. A missing count does not fail its bound (the model is then
+    left out of that metric's correlation, as everywhere)."""
+    macs_ok = ~(table["macs"] > max_gmacs * 1e9)
+    params_ok = ~(table["params"] > max_params_m * 1e6)
+    return macs_ok & params_ok & (table["input_size"] <= max_input_size)
+
+
+def populations(table: pd.DataFrame, max_gmacs: float = 3, max_params_m: float = 20,
+                max_input_size: int = 256) -> dict[str, pd.DataFrame]:
+    """The named populations (:data:`POPULATIONS`); ``max_input_size`` bounds only the
+    efficient regime."""
+    fig2, _ = figure2_rows(table)
+    return {"all": table,
+            "efficient": table[efficient_mask(table, max_gmacs, max_params_m, max_input_size)],
+            "conv": table[table["family"] == "conv"],
+            "transformer": table[table["family"] == "transformer"],
+            "figure2": fig2}
+
+
+def missing_counts(pops: dict[str, pd.DataFrame], metrics=METRICS) -> pd.DataFrame:
+    """Per population and metric: how many models lack the count, and which (by name)."""
+    rows = []
+    for pop, part in pops.items():
+        for m in metrics:
+            names = part.loc[part[m].isna(), "name"].tolist()
+            rows.append({"population": pop, "metric": m, "n_missing": len(names),
+                         "models": ", ".join(names)})
+    return pd.DataFrame(rows)
+
+
+# -- correlations --------------------------------------------------------------------------------
+def population_correlations(pops: dict[str, pd.DataFrame], metrics=METRICS,
+                            n_bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """ρ(latency, metric) per population with the primary inference of
+    :func:`analysis.stats.spearman_ci` (rows with the metric missing left out of that cell)."""
+    rows = []
+    for pop, part in pops.items():
+        for m in metrics:
+            c = stats.spearman_ci(part[m], part["latency_ms"], n_bootstrap, seed).as_dict()
+            rows.append({"population": pop, "metric": m, **c})
+    table = pd.DataFrame(rows)
+    return table[CORRELATION_COLUMNS + [c for c in table.columns if c not in CORRELATION_COLUMNS]]
+
+
+def predictor_comparisons(pops: dict[str, pd.DataFrame], metrics=METRICS,
+                          n_bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per population, the best metric against each other one on the same models (paired
+    bootstrap of Δρ, Holm-adjusted within the population): :func:`stats.paired_comparisons`."""
+    data = pd.concat([p.assign(population=k) for k, p in pops.items() if len(p)],
+                     ignore_index=True)
+    return stats.paired_comparisons(data, list(metrics), by="population",
+                                    n_bootstrap=n_bootstrap, seed=seed)
+
+
+# -- sampling distribution of ρ ------------------------------------------------------------------
+def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    rx, ry = sps.rankdata(x, axis=-1), sps.rankdata(y, axis=-1)
+    rx -= rx.mean(axis=-1, keepdims=True)
+    ry -= ry.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
+
+
+def subsample_rho(part: pd.DataFrame, sizes, n_subsamples: int = 2000, seed: int = 0,
+                  metric: str = "macs") -> tuple[dict[int, np.ndarray], list[str]]:
+    """ρ(latency, ``metric``) of ``n_subsamples`` random subsets of ``part`` per size, drawn
+    without replacement (each size from its own seeded stream). Sizes above half the rows are
+    skipped (subsets would share most models) with a note; so are sizes below 3."""
+    ok = part[[metric, "latency_ms"]].dropna()
+    x, y = ok[metric].to_numpy(float), ok["latency_ms"].to_numpy(float)
+    draws, notes = {}, []
+    for n in sorted({int(s) for s in as_list(sizes)}):
+        if n < 3 or n > len(x) / 2:
+            notes.append(f"n = {n} skipped: " + ("fewer than 3 models" if n < 3 else
+                         f"more than half of the {len(x)} models with a {METRIC_LABELS.get(metric, metric)} count"))
+            continue
+        rng = np.random.default_rng([seed, n])
+        idx = np.argsort(rng.random((n_subsamples, len(x))), axis=1)[:, :n]
+        rho = _spearman_rows(x[idx], y[idx])
+        draws[n] = rho[np.isfinite(rho)]
+    return draws, notes
+
+
+def subsample_quantiles(draws: dict[int, np.ndarray], quantiles=QUANTILES) -> pd.DataFrame:
+    """Long table ``n, quantile, rho``."""
+    rows = [{"n": n, "quantile": q, "rho": float(np.quantile(d, q))}
+            for n, d in draws.items() if len(d) for q in quantiles]
+    return pd.DataFrame(rows, columns=["n", "quantile", "rho"])
+
+
+def share_at_or_below(draws: np.ndarray, value: float) -> float:
+    """Share of subsample ρ's at or below ``value`` (its percentile in the distribution)."""
+    return float(np.mean(np.asarray(draws) <= value)) if len(draws) else math.nan
+
+
+# -- the paper's values --------------------------------------------------------------------------
+#: Table 1's device keys → how the prose names them.
+TABLE1_LABELS = {"desktop_cpu": "desktop CPU", "iPhone12": "iPhone 12 (phone)"}
+
+
+def paper_table1_macs() -> pd.DataFrame:
+    """The paper's Table 1 ρ(latency, FLOPs): ``device, label, rho, p_value``."""
+    t1 = pd.read_csv(paths.paper_table("table1_spearman"))
+    t1 = t1[t1["metric"] == "flops"].copy()
+    t1["label"] = [TABLE1_LABELS.get(d, d) for d in t1["device"]]
+    return t1[["device", "label", "rho", "p_value"]].reset_index(drop=True)
+
+
+def paper_device_references(n_bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """ρ(latency, published MACs) over the Figure 2 models on each of the paper's shipped
+    Table 9 devices (``data/latency/paper-*.csv``): ``device, rho, ci_low, ci_high, n, …``."""
+    from analysis.latency import load_latency
+
+    lat = load_latency(sorted(paths.LATENCY_DATA.glob("paper-*.csv")))
+    lat = lat[lat["model"].isin(figure2_names())]
+    rows = [{"device": dev, **stats.spearman_ci(g["macs"], g["latency_ms"], n_bootstrap,
+                                                 seed).as_dict()}
+            for dev, g in lat.groupby("device", sort=True)]
+    return pd.DataFrame(rows)
+
+
+def reference_points(table9: pd.DataFrame, correlations: pd.DataFrame,
+                     device: str) -> pd.DataFrame:
+    """Points for the subsample figure: each Table 9 device's ρ (from
+    :func:`paper_device_references`) and the Figure 2 models on this file's device."""
+    own = correlations[(correlations["population"] == "figure2")
+                       & (correlations["metric"] == "macs")]
+    rows = [{"label": f"paper Table 9, {r.device}", "n": int(r.n), "rho": r.rho,
+             "ci_low": r.ci_low, "ci_high": r.ci_high} for r in table9.itertuples()]
+    rows += [{"label": f"Figure 2 models on {device}", "n": int(r.n), "rho": r.rho,
+              "ci_low": r.ci_low, "ci_high": r.ci_high} for r in own.itertuples() if r.n >= 3]
+    return pd.DataFrame(rows, columns=["label", "n", "rho", "ci_low", "ci_high"])
+
+
+# -- findings and prose --------------------------------------------------------------------------
+def _cell(corr: pd.DataFrame, pop: str, metric: str):
+    hit = corr[(corr["population"] == pop) & (corr["metric"] == metric)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _describe(r) -> str:
+    """ρ with its primary inference (bootstrap CI for n > 8, exact p for n ≤ 8)."""
+    n = int(r["n"])
+    if n < 3 or not math.isfinite(r["rho"]):
+        return f"no ρ (n = {n}: fewer than 3 models with this count)"
+    if n <= stats.EXACT_MAX_N:
+        return (f"ρ = {r['rho']:.2f} (small n = {n}: exact permutation p = "
+                f"{stats.format_p(r['exact_p'])}, no interval)")
+    text = f"ρ = {r['rho']:.2f} (95 % CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, n = {n})"
+    if not r.get("supported", True):
+        text += ", an interval that includes 0"
+    return text
+
+
+_VERDICT_WORDS = {"holds": "holds", "contradicted": "is contradicted",
+                  "inconclusive": "is inconclusive"}
+
+
+def _upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _share_text(share: float, total: int) -> str:
+    return (f"none of the {total} subsets" if share == 0 else
+            f"{share:.1%} of the subsets" if share >= 0.001 else f"{share:.2%} of the subsets")
+
+
+def _paper_vs_interval(paper: pd.DataFrame, r) -> str:
+    """Where the paper's Table 1 values fall relative to the interval of row ``r``."""
+    parts = []
+    for _, p in paper.iterrows():
+        where = ("below" if p["rho"] < r["ci_low"] else "above" if p["rho"] > r["ci_high"]
+                 else "inside")
+        parts.append(f"the paper's {p['label']} ρ = {p['rho']:.2f} lies {where} this interval")
+    return ("; " + ", ".join(parts)) if parts else ""
+
+
+def conclusion(f: dict) -> str:
+    """Markdown bullets generated from the findings of notebook 05 (keys: ``device``,
+    ``correlations``, ``comparisons``, ``figure2_missing``, ``missing``, ``draws``, ``notes``,
+    ``paper``, ``paper_n``). Claims follow the primary inference of :mod:`analysis.stats`."""
+    corr, lines = f["correlations"], []
+    dev = f["device"]
+    weak_rule = ("the paper's \"weakly correlated on a desktop CPU\" is judged by a stated rule: "
+                 "it holds if the CI's upper bound is below 0.5, is contradicted if its lower "
+                 "bound is above 0.5, else inconclusive")
+    for pop in POPULATIONS:
+        r = _cell(corr, pop, "macs")
+        if r is None:
+            continue
+        text = f"- {_upper(POPULATION_LABELS[pop])} on the {dev}: latency vs MACs {_describe(r)}"
+        if int(r["n"]) > stats.EXACT_MAX_N and math.isfinite(r["rho"]):
+            verdict = stats.claim_verdict(r["ci_low"], r["ci_high"], 0.5, "weak")
+            text += f"; the claim of a weak correlation {_VERDICT_WORDS[verdict]} here"
+            if pop == "figure2":
+                text += _paper_vs_interval(f["paper"], r)
+        others = [f"{METRIC_LABELS[m]} {_describe(c)}" for m in METRICS[1:]
+                  if (c := _cell(corr, pop, m)) is not None]
+        lines.append(text + (". Also " + "; ".join(others) if others else "") + ".")
+    lines.append(f"- Verdict rule: {weak_rule}.")
+    comp = f.get("comparisons")
+    for pop, g in (comp.groupby("population", sort=False) if comp is not None else []):
+        k, best = int(g["n_comparisons"].iloc[0]), METRIC_LABELS.get(g["best"].iloc[0])
+        text = f"- {_upper(POPULATION_LABELS.get(pop, pop))}: {best} have the highest ρ"
+        for better, part in g.groupby("better", sort=False):
+            items = ", ".join(f"{METRIC_LABELS.get(r.other, r.other)} (Δρ = {r.delta:+.2f}, paired "
+                              f"95 % CI {r.ci_low:+.2f} to {r.ci_high:+.2f}, Holm p = "
+                              f"{stats.format_p(r.p_holm)})" for r in part.itertuples())
+            text += (f"; they rank latency better than {items}" if better else
+                     f"; they are not shown to be better than {items}")
+        lines.append(text + f" ({k} paired comparison{'s' * (k > 1)}, Holm-adjusted; 'better' "
+                     f"needs a Δρ interval excluding 0 and Holm p ≤ {stats.ALPHA:g}).")
+    for metric, g in f["missing"][f["missing"]["population"] == "all"].groupby("metric"):
+        if int(g["n_missing"].iloc[0]):
+            lines.append(f"- {int(g['n_missing'].iloc[0])} model(s) lack a "
+                         f"{METRIC_LABELS.get(metric, metric)} count ({g['models'].iloc[0]}); "
+                         "they are left out of that metric's correlations only.")
+    conv, trans = _cell(corr, "conv", "macs"), _cell(corr, "transformer", "macs")
+    if conv is not None and trans is not None and min(conv["n"], trans["n"]) > stats.EXACT_MAX_N:
+        apart = conv["ci_low"] > trans["ci_high"] or trans["ci_low"] > conv["ci_high"]
+        hi, lo = (conv, trans) if conv["rho"] >= trans["rho"] else (trans, conv)
+        lines.append(f"- MACs vs latency: ρ = {hi['rho']:.2f} among "
+                     f"{POPULATION_LABELS[hi['population']]} and {lo['rho']:.2f} among "
+                     f"{POPULATION_LABELS[lo['population']]}; " +
+                     ("the intervals of these independent groups do not overlap, so MACs rank "
+                      f"latency more closely among {POPULATION_LABELS[hi['population']]}."
+                      if apart else "the intervals overlap: no difference between the families "
+                      "is shown."))
+    if f.get("figure2_missing"):
+        lines.append("- Figure 2 models not found: " + "; ".join(
+            f"{k} ({v})" for k, v in f["figure2_missing"].items()) + ".")
+    n21, draws = f["paper_n"], f["draws"]
+    if n21 in draws and len(draws[n21]):
+        d = draws[n21]
+        q05, q50, q95 = np.quantile(d, [0.05, 0.5, 0.95])
+        text = (f"- How much can {n21} models tell? ρ(latency, MACs) of {len(d)} random "
+                f"{n21}-model subsets of the efficient regime on the {dev} ranges from "
+                f"{q05:.2f} to {q95:.2f} (5–95 %), median {q50:.2f}.")
+        for _, p in f["paper"].iterrows():
+            share = share_at_or_below(d, p["rho"])
+            where = ("below the 5 % quantile" if share < 0.05 else
+                     "above the 95 % quantile" if share > 0.95 else "inside the 5–95 % range")
+            text += (f" The paper's {p['label']} ρ = {p['rho']:.2f} lies {where}: "
+                     f"{_share_text(share, len(d))} give a ρ this low or lower.")
+        text += (" Both paper values come from other devices; the comparison says how typical "
+                 f"such a value would be for {n21} models drawn at random on this one.")
+        lines.append(text)
+    else:
+        lines.append(f"- No subsample distribution at n = {n21} (the paper's number of models): "
+                     "add it to SUBSAMPLE_SIZES, or the efficient regime is too small.")
+    refs = f.get("references")
+    if refs is not None and len(refs):
+        lines.append("- The paper's own Table 9 devices, ρ(latency, published MACs) over their "
+                     "Figure 2 models: " + "; ".join(
+                         f"{r.device} {r.rho:.2f} (n = {r.n}" + (
+                             f"; {_share_text(share_at_or_below(draws[r.n], r.rho), len(draws[r.n]))}"
+                             f" of that size on this CPU give a ρ this low or lower)"
+                             if r.n in draws else ")") for r in refs.itertuples()) + ".")
+    lines += [f"- {note}." for note in f.get("notes", [])]
+    return "\n".join(lines)
+
+
+def findings(table: pd.DataFrame, pops: dict[str, pd.DataFrame], correlations: pd.DataFrame,
+             comparisons: pd.DataFrame | None, draws: dict[int, np.ndarray], notes: list[str],
+             references: pd.DataFrame | None = None) -> dict:
+    """Everything :func:`conclusion` states, computed from the notebook's results."""
+    return {"device": device_label(table), "correlations": correlations,
+            "comparisons": comparisons, "figure2_missing": figure2_rows(table)[1],
+            "missing": missing_counts(pops), "draws": draws, "notes": notes,
+            "paper": paper_table1_macs(), "paper_n": len(figure2_names()),
+            "references": references}
