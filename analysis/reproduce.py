@@ -32,6 +32,8 @@ QUICK_PARAMETERS: dict[str, dict] = {
                                "THREADS": 1, "N_BOOTSTRAP": 200},
     "03_block_ablation": {"INPUT_SIZE": 64, "WIDTH": 8, "N_RUNS": 5, "N_WARMUP": 1,
                           "THREADS": 1, "N_BOOTSTRAP": 200},
+    "05_population_study": {"SUBSAMPLE_SIZES": [10, 21], "N_SUBSAMPLES": 200,
+                            "N_BOOTSTRAP": 200, "SEED": 3},
 }
 
 
