@@ -126,13 +126,13 @@ def device_label(table: pd.DataFrame, runtime: bool = True) -> str:
     device = str(table["device"].iloc[0])
     tokens = device.split("-")
     kind = [t.upper() for t in tokens if t.lower() in ("cpu", "gpu")]
-    words = []
-    for t in tokens:
-        if t.lower() in ("cpu", "gpu"):
-            continue
-        t = re.sub(r"(\d)([a-z]+)$", lambda m: m.group(1) + m.group(2).upper(), t.replace("_", "-"))
-        words.append(t.capitalize() if t.isalpha() and len(t) > 2 and t.islower() else t)
-    name = " ".join(words + kind) or device
+    text = ""
+    for t in (p for tok in tokens if tok.lower() not in ("cpu", "gpu") for p in tok.split("_")):
+        t = re.sub(r"(\d)([a-z]+)$", lambda m: m.group(1) + m.group(2).upper(), t)
+        t = t.capitalize() if t.isalpha() and len(t) > 2 and t.islower() else t
+        # i7_12700h → i7-12700H (a model number after a digit-bearing prefix), else a space
+        text += ("-" if text and any(c.isdigit() for c in text.split(" ")[-1]) else " ") + t
+    name = " ".join([text.strip(), *kind]).strip() or device
     if not runtime:
         return name
     runtime = str(table["runtime"].iloc[0]) if "runtime" in table else ""
