@@ -317,7 +317,7 @@ def _describe(r) -> str:
     """ρ with its primary inference (bootstrap CI for n > 8, exact p for n ≤ 8)."""
     n = int(r["n"])
     if n < 3 or not math.isfinite(r["rho"]):
-        return f"no ρ (n = {n}: fewer than 3 models with this count)"
+        return f"no ρ (n = {n}: fewer than 3 models with a latency and this count)"
     if n <= stats.EXACT_MAX_N:
         return (f"ρ = {r['rho']:.2f} (small n = {n}: exact permutation p = "
                 f"{stats.format_p(r['exact_p'])}, no interval)")
@@ -362,6 +362,9 @@ def conclusion(f: dict) -> str:
     for pop in POPULATIONS:
         r = _cell(corr, pop, "macs")
         if r is None:
+            continue
+        if int(corr.loc[corr["population"] == pop, "n"].max()) == 0:
+            lines.append(f"- {_upper(POPULATION_LABELS[pop])}: none in this file.")
             continue
         text = f"- {_upper(POPULATION_LABELS[pop])} on the {dev}: latency vs MACs {_describe(r)}"
         if int(r["n"]) > stats.EXACT_MAX_N and math.isfinite(r["rho"]):

@@ -149,6 +149,7 @@ def test_conclusion_follows_the_numbers():
     f = _findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500),
                    _corr_row("efficient", "macs", 0.2, -0.1, 0.45, 40),
                    _corr_row("conv", "macs", 0.6, 0.3, 0.8, 30),
+                   _corr_row("transformer", "macs", np.nan, np.nan, np.nan, 0),
                    _corr_row("figure2", "macs", 0.9, np.nan, np.nan, 5, exact_p=0.0167)],
                   draws=draws)
     text = ps.conclusion(f)
@@ -156,6 +157,7 @@ def test_conclusion_follows_the_numbers():
     assert "is contradicted" in lines["- All models"]
     assert "holds" in lines["- Efficient regime"]
     assert "is inconclusive" in lines["- Convolutional models"]
+    assert "- Transformers: none in this file." in text
     small = lines["- Paper's Figure 2 models"]
     assert "small n = 5" in small and "exact permutation p = 0.017" in small and "CI" not in small
     q05, q95 = np.quantile(draws[21], [0.05, 0.95])
