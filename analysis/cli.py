@@ -206,12 +206,20 @@ def _run_export(args) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def _predict():
+    import analysis.predict  # parser and action live in the predictor's module
+
+    return analysis.predict
+
+
 COMMANDS = {
     "count": (_add_count, _run_count),
     "reproduce": (_add_reproduce, _run_reproduce),
     "validate": (_add_validate, _run_validate),
     "measure": (_add_measure, _run_measure),
     "export": (_add_export, _run_export),
+    "predict": (lambda sub: _predict().add_predict_parser(sub),
+                lambda args: _predict().run_predict(args)),
 }
 
 

@@ -51,7 +51,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from sklearn.linear_model import RidgeCV
 
 from analysis import paths
 from analysis.errors import ConfigError, DataFormatError, UnknownModelError
@@ -117,7 +116,9 @@ def features(costs: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # the predictor
 
-def _ridge(x: np.ndarray, y: np.ndarray, alphas=ALPHAS) -> RidgeCV:
+def _ridge(x: np.ndarray, y: np.ndarray, alphas=ALPHAS):
+    from sklearn.linear_model import RidgeCV  # imported on first use: the CLI starts fast
+
     return RidgeCV(alphas=alphas, store_cv_results=True).fit(x, y)
 
 
@@ -354,7 +355,7 @@ def add_predict_parser(sub) -> None:
                        description="Given a latency CSV (the project's format) with at least "
                                    f"{MIN_CALIBRATION} zoo models measured on one device, "
                                    "predict the latency of every selected zoo model there with "
-                                   "a 90%% interval, using the models' graph-level costs and "
+                                   "a 90 % interval, using the models' graph-level costs and "
                                    "the shipped reference devices (method: "
                                    "analysis/predict.py). Measured rows are marked and keep "
                                    "their measured latency.")

@@ -34,6 +34,8 @@ QUICK_PARAMETERS: dict[str, dict] = {
                           "THREADS": 1, "N_BOOTSTRAP": 200},
     "05_population_study": {"SUBSAMPLE_SIZES": [10, 21], "N_SUBSAMPLES": 200,
                             "N_BOOTSTRAP": 200, "SEED": 3},
+    "06_latency_prediction": {"K_CALIBRATION": [3, 8], "N_SPLITS": 3, "N_SIMULATIONS": 2,
+                              "N_REPEATS": 3, "SEED": 3},
 }
 
 
