@@ -88,13 +88,21 @@ def _add_validate(sub) -> None:
 
 
 def _run_validate(args) -> int:
-    from analysis.latency import describe_latency, load_latency
+    import warnings
 
-    table = load_latency(args.files, statistic=args.statistic)
+    from analysis.latency import check_units, describe_latency, load_latency
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = load_latency(args.files, statistic=args.statistic)
+        check_units(table)  # Table 9's MACs for zoo models, the file's own for the others
     for file, rows in table.groupby("file", sort=False):
         print(f"{file}: {len(rows)} rows")
     print(describe_latency(table))
-    print(f"ok: {len(args.files)} file{'s' if len(args.files) > 1 else ''} valid")
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(f"ok: {len(args.files)} file{'s' if len(args.files) > 1 else ''} valid"
+          + (f", {len(caught)} warning{'s' if len(caught) > 1 else ''}" if caught else ""))
     return 0
 
 

@@ -20,6 +20,9 @@ from analysis.latency import load_latency, read_timm_benchmark
 from analysis.latency.paper import paper_latency_files
 
 TIMM = sorted((paths.EXTERNAL_DATA / "timm-benchmarks").glob("*.csv"))
+#: Files here often leave out the device on purpose (tests/test_latency_user_mistakes.py
+#: checks that warning).
+pytestmark = pytest.mark.filterwarnings("ignore::analysis.latency.LatencyDataWarning")
 
 
 def write(tmp_path, text, name="lat.csv", encoding="utf-8"):

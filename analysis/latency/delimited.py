@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from analysis.errors import DataFormatError
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _SEP_HINT = re.compile(r"\s*sep=(.)\s*")
+#: A number written with a decimal comma (``0,79``), allowed in ;- and tab-separated files.
+DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
 
 
 def read_text(path: Path) -> str:
@@ -70,6 +73,20 @@ class Table:
     def col(self, name: str) -> int:
         """1-based column number of ``name`` (0 when the file has no such column)."""
         return self.header.index(name) + 1 if name in self.header else 0
+
+    @functools.cached_property
+    def decimal_comma(self) -> bool:
+        """Whether the file writes decimals with a comma (``0,79``; ;- and tab-separated
+        files only): then a ``.`` in a number may be a thousands separator."""
+        return self.delimiter != "," and any(
+            DECIMAL_COMMA.match(c) for _, cells in self.rows for c in cells)
+
+
+def _is_header_again(cells: list[str], header: list[str]) -> bool:
+    """A data row that repeats the column names (files joined with ``cat``, say)."""
+    named = [c.lower() for c in cells if c]
+    return len(named) >= min(2, len(header)) and len(set(named)) == len(named) \
+        and set(named) <= set(header)
 
 
 def _header_line(path: Path, lines: list[str], required: Sequence[str]) -> tuple[int, str | None]:
@@ -135,6 +152,10 @@ def split_table(path: Path, text: str, *, required: Sequence[str],
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue  # blank line, or a spreadsheet's row of empty cells
+        if _is_header_again(cells, header):
+            raise DataFormatError(
+                f"{path}, line {line}: repeated header row (the column names of line "
+                f"{first + 1} again, as when files are joined); remove the line")
         if len(cells) > len(header) and not any(cells[len(header):]):
             cells = cells[:len(header)]  # trailing empty cells a spreadsheet adds
         if len(cells) != len(header):

@@ -17,7 +17,9 @@ Decoding and delimiters: :mod:`analysis.latency.delimited`; columns and cell par
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
@@ -29,8 +31,8 @@ from analysis.errors import ConfigError, UnknownModelError
 from analysis.latency.delimited import Table, check_columns, read_text, split_table
 from analysis.latency.schema import (COMPUTED, MIN_MACS, MIN_PARAMS, OPTIONAL_COLUMNS,
                                      PRECISION_ALIASES, PRECISIONS, REQUIRED_COLUMNS, SAMPLE,
-                                     STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS, Row, choice,
-                                     integer, latency, number)
+                                     STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS,
+                                     LatencyDataWarning, Row, choice, integer, latency, number)
 from analysis.latency.summaries import (aggregate_samples, check_mixed_statistics, dedupe,
                                         mark_raw_samples, select_statistic, to_frame)
 from analysis.latency.timm import TIMM_COLUMNS, is_timm, read_timm
@@ -39,12 +41,38 @@ from analysis.latency.timm import TIMM_COLUMNS, is_timm, read_timm
 # the long format
 
 
-def _resolve_model(row: Row, text: str, id_text: str | None) -> tuple[str, str | None]:
+#: Characters typed for one another in model names: letter O for zero, l and I for one.
+_LOOKALIKES = str.maketrans({"o": "0", "l": "1", "i": "1", "|": "1"})
+
+
+def _canonical(name: str) -> str:
+    """``name`` lower-cased, look-alike characters unified, separators dropped."""
+    return "".join(ch for ch in name.lower().translate(_LOOKALIKES) if ch.isalnum())
+
+
+@functools.lru_cache(maxsize=1)
+def _canonical_names() -> dict[str, str | None]:
+    """``{canonical name: model id}`` over every registered name (``None`` if ambiguous)."""
+    from analysis.models import get_entry, list_models
+
+    found: dict[str, str | None] = {}
+    for mid in list_models():
+        e = get_entry(mid)
+        for name in (e.id, e.display_name, *e.aliases):
+            key = _canonical(name)
+            found[key] = mid if found.get(key, mid) == mid else None
+    return found
+
+
+def _resolve_model(row: Row, text: str, id_text: str | None,
+                   renamed: dict[str, tuple[str, int]]) -> tuple[str, str | None]:
     """(display name, model id) of a zoo model, or (text, None) for one with macs and params.
 
     ``id_text`` is the row's ``model_id`` cell when the file has that column (a saved tidy
     table): empty marks a model outside the zoo even if its name is a zoo alias (e.g. timm's
-    rows); otherwise it must name the zoo model that ``model`` names.
+    rows); otherwise it must name the zoo model that ``model`` names. A name that matches a
+    zoo model only once look-alike characters are unified (``MobileOne-SO``, letter O) is
+    read as that model and recorded in ``renamed`` (``{text: (display name, line)}``).
     """
     from analysis.models import get_entry
 
@@ -73,6 +101,11 @@ def _resolve_model(row: Row, text: str, id_text: str | None) -> tuple[str, str |
     try:
         entry = get_entry(text)
     except UnknownModelError as exc:
+        lookalike = _canonical_names().get(_canonical(text))
+        if lookalike is not None:
+            entry = get_entry(lookalike)
+            renamed.setdefault(text, (entry.display_name, row.line))
+            return entry.display_name, entry.id
         if has_counts:
             return text, None  # a model outside the zoo that carries its own counts
         raise row.error("model", f"{exc} (a model outside the zoo needs its own 'macs' and "
@@ -80,7 +113,8 @@ def _resolve_model(row: Row, text: str, id_text: str | None) -> tuple[str, str |
     return entry.display_name, entry.id
 
 
-def _parse_long_row(table: Table, line: int, cells: list[str]) -> Row:
+def _parse_long_row(table: Table, line: int, cells: list[str],
+                    renamed: dict[str, tuple[str, int]]) -> Row:
     row = Row(table, line)
     cell = dict(zip(table.header, cells))
     get = lambda name: cell.get(name, "")  # noqa: E731
@@ -125,7 +159,7 @@ def _parse_long_row(table: Table, line: int, cells: list[str]) -> Row:
                 and name not in STAT_COLUMNS and name not in COMPUTED):
             row.extras[name] = get(name) or None
     v["model"], v["model_id"] = _resolve_model(
-        row, get("model"), get("model_id") if "model_id" in cell else None)
+        row, get("model"), get("model_id") if "model_id" in cell else None, renamed)
     if v["input_size"] is None and v["model_id"] is not None:
         from analysis.models import get_entry
 
@@ -135,7 +169,24 @@ def _parse_long_row(table: Table, line: int, cells: list[str]) -> Row:
 
 def _read_long(table: Table) -> list[Row]:
     check_columns(table, REQUIRED_COLUMNS, "model name and latency in milliseconds")
-    return [_parse_long_row(table, line, cells) for line, cells in table.rows]
+    renamed: dict[str, tuple[str, int]] = {}
+    rows = [_parse_long_row(table, line, cells, renamed) for line, cells in table.rows]
+    if renamed:
+        names = ", ".join(f"{text!r} (line {line}) as {name!r}"
+                          for text, (name, line) in renamed.items())
+        warnings.warn(f"{table.shown}: read {names}: look-alike characters (letter O for "
+                      f"zero, l or I for one); correct the file to silence this",
+                      LatencyDataWarning, stacklevel=2)
+    no_device = [line for (line, cells), row in zip(table.rows, rows)
+                 if not dict(zip(table.header, cells)).get("device")]
+    if no_device:
+        where = ("the file has no 'device' column" if not table.col("device") else
+                 f"'device' is empty on {len(no_device)} of {len(rows)} rows (first: line "
+                 f"{no_device[0]})")
+        warnings.warn(f"{table.shown}: {where}, so the device is named after the file: "
+                      f"{table.path.stem!r}; fill in the device you measured",
+                      LatencyDataWarning, stacklevel=2)
+    return rows
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from analysis.errors import DataFormatError
-from analysis.latency.delimited import Table
+from analysis.latency.delimited import DECIMAL_COMMA, Table
 from analysis.latency.stats import STATISTIC_FUNCTIONS
 
 #: Columns every file of the long format must have.
@@ -63,6 +63,11 @@ COMPUTED = ("model_id", "file", "line")
 KEY_COLUMNS = ("model", "device", "runtime", "precision", "batch_size", "input_size")
 
 
+class LatencyDataWarning(UserWarning):
+    """A latency file that loads but probably does not say what its writer meant (a device
+    named after the file, a look-alike model name, implausible units)."""
+
+
 @dataclass
 class Row:
     """One parsed row (or aggregated group of runs) and where it came from."""
@@ -94,15 +99,28 @@ class Row:
         return Row(self.table, self.line, dict(self.values), dict(self.extras), self.stated)
 
 
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+#: ``1.000``, ``12.500.000``: a dot every three digits, read as a thousands separator or a
+#: decimal point depending on the writer's locale.
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+$")
 
 
-def number(row: Row, column: str, text: str, what: str) -> float | None:
-    """``text`` as a finite float (``None`` when empty); decimal commas in ;/tab files."""
+def number(row: Row, column: str, text: str, what: str, *, whole: bool = False) -> float | None:
+    """``text`` as a finite float (``None`` when empty); decimal commas in ;/tab files.
+
+    In a ;- or tab-separated file, ``1.000`` is refused as ambiguous where the dot may be a
+    thousands separator: in a file that writes decimal commas, and in a column of whole
+    numbers (``whole``); a thousands separator must not silently turn 1000 into 1."""
     if text == "":
         return None
     t = text
-    if row.table.delimiter != "," and _DECIMAL_COMMA.match(t):
+    if (row.table.delimiter != "," and _THOUSANDS.match(t)
+            and (whole or row.table.decimal_comma)):
+        raise row.error(column, (
+            f"{text!r} is ambiguous: in a {row.table.delimiter_name}-separated file "
+            f"{'with decimal commas ' if row.table.decimal_comma else ''}the dot may be a "
+            f"thousands separator ({t.replace('.', '')}) or a decimal point ({float(t):g}); "
+            f"write numbers without thousands separators (and decimals with a comma)"))
+    if row.table.delimiter != "," and DECIMAL_COMMA.match(t):
         t = t.replace(",", ".")
     try:
         value = float(t)
@@ -118,7 +136,7 @@ def number(row: Row, column: str, text: str, what: str) -> float | None:
 
 def integer(row: Row, column: str, text: str, what: str) -> int | None:
     """``text`` as a whole number >= 1 (``None`` when empty)."""
-    value = number(row, column, text, what)
+    value = number(row, column, text, what, whole=True)
     if value is None:
         return None
     if value != int(value) or value < 1:
