@@ -48,8 +48,16 @@ class AblationTable:
     figure_prefix: str  # figure file names start with it
 
     def figure_name(self, what: str) -> str:
-        """A figure's file stem: ``<figure_prefix>_<what>``."""
-        return f"{self.figure_prefix}_{what}"
+        """A figure's file stem from the table's own prefix: ``cost_ratios`` →
+        ``table2_activation_cost_ratios_vs_relu``, ``latency`` →
+        ``table2_activation_latency_paper_vs_ours``, ``slowdown`` →
+        ``table2_activation_slowdown_vs_relu``."""
+        ref = slug(self.reference_label)
+        names = {"cost_ratios": f"cost_ratios_vs_{ref}", "latency": "latency_paper_vs_ours",
+                 "slowdown": f"slowdown_vs_{ref}"}
+        if what not in names:
+            raise ConfigError(f"unknown figure {what!r}; known: {', '.join(names)}")
+        return f"{self.figure_prefix}_{names[what]}"
 
 
 TABLES = {

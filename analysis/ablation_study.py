@@ -217,8 +217,10 @@ CONTEXT_COLUMNS = ("runtime", "runtime_version", "cpu", "cores_physical", "cores
 def measurement_context(measured: pd.DataFrame) -> pd.DataFrame:
     """One row per runtime with the context of its measurements (CPU, threads, versions, runs,
     input size, precision, statistic, date of the first model); several values of a column
-    within a runtime are joined with " / "."""
+    within a runtime are joined with " / ". Empty when nothing was measured here."""
     rows = []
+    if measured.empty:
+        return pd.DataFrame(columns=["runtime"]).set_index("runtime")
     for runtime, part in measured.groupby("runtime", sort=False):
         row = {}
         for col in CONTEXT_COLUMNS:
@@ -228,9 +230,22 @@ def measurement_context(measured: pd.DataFrame) -> pd.DataFrame:
             row[col] = values[0] if col == "date" or len(values) == 1 else " / ".join(values)
         row["statistic"] = "min (latency_ms); median also reported"
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("runtime")
 
 
+
+
+def cost_colors() -> dict:
+    """Colours of the cost kinds by their label in :func:`cost_ratio_data` (house palette)."""
+    from analysis.plots import COST_COLORS
+
+    return {COST_LABELS[c]: COST_COLORS[c] for c in RATIO_COSTS}
+
+
+def cost_markers() -> dict:
+    from analysis.plots import COST_MARKERS
+
+    return {COST_LABELS[c]: COST_MARKERS[c] for c in RATIO_COSTS}
 
 
 # -- the notebooks' steps (02 and 03 share them) --------------------------------------------------
@@ -285,7 +300,7 @@ def summary(spec: AblationTable, *, parameters: Mapping, files: Sequence, machin
         "notebook": spec.notebook, "table": spec.table, "reference": spec.reference,
         "parameters": {**parameters, "LATENCY_CSV": [paths.relative(f) for f in files]},
         "statistics": dict(settings), "provenance": provenance(spec.notebook),
-        "machine": machine, "measurement_context": measurement_context(measured),
+        "machine": machine, "measurement_context": measurement_context(measured).reset_index(),
         "statistic": "latency_ms and *_slowdown use the minimum over the runs (the paper's "
                      "statistic); *_median_ms / *_median_slowdown the median",
         "columns": COMPARISON_COLUMNS,
@@ -314,10 +329,6 @@ COMPARISON_COLUMNS = {
 def write_results(spec: AblationTable, out_dir, comparison: pd.DataFrame,
                   summary_dict: Mapping) -> list[str]:
     """Write ``<csv_name>`` and ``summary.json`` into ``out_dir``; the files written."""
-    import json
+    from analysis.util import write_results as write
 
-    from analysis.util import to_jsonable
-
-    comparison.to_csv(out_dir / spec.csv_name, index=False)
-    (out_dir / "summary.json").write_text(json.dumps(to_jsonable(summary_dict), indent=2))
-    return sorted(p.name for p in out_dir.iterdir() if p.is_file())
+    return write(out_dir, {spec.csv_name.removesuffix(".csv"): comparison}, summary_dict)

@@ -117,11 +117,48 @@ def count_complexity(model: nn.Module, input_size: int | Sequence[int] = 224, *,
 CACHE_VERSION = 4
 
 
-def _cache_key(model: nn.Module, shape: tuple[int, ...], fuse: bool) -> str:
+def model_digest(model: nn.Module) -> str:
+    """A short hash of the built architecture's text (``repr``): changes with the model code."""
     import hashlib
 
-    digest = hashlib.sha1(repr(model).encode()).hexdigest()[:12]  # the architecture's text
+    return hashlib.sha1(repr(model).encode()).hexdigest()[:12]
+
+
+def _cache_key(model: nn.Module, shape: tuple[int, ...], fuse: bool) -> str:
+    digest = model_digest(model)
     return f"v{CACHE_VERSION}-{'x'.join(map(str, shape))}-{'fused' if fuse else 'unfused'}-{digest}"
+
+
+def _committed_count(model_id: str, digest: str, shape: tuple[int, ...],
+                     fuse: bool) -> Complexity | None:
+    """The count of ``model_id`` from the committed ``notebooks/outputs/complexity.csv`` when
+    its row was made by this counting code (``cache_version``) for this architecture
+    (``model_digest``) and input size; else None. A fresh clone thus reuses the study's counts
+    instead of re-tracing every model; a changed model or counting rule is recounted."""
+    import csv
+
+    from analysis import paths
+
+    table = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
+    if not fuse or not table.is_file():
+        return None
+    with table.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if (row.get("model_id") != model_id or row.get("model_digest") != digest
+                    or row.get("cache_version") != str(CACHE_VERSION)
+                    or row.get("input_size") != str(shape[-1]) or len(shape) != 4
+                    or shape[0] != 1):
+                continue
+            try:
+                skipped = dict((k, int(v)) for k, v in (item.split(":") for item in
+                                                        row["skipped_ops"].split(";") if item))
+                ints = {k: int(float(row[k])) for k in ("macs", "elementwise", "params",
+                                                        "activations", "memory_bytes",
+                                                        "operators", "layers", "merges")}
+            except (KeyError, ValueError):
+                return None
+            return Complexity(**ints, input_shape=shape, fused=True, skipped_ops=skipped)
+    return None
 
 
 def profile_model(name: str, input_size: int | None = None, *, fuse: bool = True,
@@ -130,7 +167,9 @@ def profile_model(name: str, input_size: int | None = None, *, fuse: bool = True
 
     The cache (``paths.cache_dir()/complexity``) is keyed by model id, input shape, fused or
     not, and a hash of the built architecture, so a change to a model's code is never served
-    a stale count. ``input_size=None`` uses the model's native resolution.
+    a stale count. On a cache miss the committed study's count is reused when it matches
+    (:func:`_committed_count`); ``cache=False`` always recounts. ``input_size=None`` uses the
+    model's native resolution.
     """
     import json
 
@@ -149,7 +188,9 @@ def profile_model(name: str, input_size: int | None = None, *, fuse: bool = True
             return Complexity(**data)
         except (ValueError, TypeError, KeyError):
             pass  # a corrupt or outdated cache entry is recomputed
-    result = count_complexity(model, size, fuse=fuse)
+    result = (_committed_count(entry.id, model_digest(model), shape, fuse) if cache else None)
+    if result is None:
+        result = count_complexity(model, size, fuse=fuse)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -164,20 +205,22 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
 
     Returns a pandas DataFrame with columns ``model, model_id, family, input_size, macs,
     params, activations, elementwise, memory_bytes, operators, layers, merges, skipped_ops,
-    paper_macs, paper_params, macs_dev_pct, params_dev_pct`` (paper values are NaN for
-    models outside Table 9).
+    paper_macs, paper_params, macs_dev_pct, params_dev_pct, cache_version, model_digest``
+    (paper values are NaN for models outside Table 9; the last two let
+    :func:`profile_model` reuse a committed row only for the same code and architecture).
     """
     import math
 
     import pandas as pd
     from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
 
-    from analysis.models import get_entry
+    from analysis.models import create_model, get_entry
 
     rows = []
     for name in tqdm(list(models), desc="counting", unit="model", disable=not progress):
         entry = get_entry(name)
         c = profile_model(entry.id, fuse=fuse, cache=cache)
+        digest = model_digest(create_model(entry.id))
         pub = entry.published
         paper_macs = pub.macs_m * 1e6 if pub else math.nan
         paper_params = pub.params_m * 1e6 if pub else math.nan
@@ -191,6 +234,7 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
             "paper_macs": paper_macs, "paper_params": paper_params,
             "macs_dev_pct": 100 * (c.macs / paper_macs - 1),
             "params_dev_pct": 100 * (c.params / paper_params - 1),
+            "cache_version": CACHE_VERSION, "model_digest": digest,
         })
     return pd.DataFrame(rows)
 

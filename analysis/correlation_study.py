@@ -18,20 +18,43 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import ConfigError
+from analysis.report import METRIC_LABELS
+from analysis.stats import correlation_table
 
-#: Candidate predictors, in display order, with their labels.
-METRIC_LABELS = {
-    "macs": "MACs (paper's FLOPs)",
-    "params": "Parameters",
-    "activations": "Activations (fvcore)",
-    "memory_bytes": "Memory traffic (bytes)",
-    "operators": "Operators",
-    "layers": "Conv / linear / matmul layers",
-    "merges": "Multi-branch merges",
-    "elementwise": "Element-wise ops",
-}
-#: Devices of the paper's Table 9 as named in the shipped latency files.
-PAPER_DEVICE_ORDER = ("iPhone 12", "Xeon Gold 5118", "RTX-2080Ti")
+#: The shipped latency files of the default study, listed explicitly (never a glob: a file
+#: written to data/latency/ joins the study only when it is added here). Paper files first.
+PAPER_LATENCY_FILES = ("paper-iphone12-coreml.csv", "paper-xeon5118-cpu.csv",
+                       "paper-rtx2080ti-tensorrt.csv")
+LOCAL_LATENCY_FILES = ("local-amd_epyc-torch.csv", "local-amd_epyc-onnxruntime.csv")
+#: Table 1's device names → the ``device`` of the shipped paper files.
+TABLE1_DEVICES = {"iPhone12": "iPhone 12", "desktop_cpu": "Intel Xeon Gold 5118"}
+
+
+def study_files(latency_csv=None, with_reference: bool = True) -> list[Path]:
+    """The latency files a run analyses.
+
+    No ``latency_csv``: the shipped study (the paper's iPhone 12, desktop CPU and GPU columns
+    and this project's CPU measurements). With a user's file(s): those files plus, when
+    ``with_reference``, the paper's three reference devices, so that "paper vs yours", device
+    agreement and Figure 2 keep their reference points."""
+    from analysis.util import as_list
+
+    user = paths.user_paths(as_list(latency_csv))
+    paper = [paths.LATENCY_DATA / f for f in PAPER_LATENCY_FILES]
+    if not user:
+        return paper + [paths.LATENCY_DATA / f for f in LOCAL_LATENCY_FILES]
+    given = {u.resolve() for u in user}
+    return user + ([f for f in paper if f.resolve() not in given] if with_reference else [])
+
+
+def device_sources(latency: pd.DataFrame) -> dict[str, str]:
+    """``device → "paper" | "measured here" | "your file"`` by the file each device came from."""
+    out = {}
+    for device, files in latency.groupby("device")["file"]:
+        names = {Path(str(f)).name for f in files}
+        out[str(device)] = ("paper" if names <= set(PAPER_LATENCY_FILES) else
+                            "measured here" if names <= set(LOCAL_LATENCY_FILES) else "your file")
+    return out
 
 
 def count_models(model_ids: Sequence[str], metrics: Sequence[str] | None = None,
@@ -71,6 +94,18 @@ class JoinReport:
     not_countable: list[str] = field(default_factory=list)  # in the CSV, no counts available
     not_measured: dict[str, list[str]] = field(default_factory=dict)  # device -> selected models without latency
     outside_selection: list[str] = field(default_factory=list)  # zoo models in the CSV, not selected
+
+    def describe(self) -> str:
+        """What was joined and what was left out, a few lines."""
+        j = self.joined
+        lines = [f"{j['model'].nunique()} models with latency on {j['device'].nunique()} device(s)",
+                 "in the files but not countable (no zoo entry, no macs/params): "
+                 + (", ".join(self.not_countable) or "none"),
+                 "zoo models in the files but outside the selection (ignored): "
+                 + (", ".join(self.outside_selection) or "none")]
+        lines += [f"selected but not measured on {d}: {', '.join(m)}"
+                  for d, m in self.not_measured.items()]
+        return "\n".join(lines)
 
 
 def join_latency_costs(latency: pd.DataFrame, selection: Sequence[str],
@@ -137,118 +172,12 @@ def table1_comparison(paper_table1: pd.DataFrame, ours: pd.DataFrame,
             rows.append({"device": dev, "metric": metric, "source": source,
                          "paper_rho": p["rho"], "our_rho": o["rho"],
                          "rho_diff": o["rho"] - p["rho"], "paper_p": p["p_value"],
-                         "our_p": o["p_value"], "ci_low": o["ci_low"], "ci_high": o["ci_high"],
+                         "our_p": o["p_value"], "exact_p": o["exact_p"],
+                         "ci_low": o["ci_low"], "ci_high": o["ci_high"],
                          "paper_rho_in_ci": bool(o["ci_low"] <= p["rho"] <= o["ci_high"]),
-                         "n": o["n"]})
+                         "n": o["n"], "inference": o["inference"],
+                         "supported": o["supported"], "borderline": o["borderline"]})
     return pd.DataFrame(rows)
-
-
-def best_predictors(correlations: pd.DataFrame) -> pd.DataFrame:
-    """Per device, the metric with the highest ρ, and whether its CI overlaps the runner-up's."""
-    rows = []
-    for device, part in correlations.dropna(subset=["rho"]).groupby("device", sort=False):
-        part = part.sort_values("rho", ascending=False)
-        best = part.iloc[0]
-        second = part.iloc[1] if len(part) > 1 else None
-        rows.append({"device": device, "best_metric": best["metric"], "rho": best["rho"],
-                     "ci_low": best["ci_low"], "ci_high": best["ci_high"], "n": best["n"],
-                     "runner_up": None if second is None else second["metric"],
-                     "runner_up_rho": math.nan if second is None else second["rho"],
-                     "separated_from_runner_up": bool(second is not None
-                                                      and best["ci_low"] > second["ci_high"])})
-    return pd.DataFrame(rows)
-
-
-def _strength(rho: float) -> str:
-    a = abs(rho)
-    if math.isnan(a):
-        return "undefined"
-    return ("very weak" if a < 0.2 else "weak" if a < 0.4 else "moderate" if a < 0.6
-            else "strong" if a < 0.8 else "very strong")
-
-
-def conclusion(correlations: pd.DataFrame, table1: pd.DataFrame | None = None,
-               best: pd.DataFrame | None = None, agreement: pd.DataFrame | None = None,
-               conv_only: pd.DataFrame | None = None, timm: pd.DataFrame | None = None) -> str:
-    """A short written conclusion, every claim computed from the tables passed in."""
-    lines = []
-    if table1 is not None and len(table1):
-        for _, r in table1.iterrows():
-            verdict = "inside" if r["paper_rho_in_ci"] else "outside"
-            lines.append(
-                f"- {r['device']}, {METRIC_LABELS.get(r['metric'], r['metric'])} ({r['source']}): "
-                f"ρ = {r['our_rho']:.2f} (95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
-                f"p = {r['our_p']:.2g}, n = {int(r['n'])}) vs the paper's {r['paper_rho']:.2f} "
-                f"(p = {r['paper_p']:.2g}); the paper's value is {verdict} our interval.")
-    if best is not None:
-        for _, r in best.iterrows():
-            sep = ("its interval is clear of the runner-up's"
-                   if r["separated_from_runner_up"] else
-                   f"its interval overlaps the runner-up's ({METRIC_LABELS.get(r['runner_up'], r['runner_up'])}, "
-                   f"ρ = {r['runner_up_rho']:.2f}), so the ranking is not conclusive")
-            lines.append(f"- Best predictor on {r['device']}: "
-                         f"{METRIC_LABELS.get(r['best_metric'], r['best_metric'])}, ρ = {r['rho']:.2f} "
-                         f"({_strength(r['rho'])}; 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
-                         f"n = {int(r['n'])}); {sep}.")
-    macs = correlations[correlations["metric"] == "macs"].dropna(subset=["rho"])
-    if len(macs):
-        lo, hi = macs.loc[macs["rho"].idxmin()], macs.loc[macs["rho"].idxmax()]
-        lines.append(f"- MACs track latency most on {hi['device']} (ρ = {hi['rho']:.2f}) and least "
-                     f"on {lo['device']} (ρ = {lo['rho']:.2f}).")
-    if agreement is not None and len(agreement):
-        off = agreement[agreement["a"] != agreement["b"]].dropna(subset=["rho"])
-        if len(off):
-            lo = off.loc[off["rho"].idxmin()]
-            hi = off.loc[off["rho"].idxmax()]
-            lines.append(f"- Devices agree most between {hi['a']} and {hi['b']} (ρ = {hi['rho']:.2f}) "
-                         f"and least between {lo['a']} and {lo['b']} (ρ = {lo['rho']:.2f}): "
-                         "a latency ranking measured on one device "
-                         + ("transfers poorly" if lo["rho"] < 0.5 else "transfers reasonably")
-                         + " to the others.")
-    if conv_only is not None and len(conv_only):
-        both = correlations.merge(conv_only, on=["device", "metric"], suffixes=("_all", "_conv"))
-        both = both[both["metric"] == "macs"].dropna(subset=["rho_all", "rho_conv"])
-        for _, r in both.iterrows():
-            lines.append(f"- Convolutional models only, {r['device']}: MACs ρ = {r['rho_conv']:.2f} "
-                         f"(n = {int(r['n_conv'])}) vs {r['rho_all']:.2f} with all models.")
-    if timm is not None and len(timm):
-        m = timm[timm["metric"] == "macs"].set_index("sample")
-        if {"all models", "mobile-sized"} <= set(m.index):
-            a, s = m.loc["all models"], m.loc["mobile-sized"]
-            lowered = s["ci_high"] < a["ci_low"]
-            text = (f"- A larger sample (timm's CPU benchmark): across all {int(a['n'])} models MACs "
-                    f"rank latency with ρ = {a['rho']:.2f} (95% CI {a['ci_low']:.2f} to {a['ci_high']:.2f}); "
-                    f"restricted to the {int(s['n'])} mobile-sized ones (MACs in the Figure 2 models' "
-                    f"range) ρ = {s['rho']:.2f} ({s['ci_low']:.2f} to {s['ci_high']:.2f}), so a narrower "
-                    f"range of sizes {'clearly lowers' if lowered else 'does not clearly lower'} the "
-                    "correlation.")
-            cpu = correlations[(correlations["device"] == TABLE1_DEVICES["desktop_cpu"])
-                               & (correlations["metric"] == "macs")]
-            if len(cpu) and np.isfinite(cpu["rho"].iloc[0]):
-                c = cpu.iloc[0]
-                if s["ci_low"] > c["ci_high"]:
-                    text += (f" Even the mobile-sized timm sample correlates far more strongly than "
-                             f"the {int(c['n'])} models on the paper's desktop CPU (ρ = {c['rho']:.2f}, "
-                             f"CI up to {c['ci_high']:.2f}): range restriction alone does not explain "
-                             "the paper's finding; which models are measured, and with which runtime, "
-                             "matter as much.")
-                else:
-                    text += (f" The paper's desktop-CPU ρ = {c['rho']:.2f} (n = {int(c['n'])}) is "
-                             "compatible with the mobile-sized timm sample.")
-            lines.append(text)
-    return "\n".join(lines)
-
-
-#: The shipped files of the paper's Table 9 used by default (phone and desktop CPU).
-PAPER_LATENCY_FILES = ("paper-iphone12-coreml.csv", "paper-xeon5118-cpu.csv")
-#: Table 1's device names → the ``device`` of the shipped paper files.
-TABLE1_DEVICES = {"iPhone12": "iPhone 12", "desktop_cpu": "Intel Xeon Gold 5118"}
-
-
-def default_latency_files() -> list[Path]:
-    """The paper's iPhone 12 and desktop-CPU files, plus local measurements (``local-*.csv``)."""
-    files = [paths.LATENCY_DATA / name for name in PAPER_LATENCY_FILES]
-    return files + sorted(paths.LATENCY_DATA.glob("local-*.csv"))
 
 
 def paper_table1_inputs(figure2_ids: Sequence[str], counts: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -260,7 +189,7 @@ def paper_table1_inputs(figure2_ids: Sequence[str], counts: pd.DataFrame | None 
     """
     from analysis.latency import load_latency
 
-    lat = load_latency([paths.LATENCY_DATA / f for f in PAPER_LATENCY_FILES])
+    lat = load_latency([paths.LATENCY_DATA / f for f in PAPER_LATENCY_FILES[:2]])
     lat = lat[lat["model_id"].isin(figure2_ids)]
     published = lat.assign(source="published sizes")
     parts = [published]
@@ -271,22 +200,95 @@ def paper_table1_inputs(figure2_ids: Sequence[str], counts: pd.DataFrame | None 
     return pd.concat(parts, ignore_index=True)
 
 
-#: timm's public CPU benchmark results, shipped under data/external (see its README).
-TIMM_BENCHMARK = "timm-benchmarks/benchmark-infer-fp32-nchw-pt240-cpu-i7_12700h-dynamo.csv"
+def best_predictors(correlations: pd.DataFrame, paired: pd.DataFrame) -> pd.DataFrame:
+    """Per device: the metric with the highest ρ, its runner-up, the paired Δρ between them
+    (CI, Holm-adjusted p over the device's comparisons) and whether the best is *shown*
+    better than the runner-up and than all others (:func:`analysis.stats.paired_comparisons`)."""
+    rows = []
+    for device, part in correlations.dropna(subset=["rho"]).groupby("device", sort=False):
+        best = part.sort_values("rho", ascending=False).iloc[0]
+        comp = paired[(paired["device"] == device) & (paired["best"] == best["metric"])]
+        runner = comp.sort_values("rho_other", ascending=False).iloc[0] if len(comp) else None
+
+        def get(key, default=math.nan):
+            return default if runner is None else runner[key]
+
+        rows.append({
+            "device": device, "best_metric": best["metric"], "rho": best["rho"], "n": best["n"],
+            "inference": best["inference"], "runner_up": get("other", None),
+            "runner_up_rho": get("rho_other"), "delta": get("delta"),
+            "delta_ci_low": get("ci_low"), "delta_ci_high": get("ci_high"),
+            "p_holm": get("p_holm"), "n_comparisons": int(get("n_comparisons", 0)),
+            "better_than_runner_up": bool(get("better", False)),
+            "better_than_all": bool(len(comp) and comp["better"].all())})
+    return pd.DataFrame(rows)
 
 
-def timm_samples(timm: pd.DataFrame, macs_range: tuple[float, float],
-                 max_input_size: int = 256) -> pd.DataFrame:
-    """timm's rows labelled by sample: ``"all models"`` and ``"mobile-sized"`` — MACs inside
-    ``macs_range`` (e.g. the Figure 2 models' range) at inputs of at most ``max_input_size``.
+def table1_reproduction(figure2_ids: Sequence[str], counts: pd.DataFrame, *,
+                        n_bootstrap: int, seed: int) -> pd.DataFrame:
+    """Table 1 from the paper's own Table 9 data (published sizes and our fvcore counts) next
+    to the paper's values (:func:`table1_comparison`)."""
+    inputs = paper_table1_inputs(figure2_ids, counts[counts["model_id"].isin(figure2_ids)])
+    ours = pd.concat([
+        correlation_table(part, ["macs", "params"], n_bootstrap=n_bootstrap, seed=seed)
+        .assign(source=source) for source, part in inputs.groupby("source", sort=False)],
+        ignore_index=True)
+    paper = pd.read_csv(paths.paper_table("table1_spearman"))
+    return table1_comparison(paper, ours, TABLE1_DEVICES)
 
-    Returned long, with a boolean ``mobile_sized`` column: every row once with
-    ``sample = "all models"``, plus the mobile-sized rows
-    again with their own label, so one :func:`analysis.stats.correlation_table` call with
-    ``by="sample"`` compares both.
-    """
-    lo, hi = macs_range
-    timm = timm.assign(mobile_sized=(timm["macs"] >= lo) & (timm["macs"] <= hi)
-                       & (timm["input_size"] <= max_input_size))
-    return pd.concat([timm.assign(sample="all models"),
-                      timm[timm["mobile_sized"]].assign(sample="mobile-sized")], ignore_index=True)
+
+def agreement_tables(joined: pd.DataFrame, *, n_bootstrap: int,
+                     seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rank agreement between devices: the long table of
+    :func:`analysis.stats.rank_agreement`, and the square ρ and n matrices for the heat map."""
+    from analysis.stats import rank_agreement
+
+    wide = joined.pivot_table(index="model", columns="device", values="latency_ms", sort=False)
+    agreement = rank_agreement(wide, n_bootstrap=n_bootstrap, seed=seed)
+    order = list(wide.columns)
+    rho = agreement.pivot(index="a", columns="b", values="rho")
+    rho = rho.combine_first(rho.T).reindex(index=order, columns=order)
+    n = agreement.pivot(index="a", columns="b", values="n")
+    n = n.combine_first(n.T).reindex(index=order, columns=order)
+    return agreement, rho, n
+
+
+def device_subtitles(latency: pd.DataFrame) -> dict[str, str]:
+    """Per device: its runtime(s) and statistic(s), for the figure titles."""
+    out = {}
+    for device, part in latency.groupby("device", sort=False):
+        runtimes = ", ".join(sorted(set(part["runtime"].astype(str))))
+        stats = ", ".join(sorted(set(part["statistic"].astype(str))))
+        out[str(device)] = f"{runtimes}, {stats}"
+    return out
+
+
+#: What the result files of notebook 01 hold (``summary.json`` describes them).
+RESULT_FILES = {
+    "correlations.csv": "per device × metric: Spearman ρ, scipy p, bootstrap CI (n > 8), "
+                        "exact permutation p (n ≤ 8), Kendall τ, n, primary inference, supported",
+    "table1_comparison.csv": "the paper's Table 1 next to ours on its own data (published sizes "
+                             "and our fvcore counts)",
+    "claim_verdicts.csv": "the paper's 'weakly correlated' claim judged per device and metric",
+    "paired_comparisons.csv": "per device, the best metric vs every other: paired-bootstrap Δρ, "
+                              "CI, p and Holm-adjusted p",
+    "best_predictors.csv": "per device, the best metric, its runner-up and whether it is shown "
+                           "better",
+    "device_agreement.csv": "Spearman ρ between devices' latency rankings",
+    "correlations_conv_only.csv": "as correlations.csv, convolutional models only",
+    "joined.csv": "the latency rows joined with the complexity counts",
+}
+
+
+def summary(*, parameters: dict, files, selection, metrics, join: JoinReport,
+            sources: dict, figures, conclusion: str, settings: dict) -> dict:
+    """Notebook 01's ``summary.json``."""
+    from analysis.provenance import provenance
+
+    return {"notebook": "01_metric_correlation", "parameters": parameters,
+            "statistics": settings, "provenance": provenance("01_metric_correlation"),
+            "latency_files": [paths.relative(f) for f in files], "device_sources": sources,
+            "models": list(selection), "metrics": list(metrics),
+            "not_countable": join.not_countable, "not_measured": join.not_measured,
+            "files": RESULT_FILES, "figures": [paths.relative(f) for f in figures],
+            "conclusion": conclusion}

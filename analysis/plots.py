@@ -2,51 +2,66 @@
 
 Each figure is a function that takes already-computed numbers (a DataFrame or arrays), draws,
 and returns the ``matplotlib.figure.Figure``; statistics live in :mod:`analysis.stats`.
-:func:`save_figure` writes PNG and PDF under ``figures/`` (or a given folder) with a file name
-that says what the figure is.
+:func:`save_figure` writes PNG and PDF under ``figures/`` (or a given folder).
+
+The house style:
+
+- **One colour language**, three separate colour-blind-safe palettes that never share a
+  colour: model *families* (:data:`FAMILY_COLORS`, Okabe–Ito), *series* — the paper's
+  device, the runtimes measured here, a user's devices (:data:`SERIES_COLORS`, Paul Tol's
+  muted scheme) — and *cost kinds* (:data:`COST_COLORS`, Tol's bright scheme with markers).
+- **Readable log axes**: at least three labelled ticks in plain numbers (1, 2, 5, 10 …,
+  never ``1e+06``), :func:`plain_log_axis`.
+- **No overlapping text**: point labels are placed with ``adjustText``; a label that still
+  collides becomes a number listed in the figure's key.
+- Legends outside the data (below the axes); sized for a paper column (3.4 in) or page
+  (7 in); PNGs at 200 dpi, inline at 150 dpi.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # headless machines fall back to Agg; Jupyter keeps inline
+import numpy as np
 
 from analysis import paths
 
-#: Colours by model family (paper Figure 2: transformers, convolutional models, MobileOne).
+#: Model families (paper Figure 2: transformers, convolutional models, MobileOne).
 FAMILY_COLORS = {
-    "transformer": "#1f77b4",
-    "conv": "#7f7f7f",
-    "mobileone": "#d62728",
-    "ablation": "#2ca02c",
-    "ablation_extra": "#98df8a",
-    "timm": "#c7c7c7",
-    "timm_mobile": "#9467bd",
+    "mobileone": "#D55E00",  # vermillion
+    "conv": "#0072B2",  # blue
+    "transformer": "#009E73",  # bluish green
+    "external": "#000000",
 }
 FAMILY_LABELS = {"transformer": "Transformers", "conv": "Convolutional", "mobileone": "MobileOne",
-                 "ablation": "Ablation network",
-                 "ablation_extra": "Ablation network (extra)",
-                 "timm": "timm models", "timm_mobile": "timm, mobile-sized"}
-#: Colours for data sources in side-by-side comparisons (paper vs. our runtimes vs. devices).
-SOURCE_COLORS = ["#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+                 "external": "Your models (own counts)"}
+#: Series of latencies: the paper's device, the runtimes measured here, then a user's devices.
+SERIES_COLORS = {"paper": "#332288", "torch": "#CC6677", "onnxruntime": "#44AA99"}
+DEVICE_COLORS = ("#882255", "#DDCC77", "#88CCEE", "#999933", "#AA4499")
+SERIES_MARKERS = {"paper": "s", "torch": "o", "onnxruntime": "^"}
+#: Cost kinds in the ablation charts (colour and marker).
+COST_COLORS = {"macs": "#4477AA", "elementwise": "#EE6677", "memory_bytes": "#228833",
+               "params": "#BBBBBB"}
+COST_MARKERS = {"macs": "o", "elementwise": "D", "memory_bytes": "s", "params": "v"}
 
 HOUSE_RC = {
-    "figure.dpi": 110,
+    "figure.dpi": 150,
     "savefig.dpi": 200,
     "savefig.bbox": "tight",
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
     "legend.frameon": False,
-    "legend.fontsize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
 }
 
 
@@ -96,168 +111,271 @@ def publish(fig, name: str, directory: str | Path | None = None) -> list[Path]:
     return written
 
 
-def _plain_log_axis(axis) -> None:
-    """Label a log axis with plain numbers (1, 10, 100) and no minor-tick labels."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
+def series_color(key: str, index: int = 0) -> str:
+    """Colour of a series key (``paper``, ``torch``, ``onnxruntime``, else the ``index``-th
+    device colour)."""
+    return SERIES_COLORS.get(key, DEVICE_COLORS[index % len(DEVICE_COLORS)])
 
 
-def _family_legend(ax, families) -> None:
+def series_styles(info) -> tuple[dict, dict]:
+    """``(colors, markers)`` by series label for a table with ``series`` and ``key`` columns
+    (:func:`analysis.ablation_study.series_info`): fixed colours for the paper and the
+    runtimes measured here, the device palette in order for a user's devices."""
+    colors, markers, k = {}, {}, 0
+    for label, key in zip(info["series"], info["key"]):
+        colors[label] = series_color(key, k)
+        markers[label] = SERIES_MARKERS.get(key, "D")
+        k += key not in SERIES_COLORS
+    return colors, markers
+
+
+# -- axes ---------------------------------------------------------------------------------------
+
+_MANTISSAS = ((1,), (1, 3), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9))
+
+
+def plain_number(v: float, _pos=None) -> str:
+    """A tick label in plain numbers: ``0.5``, ``20``, ``1,000``, ``100,000``."""
+    if v >= 1e4:
+        return f"{v:,.0f}"
+    return f"{v:g}"
+
+
+def log_ticks(lo: float, hi: float, minimum: int = 3) -> list[float]:
+    """The sparsest 1-2-5-style tick values inside ``[lo, hi]`` with at least ``minimum``."""
+    ticks: list[float] = []
+    for mantissas in _MANTISSAS:
+        ticks = [m * 10.0 ** k for k in range(math.floor(math.log10(lo)) - 1,
+                                              math.ceil(math.log10(hi)) + 1)
+                 for m in mantissas]
+        ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if len(ticks) >= minimum and len(ticks) <= 8:
+            return ticks
+        if len(ticks) > 8 and len(mantissas) > 1:
+            return ticks[:: max(1, len(ticks) // 6)]
+    return ticks
+
+
+def plain_log_axis(ax, which: str = "both", minimum: int = 3) -> None:
+    """Log axis with ≥ ``minimum`` labelled ticks in plain numbers; widens the limits a
+    little when the data span too small a range for that."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    for name in ("x", "y") if which == "both" else (which,):
+        axis = getattr(ax, f"{name}axis")
+        get, set_ = getattr(ax, f"get_{name}lim"), getattr(ax, f"set_{name}lim")
+        lo, hi = get()
+        ticks = log_ticks(lo, hi, minimum)
+        while len(ticks) < minimum:
+            lo, hi = lo / 1.15, hi * 1.15
+            ticks = log_ticks(lo, hi, minimum)
+        set_(lo, hi)
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(plain_number))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def _legend_below(fig, handles, ncols: int = 3) -> None:
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(ncols, len(handles)))
+
+
+def _family_handles(families):
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", ls="", color=FAMILY_COLORS.get(f, "k"),
-                      label=FAMILY_LABELS.get(f, f)) for f in families]
-    ax.legend(handles=handles, loc="best")
+    return [Line2D([], [], marker="o", ls="", color=FAMILY_COLORS.get(f, "#000000"),
+                   label=FAMILY_LABELS.get(f, f)) for f in families]
 
+
+# -- text placement ----------------------------------------------------------------------------
+
+def text_overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of visible, non-empty texts of ``fig`` (point labels, tick labels, titles,
+    axis labels) whose rendered bounding boxes overlap — the figure test's check."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for ax in fig.axes:
+        texts = list(ax.texts) + ax.get_xticklabels() + ax.get_yticklabels()
+        for t in texts:
+            if t.get_visible() and t.get_text().strip():
+                boxes.append((t.get_text(), t.get_window_extent(renderer)))
+    out = []
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i][1], boxes[j][1]
+            if a.overlaps(b) and a.intersection(a, b) is not None:
+                inter = a.intersection(a, b)
+                if inter.width > 0.5 and inter.height > 0.5:
+                    out.append((boxes[i][0], boxes[j][0]))
+    return out
+
+
+def _place_labels(ax, xs, ys, labels, fontsize: float = 6):
+    """Point labels placed without overlap (adjustText); returns the text artists."""
+    from adjustText import adjust_text
+
+    texts = [ax.text(x, y, t, fontsize=fontsize) for x, y, t in zip(xs, ys, labels) if t]
+    if texts:
+        adjust_text(texts, x=list(xs), y=list(ys), ax=ax, expand=(1.15, 1.3),
+                    arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.4})
+    return texts
+
+
+# -- Figure 2 ----------------------------------------------------------------------------------
 
 def plot_latency_vs_metrics(data, metrics=("macs", "params"), *, device: str = "",
-                            metric_labels: dict | None = None, log: bool = True,
-                            point_size: float = 22):
-    """Paper Figure 2: latency against each cost metric, one panel per metric.
+                            subtitle: str = "", metric_labels: dict | None = None,
+                            point_size: float = 16):
+    """Paper Figure 2: latency against each cost metric, one panel per metric, log axes.
 
-    ``data``: one row per model with columns ``model``, ``family``, ``latency_ms``, the metric
-    columns, and optionally ``label`` (the model's Figure 2 number, or its name). Points are
-    coloured by family and annotated with their label; numbered models are listed under the
-    figure as in the paper.
+    ``data``: one row per model with ``model``, ``family``, ``latency_ms``, the metric columns
+    and optionally ``label`` (the model's Figure 2 number, or its name). Points are coloured by
+    family and labelled without overlap; numbered models are listed in a key under the figure.
+    A named label that still collides after placement is replaced by the next free number.
+    ``subtitle`` states the runtime and statistic.
     """
     metric_labels = {"macs": "MACs (M)", "params": "Parameters (M)", **(metric_labels or {})}
-    fig, axes = new_figure(ncols=len(metrics), width=3.6, height=3.0, squeeze=False)
-    labels = data["label"] if "label" in data else data["model"]
-    scale = {"macs": 1e6, "params": 1e6}
-    for ax, metric in zip(axes[0], metrics):
-        x = data[metric] / scale.get(metric, 1)
-        ax.scatter(x, data["latency_ms"], s=point_size, zorder=3, linewidths=0,
-                   c=[FAMILY_COLORS.get(f, "k") for f in data["family"]])
-        for xi, yi, text in zip(x, data["latency_ms"], labels):
-            if isinstance(text, str) and text:
-                ax.annotate(text, (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6.5)
-        if log:
+    labels = [str(t) if isinstance(t, str) else "" for t in
+              (data["label"] if "label" in data else data["model"])]
+    numbers = [int(t) for t in labels if t.isdigit()]
+    next_number = max(numbers, default=0) + 1
+    for _attempt in range(3):
+        fig, axes = new_figure(ncols=len(metrics), width=3.5, height=3.0, squeeze=False)
+        for ax, metric in zip(axes[0], metrics):
+            x = data[metric] / (1e6 if metric in ("macs", "params") else 1)
+            ax.scatter(x, data["latency_ms"], s=point_size, zorder=3, linewidths=0,
+                       c=[FAMILY_COLORS.get(f, "#000000") for f in data["family"]])
             ax.set_xscale("log")
             ax.set_yscale("log")
-            _plain_log_axis(ax.xaxis)
-            _plain_log_axis(ax.yaxis)
-        ax.set_xlabel(metric_labels.get(metric, metric))
-        ax.set_ylabel(f"Latency (ms){' — ' + device if device else ''}")
-    _family_legend(axes[0][0], [f for f in FAMILY_COLORS if f in set(data["family"])])
-    numbered = [(t, m) for t, m in zip(labels, data["model"]) if isinstance(t, str) and t.isdigit()]
+            ax.margins(0.08)
+            ax.autoscale_view()
+            plain_log_axis(ax)
+            _place_labels(ax, list(x), list(data["latency_ms"]), labels)
+            ax.set_xlabel(metric_labels.get(metric, metric))
+            ax.set_ylabel("Latency (ms)")
+        clash = {t for pair in text_overlaps(fig) for t in pair}
+        named = [i for i, t in enumerate(labels) if t in clash and t and not t.isdigit()]
+        if not named:
+            break
+        plt.close(fig)
+        for i in named[: max(1, len(named) // 2)]:
+            labels[i], next_number = str(next_number), next_number + 1
+    title = device + (f" — {subtitle}" if subtitle else "")
+    if title:
+        fig.suptitle(title, fontsize=8.5)
+    handles = _family_handles([f for f in FAMILY_COLORS if f in set(data["family"])])
+    _legend_below(fig, handles)
+    numbered = [(t, m) for t, m in zip(labels, data["model"]) if t.isdigit()]
     if numbered:
         key = ", ".join(f"{t}: {m}" for t, m in sorted(numbered, key=lambda p: int(p[0])))
-        fig.text(0.01, -0.02, key, fontsize=6.5, ha="left", va="top", wrap=True)
+        fig.text(0.01, -0.04, key, fontsize=6, ha="left", va="top", wrap=True)
     return fig
 
 
-def plot_correlation_ranking(table, *, value: str = "rho", group: str = "device",
-                             metric_labels: dict | None = None):
-    """Spearman ρ (dot) with its bootstrap CI (bar) for each metric, one panel per device,
-    metrics sorted by ρ within each panel.
+# -- correlations ------------------------------------------------------------------------------
 
-    ``table``: rows of :func:`analysis.stats.correlation_table` (``device, metric, rho,
-    ci_low, ci_high`` …).
+def plot_correlation_ranking(table, *, metric_order, metric_labels: dict | None = None,
+                             group: str = "device"):
+    """Spearman ρ per metric, one panel per device, metrics in one fixed order in every panel.
+
+    ``table``: rows of :func:`analysis.stats.correlation_table`. A bar shows the bootstrap CI
+    where it is the primary inference (n > 8); small-n results are hollow, without a bar, and
+    the panel title gives n.
     """
     metric_labels = metric_labels or {}
     groups = list(dict.fromkeys(table[group]))
-    n_metrics = table["metric"].nunique()
-    fig, axes = new_figure(ncols=len(groups), width=2.9, height=0.32 * n_metrics + 0.9,
-                           squeeze=False, sharex=True)
-    for ax, g in zip(axes[0], groups):
-        part = table[table[group] == g].dropna(subset=[value]).sort_values(value)
-        y = range(len(part))
-        # a percentile interval need not contain the estimate (tiny or tied samples): clip at 0
-        lower = (part[value] - part["ci_low"]).clip(lower=0).fillna(0)
-        upper = (part["ci_high"] - part[value]).clip(lower=0).fillna(0)
-        ax.errorbar(part[value], list(y), xerr=[lower, upper],
-                    fmt="o", ms=4, color=SOURCE_COLORS[1], ecolor="#999999", capsize=2)
-        ax.set_yticks(list(y), [metric_labels.get(m, m) for m in part["metric"]])
-        ax.axvline(0, color="k", lw=0.6)
+    order = [m for m in metric_order if m in set(table["metric"])]
+    ncols = min(3, len(groups))
+    nrows = math.ceil(len(groups) / ncols)
+    fig, axes = new_figure(ncols=ncols, nrows=nrows, width=2.35,
+                           height=0.22 * len(order) + 0.75, squeeze=False, sharex=True,
+                           sharey=True)
+    y = np.arange(len(order))[::-1]
+    for k, g in enumerate(groups):
+        ax = axes[k // ncols][k % ncols]
+        part = table[table[group] == g].set_index("metric").reindex(order)
+        lo = (part["rho"] - part["ci_low"]).clip(lower=0)
+        hi = (part["ci_high"] - part["rho"]).clip(lower=0)
+        has_ci = part["ci_low"].notna().to_numpy()
+        ax.errorbar(part["rho"][has_ci], y[has_ci], xerr=[lo[has_ci], hi[has_ci]], fmt="o",
+                    ms=3.5, color="#000000", ecolor="#888888", capsize=1.5, lw=0.8)
+        ax.plot(part["rho"][~has_ci], y[~has_ci], "o", ms=3.5, mfc="white", mec="#000000")
+        ax.axvline(0, color="#555555", lw=0.6)
         ax.set_xlim(-1, 1)
-        ax.set_title(str(g))
-        ax.set_xlabel("Spearman ρ with latency (95% CI)")
+        n = part["n"].dropna()
+        ax.set_title(f"{g} (n = {int(n.max()) if len(n) else 0})", fontsize=7)
+        ax.set_yticks(y, [metric_labels.get(m, m) for m in order])
+    for k in range(len(groups), nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("Spearman ρ (95 % CI)")
     return fig
 
 
-def plot_rank_agreement(matrix, *, title: str = ""):
-    """Heat map of a square DataFrame of Spearman ρ between devices' latency rankings."""
+def plot_rank_agreement(matrix, counts, *, sources: dict | None = None, title: str = ""):
+    """Heat map of Spearman ρ between devices' latency rankings, each cell with its n
+    (``counts``, same shape). ``sources`` maps a device to ``"paper"`` or ``"measured"``; the
+    tick labels say which."""
     import seaborn as sns
 
-    fig, ax = new_figure(width=0.75 * len(matrix) + 1.6, height=0.65 * len(matrix) + 1.0)
-    sns.heatmap(matrix, vmin=-1, vmax=1, center=0, cmap="RdBu_r", annot=True, fmt=".2f",
-                square=True, cbar_kws={"label": "Spearman ρ", "shrink": 0.8}, ax=ax,
-                annot_kws={"fontsize": 7})
+    sources = sources or {}
+    names = [f"{d} [{sources[d]}]" if d in sources else str(d) for d in matrix.index]
+    annot = np.array([[f"{r:.2f}\nn={int(n)}" if np.isfinite(r) else "" for r, n in zip(rr, nn)]
+                      for rr, nn in zip(matrix.to_numpy(), counts.to_numpy())])
+    size = len(matrix)
+    fig, ax = new_figure(width=0.8 * size + 2.4, height=0.62 * size + 1.4)
+    sns.heatmap(matrix.to_numpy(float), vmin=-1, vmax=1, center=0, cmap="RdBu_r", annot=annot,
+                fmt="", square=True, cbar_kws={"label": "Spearman ρ", "shrink": 0.8}, ax=ax,
+                annot_kws={"fontsize": 5.5}, xticklabels=names, yticklabels=names)
     ax.grid(False)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=35)
+    for t in ax.get_xticklabels():
+        t.set_ha("right")
     if title:
         ax.set_title(title)
     return fig
 
 
-def _grouped_bars(table, category: str, value: str, series: str):
-    """Figure and axes for side-by-side bars, and per series ``(j, label, xs, ys)``: bar
-    centres and values (NaN where the series has no value for a category)."""
+# -- ablations ---------------------------------------------------------------------------------
+
+def plot_dot_rows(table, *, category: str, value: str, series: str, colors: dict,
+                  markers: dict | None = None, reference_line: float | None = None,
+                  xlabel: str = "", title: str = "", log: bool = True):
+    """Horizontal dot plot: one row per ``category`` (in order), one marker per ``series``
+    (dodged vertically), ``value`` on the x axis (log by default), an optional reference line
+    (1× for ratios). Missing values draw nothing; the legend sits below the axes."""
+    from matplotlib.lines import Line2D
+
     cats = list(dict.fromkeys(table[category]))
     sers = list(dict.fromkeys(table[series]))
-    fig, ax = new_figure(width=max(3.4, 0.55 * len(cats) * max(1, len(sers)) / 2 + 1.5),
-                         height=2.8)
-    width = 0.8 / max(1, len(sers))
-    bars = []
+    markers = markers or {}
+    fig, ax = new_figure(width=3.4, height=0.3 * len(cats) + 0.9)
+    step = 0.6 / max(1, len(sers))
     for j, s in enumerate(sers):
-        part = table[table[series] == s].set_index(category)[value]
-        xs = [i + (j - (len(sers) - 1) / 2) * width for i in range(len(cats))]
-        bars.append((j, str(s), xs, [float(part.get(c, float("nan"))) for c in cats]))
-    ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
-    return fig, ax, width, bars
-
-
-def plot_grouped_bars(table, *, category: str, value: str, series: str,
-                      log: bool = True, ylabel: str = "", title: str = ""):
-    """Bars of ``value`` per ``category`` (x), one bar per ``series`` side by side (paper-style
-    ablation charts: paper iPhone 12 vs our runtimes). Missing values leave a gap."""
-    fig, ax, width, bars = _grouped_bars(table, category, value, series)
-    for j, label, xs, ys in bars:
-        ax.bar(xs, ys, width=width, color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=label)
+        part = table[table[series] == s].set_index(category)[value].astype(float)
+        ys = [len(cats) - 1 - i + (j - (len(sers) - 1) / 2) * step for i in range(len(cats))]
+        ax.plot([part.get(c, np.nan) for c in cats], ys, ls="", ms=4,
+                marker=markers.get(s, "o"), color=colors.get(s, "#000000"))
+    if reference_line is not None:
+        ax.axvline(reference_line, color="#555555", lw=0.7, zorder=0)
+    ax.set_yticks(range(len(cats))[::-1], cats)
+    ax.set_ylim(-0.6, len(cats) - 0.4)
     if log:
-        ax.set_yscale("log")
-        _plain_log_axis(ax.yaxis)
-    ax.set_ylabel(ylabel or value)
+        ax.set_xscale("log")
+        ax.margins(x=0.08)
+        ax.autoscale_view()
+        plain_log_axis(ax, "x")
+    ax.set_xlabel(xlabel or value)
     if title:
         ax.set_title(title)
-    ax.legend()
+    handles = [Line2D([], [], ls="", marker=markers.get(s, "o"), color=colors.get(s, "#000000"),
+                      label=str(s)) for s in sers]
+    _legend_below(fig, handles, ncols=2)
     return fig
 
 
-def plot_slowdown_bars(table, *, category: str, value: str, series: str, reference: str = "",
-                       log: bool = True, ylabel: str = "", title: str = "",
-                       annotate: bool = True):
-    """Ratios to a reference (slowdowns, cost ratios) per ``category`` (x), one bar per
-    ``series`` side by side, drawn from the 1× line (up: more than the reference, down: less);
-    ``annotate`` writes each ratio above its bar. Missing values leave a gap."""
-    import math
-
-    fig, ax, width, bars = _grouped_bars(table, category, value, series)
-    for j, label, xs, ys in bars:
-        ax.bar(xs, [y - 1 for y in ys], bottom=1, width=width,
-               color=SOURCE_COLORS[j % len(SOURCE_COLORS)], label=label)
-        if annotate:
-            for x, y in zip(xs, ys):
-                if math.isfinite(y):
-                    ax.annotate(f"{y:.3g}" if y < 100 else f"{y:.0f}", (x, y),
-                                xytext=(0, 2 if y >= 1 else -2), textcoords="offset points",
-                                ha="center", va="bottom" if y >= 1 else "top", fontsize=5.5,
-                                rotation=90)
-    ax.axhline(1.0, color="k", lw=0.8, zorder=3)
-    if log:
-        ax.set_yscale("log")
-        _plain_log_axis(ax.yaxis)
-        lo, hi = ax.get_ylim()
-        finite = [v for v in table[value].astype(float) if math.isfinite(v) and v > 0]
-        floor, top = min(finite, default=1.0), hi * 2  # room for the labels above the bars
-        # below 1: leave ~30 % of the log range under the lowest bar for its label
-        bottom = floor / (top / floor) ** 0.3 if annotate and floor < 1 else min(lo, 0.8)
-        ax.set_ylim(min(bottom, 0.8), top)
-    ax.set_ylabel(ylabel or (f"× {reference}" if reference else value))
-    if title:
-        ax.set_title(title)
-    fig.legend(loc="outside upper center", ncols=1)  # above the axes: clear of the labels
-    return fig
+__all__ = ["COST_COLORS", "COST_MARKERS", "DEVICE_COLORS", "FAMILY_COLORS", "FAMILY_LABELS",
+           "HOUSE_RC", "SERIES_COLORS", "SERIES_MARKERS", "house_style", "log_ticks",
+           "new_figure", "plain_log_axis", "plain_number", "plot_correlation_ranking",
+           "plot_dot_rows", "plot_latency_vs_metrics", "plot_rank_agreement", "publish",
+           "save_figure", "series_color", "series_styles", "text_overlaps"]

@@ -206,21 +206,30 @@ def agreement_sentence(agreement: pd.DataFrame) -> str:
     return text
 
 
+def compact(r) -> str:
+    """``ρ = 0.83 (CI 0.52 to 0.95, n = 16)`` or ``ρ = 0.40 (n = 4, exact p = 0.75)``."""
+    n = int(r["n"])
+    if n < 3 or not math.isfinite(r["rho"]):
+        return f"no ρ (only {n} models)"
+    if r["inference"] == EXACT:
+        return f"ρ = {r['rho']:.2f} (small n = {n}, exact p = {format_p(r['exact_p'])})"
+    return f"ρ = {r['rho']:.2f} (CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, n = {n})"
+
+
 def conv_only_sentences(correlations: pd.DataFrame, conv_only: pd.DataFrame) -> list[str]:
-    """Conv-only vs all models for MACs and parameters, per device; an empty result says why."""
+    """Conv-only vs all models for MACs and parameters: one line per metric over the devices;
+    an empty result says why."""
     lines = []
+    both = correlations.merge(conv_only, on=["device", "metric"], suffixes=("_all", "_conv"))
     for metric in ("macs", "params"):
-        both = correlations.merge(conv_only, on=["device", "metric"], suffixes=("_all", "_conv"))
-        both = both[both["metric"] == metric]
-        for _, r in both.iterrows():
+        items = []
+        for _, r in both[both["metric"] == metric].iterrows():
             conv = {k[:-5]: r[k] for k in r.index if k.endswith("_conv")}
-            if int(conv["n"]) < 3 or not math.isfinite(conv["rho"]):
-                lines.append(f"- Convolutional models only, {r['device']}, {label(metric)}: no "
-                             f"correlation (only {int(conv['n'])} convolutional models measured).")
-                continue
-            lines.append(f"- Convolutional models only, {r['device']}, {label(metric)}: "
-                         f"{inference_text(conv)} — {support_text(conv)} — vs "
-                         f"ρ = {r['rho_all']:.2f} with all {int(r['n_all'])} models.")
+            word = ("supported" if conv.get("supported") else "not supported")
+            items.append(f"{r['device']} {compact(conv)}, {word}; all models ρ = {r['rho_all']:.2f}")
+        if items:
+            lines.append(f"- **Convolutional models only, {label(metric)}:** " + "; ".join(items)
+                         + ".")
     return lines
 
 

@@ -92,3 +92,15 @@ def run_each(items: Iterable, work: Callable, *, label: Callable = str, progress
     if bar is not None:
         bar.close()
     return results, failures
+
+
+def write_results(out_dir, tables: Mapping[str, "pd.DataFrame"], summary: Mapping) -> list[str]:
+    """Write every table as ``<out_dir>/<name>.csv`` and ``summary`` as ``summary.json``;
+    returns the names of the files now in ``out_dir``."""
+    import json
+
+    out_dir = Path(out_dir)
+    for name, table in tables.items():
+        table.to_csv(out_dir / f"{name}.csv", index=False)
+    (out_dir / "summary.json").write_text(json.dumps(to_jsonable(summary), indent=2))
+    return sorted(p.name for p in out_dir.iterdir() if p.is_file())
