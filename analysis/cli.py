@@ -146,8 +146,9 @@ def _add_measure(sub) -> None:
                    help="measure the train-time form of re-parameterizable models")
     p.add_argument("--device", help="label for the device column (default: the CPU model)")
     p.add_argument("--out", type=Path,
-                   help="CSV to write (default: data/latency/local-<device>-<runtime>.csv, "
-                        "which the notebooks read)")
+                   help="CSV to write (default: runs/measurements/local-<device>-<runtime>.csv,"
+                        " outside the study; pass --out data/latency/local-….csv and list the "
+                        "file in the study's latency files to make it part of the study)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true",
                        help="append the models not yet in --out (the context must match)")
@@ -161,7 +162,8 @@ def _run_measure(args) -> int:
 
     ctx = machine_context()
     device = args.device or ctx["cpu"]
-    out = args.out or paths.LATENCY_DATA / f"local-{slug(device, 'device')}-{args.runtime}.csv"
+    out = args.out or (paths.runs_dir() / "measurements"
+                       / f"local-{slug(device, 'device')}-{args.runtime}.csv")
     if args.warmup < 0:
         raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
     print(f"context: {describe_context(ctx)}", file=sys.stderr)

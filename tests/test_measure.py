@@ -240,3 +240,17 @@ def test_measure_command(tmp_path, capsys):
     assert main([*args, "--resume"]) == 0
     assert "1 models already there" in capsys.readouterr().out
     assert main(["measure", "--models", "mobileone_s9", "--out", str(out)]) == 2
+
+
+def test_measure_writes_outside_the_study_by_default(tmp_path, monkeypatch, capsys):
+    from analysis import paths
+
+    monkeypatch.setenv("MOBILEONE_STUDY_RUNS", str(tmp_path / "runs"))
+    before = sorted(p.name for p in paths.LATENCY_DATA.iterdir())
+    args = ["measure", "--models", "mobileone_s0", "--runs", "2", "--warmup", "0",
+            "--input-size", "32", "--threads", "1", "--device", "Test CPU", "--no-progress"]
+    assert main(args) == 0
+    out = tmp_path / "runs" / "measurements" / "local-test_cpu-torch.csv"
+    assert f"wrote 1 rows to {out}" in capsys.readouterr().out
+    assert load_latency(out)["device"].tolist() == ["Test CPU"]
+    assert sorted(p.name for p in paths.LATENCY_DATA.iterdir()) == before
