@@ -82,6 +82,22 @@ def test_timm_reader_matches_pandas():
     assert len(with_tests) == len(pd.read_csv(path))
 
 
+def test_timm_rows_at_batch_size_above_one_are_refused_as_throughput(tmp_path):
+    lines = TIMM[0].read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    col = header.index("infer_batch_size")
+    i = next(i for i, line in enumerate(lines) if i and not line.startswith("test_"))
+    cells = lines[i].split(",")
+    cells[col] = "256"
+    path = write(tmp_path, "\n".join([*lines[:i], ",".join(cells), *lines[i + 1:]]) + "\n",
+                 name=TIMM[0].name)
+    for reader in (load_latency, read_timm_benchmark):
+        with pytest.raises(DataFormatError, match=rf"line {i + 1}, column {col + 1} "
+                                                  r"\('infer_batch_size'\): batch size 256.*"
+                                                  r"throughput"):
+            reader(path)
+
+
 # ---------------------------------------------------------------- accepted variants
 
 

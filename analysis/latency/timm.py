@@ -2,7 +2,9 @@
 ``data/external/timm-benchmarks/*.csv``) read into the project's tidy latency table.
 
 A file is recognised by its header (``infer_step_time`` and no ``latency_ms``); device,
-runtime and precision come from its name (``benchmark-infer-fp32-nchw-pt240-cpu-…``).
+runtime and precision come from its name (``benchmark-infer-fp32-nchw-pt240-cpu-…``). Only
+batch-1 rows are latencies: a row with ``infer_batch_size`` > 1 times a whole batch (a
+throughput measurement) and is refused.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def read_timm(table: Table, include_test_models: bool = False) -> list[Row]:
         v["n_runs"] = None
         v["batch_size"] = integer(row, "infer_batch_size", cell["infer_batch_size"],
                                   "a batch size >= 1")
+        if v["batch_size"] > 1:
+            raise row.error("infer_batch_size", (
+                f"batch size {v['batch_size']}: timm's step time of a batch measures "
+                f"throughput ({v['batch_size']} images per step), not the latency of one "
+                f"image; use results benchmarked with --batch-size 1"))
         v["input_size"] = integer(row, "infer_img_size", cell["infer_img_size"],
                                   "the input side in pixels")
         v["threads"] = None
