@@ -46,18 +46,40 @@ def candidates(feature_sets, prior: bool) -> list[tuple]:
 
 
 def _references(series, groups, name):
+    """Every device of ``series`` on other hardware than ``name``."""
     return {n: v for n, v in series.items() if groups[n] != groups[name]}
 
 
+def load_devices(latency_csv=None, models="table9") -> tuple[dict, dict, dict]:
+    """``(evaluated, pool, groups)``: log latencies of the devices of ``latency_csv`` (default
+    every shipped file, :func:`analysis.predict.reference_files`) restricted to ``models``; the
+    pool of prior devices (the shipped ones and the given ones, all models); physical device
+    by name. A given file named like a shipped one replaces it."""
+    from analysis.latency import load_latency
+    from analysis.models import resolve_models
+    from analysis.paths import user_paths
+
+    given = user_paths(latency_csv) or P.reference_files()
+    shipped = [f for f in P.reference_files() if f.name not in {g.name for g in given}]
+    evaluated, groups = P.device_latencies(load_latency(given))
+    pool, pool_groups = P.device_latencies(load_latency(shipped)) if shipped else ({}, {})
+    ids = set(resolve_models(models))
+    pool, groups = {**pool, **evaluated}, {**pool_groups, **groups}
+    evaluated = {n: y[y.index.isin(ids)] for n, y in evaluated.items()}
+    return {n: y for n, y in evaluated.items() if len(y) >= 4}, pool, groups
+
+
 def leave_one_out(series: dict, groups: dict, feats: pd.DataFrame,
-                  feature_sets=tuple(P.FEATURE_SETS)) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  feature_sets=tuple(P.FEATURE_SETS), pool: dict | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(scores, predictions)``: per device and predictor (each feature set alone, then
     ``selected``) ρ / MdAPE / ±10 % share / 90 %-interval coverage over leave-one-model-out
-    predictions; ``predictions`` has one row per device, predictor and model."""
+    predictions; ``predictions`` has one row per device, predictor and model. ``pool``:
+    devices the prior may use (default ``series``; never the evaluated hardware)."""
     rows, preds = [], []
     for name, y in series.items():
         y = y[[m for m in y.index if m in feats.index]]
-        refs = _references(series, groups, name)
+        refs = _references(pool or series, groups, name)
         setups = [(fs, P.LatencyPredictor(feats, candidates=[(fs, False)])) for fs in feature_sets]
         setups.append(("selected", P.LatencyPredictor(feats, refs, groups,
                                                       candidates=candidates(feature_sets, True))))
@@ -97,16 +119,18 @@ def _similar_device(refs: dict, cal: pd.Series, needed) -> str | None:
 
 def new_device(series: dict, groups: dict, feats: pd.DataFrame, costs: pd.DataFrame,
                ks=(3, 5, 8, 12), n_splits: int = 50, seed: int = 0,
-               feature_sets=tuple(P.FEATURE_SETS), n_simulations: int = 10) -> pd.DataFrame:
+               feature_sets=tuple(P.FEATURE_SETS), n_simulations: int = 10,
+               pool: dict | None = None) -> pd.DataFrame:
     """One row per device, k, split and method (:data:`PREDICTOR`, :data:`MACS`,
     :data:`SIMILAR`): ρ, MdAPE and ±10 % share on the device's non-calibration models, and
     the predictor's 90 %-interval coverage. The baselines' ms predictions scale MACs or the
-    similar device's latencies by the median calibration ratio (one fitted constant)."""
+    similar device's latencies by the median calibration ratio (one fitted constant).
+    ``pool``: reference devices (default ``series``; never the held-out hardware)."""
     rows = []
     rng = np.random.default_rng(seed)
     for name, y in series.items():
         y = y[[m for m in y.index if m in feats.index]]
-        refs = _references(series, groups, name)
+        refs = _references(pool or series, groups, name)
         predictor = P.LatencyPredictor(feats, refs, groups, seed=seed,
                                        candidates=candidates(feature_sets, True),
                                        n_simulations=n_simulations)
@@ -309,3 +333,23 @@ def conclusion(loo: pd.DataFrame, summary: pd.DataFrame, k: int = TARGET_K) -> s
     text += (f"The 90 % intervals cover {100 * cov:.0f} % of held-out models on average at "
              f"k = {k}.")
     return text
+
+
+def measurement_noise(latency_csv=None) -> dict:
+    """Median run-to-run coefficient of variation per device (``cv`` column; devices without
+    it are left out)."""
+    from analysis.latency import load_latency
+    from analysis.paths import user_paths
+
+    table = load_latency(user_paths(latency_csv) or P.reference_files())
+    if "cv" not in table:
+        return {}
+    cv = table.groupby(["device", "runtime"], sort=False)["cv"].median().dropna()
+    return {f"{d} / {r}": float(v) for (d, r), v in cv.items()}
+
+
+def device_overview(series: dict, groups: dict) -> pd.DataFrame:
+    """One row per evaluated device: physical device, number of models, latency range."""
+    return pd.DataFrame([{"device": n, "physical_device": groups[n], "models": len(y),
+                          "min_ms": float(np.exp(y.min())), "max_ms": float(np.exp(y.max()))}
+                         for n, y in series.items()])
