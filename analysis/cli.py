@@ -64,12 +64,15 @@ def _add_reproduce(sub) -> None:
                                    "(default parameters, shipped data) and rewrite the "
                                    "rendered notebooks, their results and figures/.")
     p.add_argument("--only", help="run only the notebooks whose names contain this text")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes, few runs and resamples (reproduce.QUICK_PARAMETERS), "
+                        "into runs/quick/; never touches the committed study")
 
 
 def _run_reproduce(args) -> int:
     from analysis.reproduce import reproduce
 
-    reproduce(only=args.only)
+    reproduce(only=args.only, quick=args.quick)
     return 0
 
 

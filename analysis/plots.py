@@ -264,11 +264,12 @@ def plot_latency_vs_metrics(data, metrics=("macs", "params"), *, device: str = "
     if title:
         fig.suptitle(title, fontsize=8.5)
     handles = _family_handles([f for f in FAMILY_COLORS if f in set(data["family"])])
-    _legend_below(fig, handles)
+    fig.legend(handles=handles, loc="outside right upper")
     numbered = [(t, m) for t, m in zip(labels, data["model"]) if t.isdigit()]
     if numbered:
-        key = ", ".join(f"{t}: {m}" for t, m in sorted(numbered, key=lambda p: int(p[0])))
-        fig.text(0.01, -0.04, key, fontsize=6, ha="left", va="top", wrap=True)
+        items = [f"{t}: {m}" for t, m in sorted(numbered, key=lambda p: int(p[0]))]
+        rows = [", ".join(items[i:i + 5]) for i in range(0, len(items), 5)]
+        fig.supxlabel("\n".join(rows), fontsize=6)
     return fig
 
 
@@ -307,6 +308,8 @@ def plot_correlation_ranking(table, *, metric_order, metric_labels: dict | None 
         ax.set_yticks(y, [metric_labels.get(m, m) for m in order])
     for k in range(len(groups), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
+        axes[k // ncols - 1][k % ncols].xaxis.set_tick_params(labelbottom=True)
+        axes[k // ncols - 1][k % ncols].set_xlabel("Spearman ρ (95 % CI)")
     for ax in axes[-1]:
         ax.set_xlabel("Spearman ρ (95 % CI)")
     return fig

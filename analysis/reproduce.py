@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import time
@@ -32,6 +34,10 @@ QUICK_PARAMETERS: dict[str, dict] = {
                                "THREADS": 1, "N_BOOTSTRAP": 200},
     "03_block_ablation": {"INPUT_SIZE": 64, "WIDTH": 8, "N_RUNS": 5, "N_WARMUP": 1,
                           "THREADS": 1, "N_BOOTSTRAP": 200},
+    "04_mobileone_reparameterization": {"VARIANTS": ["S0"], "K_VALUES": [1, 4],
+                                        "RUNTIMES": ["torch"], "N_RUNS": 3, "N_RUNS_MIN": 2,
+                                        "N_WARMUP": 1, "THREADS": 1, "INPUT_SIZE": 64,
+                                        "COREML_PRECISIONS": []},
     "05_population_study": {"SUBSAMPLE_SIZES": [10, 21], "N_SUBSAMPLES": 200,
                             "N_BOOTSTRAP": 200, "SEED": 3},
     "06_latency_prediction": {"K_CALIBRATION": [3, 8], "N_SPLITS": 3, "N_SIMULATIONS": 2,
@@ -100,24 +106,66 @@ def _portable_metadata(executed: Path, source: Path, output: Path) -> None:
     nbformat.write(nb, executed)
 
 
-def reproduce(only: str | None = None) -> None:
+@contextlib.contextmanager
+def _quiet_kernels():
+    """Hide what Jupyter kernels print to the inherited stderr (e.g. "[IPKernelApp] WARNING |
+    Kernel is running over TCP without encryption…"): file descriptor 2 goes to a temporary
+    file for the duration; any other line is printed afterwards."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            for line in tmp.read().decode(errors="replace").splitlines():
+                if line.strip() and "Kernel is running over TCP" not in line:
+                    print(line, file=sys.stderr)
+
+
+def reproduce(only: str | None = None, quick: bool = False) -> None:
+    """Regenerate the study: counts, zoo table, every notebook into the committed study.
+
+    ``quick``: every notebook with :data:`QUICK_PARAMETERS` into ``runs/quick/`` (never the
+    committed study; the counts and zoo table are not rewritten). One line per step, with its
+    time."""
     from analysis.complexity import count_table
     from analysis.models import list_models
 
     start = time.perf_counter()
-    if only is None:
+    if only is None and not quick:
+        t0 = time.perf_counter()
         out = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
-        count_table(list_models(), progress=True).to_csv(out, index=False)
-        print(f"[reproduce] complexity of {len(list_models())} models -> "
-              f"{out.relative_to(paths.ROOT)}", flush=True)
+        count_table(list_models()).to_csv(out, index=False)
         from analysis.zoo_readme import main as update_zoo_table
 
-        if update_zoo_table([]) != 0:
-            raise AnalysisError("could not regenerate the table of analysis/models/README.md")
+        with contextlib.redirect_stdout(io.StringIO()):
+            if update_zoo_table([]) != 0:
+                raise AnalysisError("could not regenerate the table of analysis/models/README.md")
+        print(f"[reproduce] complexity of {len(list_models())} models -> "
+              f"{paths.relative(out)}, zoo table  {time.perf_counter() - t0:5.0f} s", flush=True)
+    base = paths.runs_dir() / "quick"
     for nb in notebooks(only):
         t0 = time.perf_counter()
-        print(f"[reproduce] running {nb.relative_to(paths.ROOT)} …", flush=True)
-        run_notebook(nb)
-        print(f"[reproduce] {nb.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
-    print(f"[reproduce] finished in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        if quick:
+            output = base / nb.stem / nb.name
+            params = quick_parameters(nb, base)
+        else:
+            output, params = nb, committed_parameters(nb)
+        with _quiet_kernels():
+            run_notebook(nb, output, params)
+        print(f"[reproduce] {nb.stem:36s} -> {paths.relative(output)}  "
+              f"{time.perf_counter() - t0:5.0f} s", flush=True)
+    if only is None and not quick:
+        from analysis.readme_results import update_readme
+
+        update_readme()
+        print("[reproduce] README results section regenerated", flush=True)
+    print(f"[reproduce] finished in {time.perf_counter() - start:.0f} s", flush=True)
