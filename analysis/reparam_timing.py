@@ -1,0 +1,196 @@
+"""Notebook 04, the machine side: no overhead left behind, the matmul ceiling, Core ML packages.
+
+- :func:`plain_sequential` + :func:`interleaved_times` — the fused MobileOne against a plain
+  ``nn.Sequential`` of the very same layers (convs, SE, ReLUs, pooling, classifier), timed
+  interleaved in one loop so that both see the same machine state;
+- :func:`matmul_ceiling` — the machine's measured fp32 compute ceiling (``torch.matmul`` of
+  two n×n matrices, min of runs) and :func:`achieved` — a model's GFLOP/s as a fraction of it;
+- :func:`coreml_packages` — S0–S4 fused exported to Core ML (fp16, fp32) and package sizes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+
+from analysis.errors import ConfigError
+from analysis.models import MobileOneBlock
+
+
+@contextlib.contextmanager
+def _threads(threads: int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def plain_sequential(fused: nn.Module) -> nn.Sequential:
+    """The fused MobileOne as one flat ``nn.Sequential``: for every block its ``reparam_conv``,
+    its SE module (where it has one) and a ReLU; then pooling, flatten and the classifier.
+    The layers are shared with ``fused`` (same weights), so both compute the same function."""
+    layers: list[nn.Module] = []
+    for block in fused.modules():
+        if isinstance(block, MobileOneBlock):
+            if getattr(block, "reparam_conv", None) is None or not block.inference_mode:
+                raise ConfigError("plain_sequential needs a fused (re-parameterized) MobileOne")
+            layers.append(block.reparam_conv)
+            if not isinstance(block.se, nn.Identity):
+                layers.append(block.se)
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers, fused.gap, nn.Flatten(1), fused.linear).eval()
+
+
+def interleaved_times(models: dict[str, nn.Module], example: torch.Tensor, *, runs: int,
+                      warmup: int, threads: int) -> dict[str, np.ndarray]:
+    """Per model, ``runs`` single-inference times (ms), PyTorch eager, inference mode.
+
+    One loop times every model once per round, alternating the order between rounds, so slow
+    phases of a shared machine hit all models alike; garbage collection is paused."""
+    if runs < 1 or warmup < 0:
+        raise ConfigError(f"runs must be >= 1 and warmup >= 0, got {runs} and {warmup}")
+    names = list(models)
+    samples = {n: np.empty(runs) for n in names}
+    clock = time.perf_counter_ns
+    with _threads(threads), torch.inference_mode():
+        for _ in range(warmup):
+            for n in names:
+                models[n](example)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for r in range(runs):
+                for n in (names if r % 2 == 0 else names[::-1]):
+                    t0 = clock()
+                    models[n](example)
+                    samples[n][r] = (clock() - t0) / 1e6
+        finally:
+            if was_enabled:
+                gc.enable()
+    return samples
+
+
+def sequential_overhead(variants, *, input_size: int, threads: int, runs: int | dict[str, int],
+                        warmup: int, seed: int = 0) -> pd.DataFrame:
+    """Per variant: the fused model and its :func:`plain_sequential` twin, interleaved; min and
+    median of each, their ratios (fused / sequential), whether both give identical outputs,
+    and the operator count of each traced graph (:func:`analysis.complexity.graph_costs`).
+    ``runs``: interleaved rounds, one number or ``{"S0": rounds, …}``."""
+    from analysis.complexity import graph_costs
+    from analysis.reparam_study import build_pair, official_k, variant_ids
+
+    rows = []
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, 3, input_size, input_size, generator=g)
+    for v in variant_ids(variants):
+        _, fused = build_pair(v, official_k(v), seed)
+        seq = plain_sequential(fused)
+        n = runs.get(v.upper(), 5) if isinstance(runs, dict) else runs
+        t = interleaved_times({"fused": fused, "sequential": seq}, x, runs=n, warmup=warmup,
+                              threads=threads)
+        with torch.no_grad():
+            same = bool(torch.equal(fused(x), seq(x)))
+        rows.append({
+            "variant": v.upper(), "runtime": "torch", "threads": threads, "n_runs": n,
+            "input_size": input_size,
+            "fused_min_ms": t["fused"].min(), "sequential_min_ms": t["sequential"].min(),
+            "fused_median_ms": float(np.median(t["fused"])),
+            "sequential_median_ms": float(np.median(t["sequential"])),
+            "ratio_min": t["fused"].min() / t["sequential"].min(),
+            "ratio_median": float(np.median(t["fused"]) / np.median(t["sequential"])),
+            "identical_output": same,
+            "fused_operators": graph_costs(fused, x)["operators"],
+            "sequential_operators": graph_costs(seq, x)["operators"],
+        })
+    return pd.DataFrame(rows)
+
+
+def matmul_ceiling(threads: int, n: int = 2048, runs: int = 10, seed: int = 0) -> dict:
+    """The measured fp32 ceiling: ``torch.matmul`` of two ``n × n`` float32 matrices on
+    ``threads`` threads, one untimed run, then the minimum of ``runs`` timed runs.
+
+    A product takes n³ multiply-adds = 2 n³ floating-point operations, so
+    ``gflops = 2 n³ / t_min / 1e9``."""
+    if n < 1 or runs < 1:
+        raise ConfigError(f"n and runs must be >= 1, got {n} and {runs}")
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, n, generator=g)
+    b = torch.randn(n, n, generator=g)
+    times = []
+    with _threads(threads), torch.inference_mode():
+        torch.matmul(a, b)
+        for _ in range(runs):
+            t0 = time.perf_counter_ns()
+            torch.matmul(a, b)
+            times.append((time.perf_counter_ns() - t0) / 1e9)
+    flop = 2 * n ** 3
+    t_min = min(times)
+    return {"n": n, "runs": runs, "threads": threads, "flop": flop, "min_s": t_min,
+            "median_s": float(np.median(times)), "gflops": flop / t_min / 1e9}
+
+
+def ceiling_derivation(ceiling: dict) -> str:
+    """The ceiling's arithmetic, one line of Markdown, from the measured numbers."""
+    n, flop, t = ceiling["n"], ceiling["flop"], ceiling["min_s"]
+    return (f"One product of two {n}×{n} fp32 matrices is {n}³ = {n ** 3:,} multiply-adds = "
+            f"2·{n}³ = {flop:,} floating-point operations. The fastest of {ceiling['runs']} runs "
+            f"on {ceiling['threads']} thread(s) took {t * 1e3:.2f} ms, so the ceiling is "
+            f"{flop:,} / {t:.5f} s = **{ceiling['gflops']:.1f} GFLOP/s**.")
+
+
+def achieved(table: pd.DataFrame, ceiling: dict) -> pd.DataFrame:
+    """Fused rows at the official k: GFLOP/s = 2 × MACs / min latency, and its fraction of the
+    measured ceiling, per variant and runtime."""
+    t = table[(table["form"] == "fused") & table["official_k"]].copy()
+    t["gflops"] = 2 * t["macs"] / (t["min_ms"] / 1e3) / 1e9
+    t["ceiling_gflops"] = ceiling["gflops"]
+    t["fraction_of_ceiling"] = t["gflops"] / ceiling["gflops"]
+    return t[["variant", "runtime", "threads", "macs", "min_ms", "gflops", "ceiling_gflops",
+              "fraction_of_ceiling"]].reset_index(drop=True)
+
+
+def _size_bytes(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.exists() else 0
+
+
+def coreml_packages(variants, precisions, *, input_size: int, out_dir=None,
+                    template=None) -> pd.DataFrame:
+    """Export each fused variant to Core ML in each precision; the package sizes (MB).
+
+    ``out_dir``: where the ``.mlpackage`` folders go (``<out_dir>/<precision>/``); ``None``: a
+    temporary folder, deleted once the sizes are read. ``template``: path of the latency
+    template to write for timing the packages on a phone (``analysis.export``)."""
+    from analysis.export import export_model, write_latency_template
+    from analysis.reparam_study import variant_ids
+    from analysis.util import as_list
+
+    precisions = as_list(precisions)
+    if not precisions:
+        return pd.DataFrame(columns=["variant", "precision", "status", "size_mb", "message"])
+    rows, results = [], []
+    with tempfile.TemporaryDirectory(prefix="mobileone-coreml-") as tmp:
+        base = Path(out_dir) if out_dir is not None else Path(tmp)
+        for v in variant_ids(variants):
+            for p in precisions:
+                res = export_model(f"MobileOne-{v.upper()}", "coreml", base / p, precision=p,
+                                   force=True, input_size=input_size)
+                results.append(res)
+                size = _size_bytes(res.path) if res.path is not None else 0
+                rows.append({"variant": v.upper(), "precision": p, "status": res.status,
+                             "size_mb": size / 1e6 if res.status == "ok" else np.nan,
+                             "input_size": input_size, "message": res.message})
+        if template is not None:
+            write_latency_template([r for r in results if r.ok], template, force=True)
+    return pd.DataFrame(rows)
