@@ -19,11 +19,15 @@ from analysis.latency.schema import SUMMARY_STATISTICS
 from analysis.util import slug
 
 
+def _parser(sub, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    """A sub-command parser; ``description`` is free text (whitespace folded)."""
+    return sub.add_parser(name, help=help_text, description=" ".join(description.split()))
+
+
 def _add_count(sub) -> None:
-    p = sub.add_parser("count", help="MACs, parameters and activations of models (fvcore)",
-                       description="Count MACs (the paper's 'FLOPs'), parameters and "
-                                   "activations of registered models on their deployed "
-                                   "(fused) form at their native input size.")
+    p = _parser(sub, "count", "MACs, parameters and activations of models (fvcore)", """
+        Count MACs (the paper's 'FLOPs'), parameters and activations of registered models
+        on their deployed (fused) form at their native input size.""")
     p.add_argument("--models", default="table9",
                    help="group name(s) or model name(s), comma-separated (default: table9)")
     p.add_argument("--csv", type=Path, help="write the table to this CSV file")
@@ -59,10 +63,9 @@ def _run_count(args) -> int:
 
 
 def _add_reproduce(sub) -> None:
-    p = sub.add_parser("reproduce", help="regenerate every table, figure and notebook",
-                       description="Run every notebook in notebooks/ in order with papermill "
-                                   "(default parameters, shipped data) and rewrite the "
-                                   "rendered notebooks, their results and figures/.")
+    p = _parser(sub, "reproduce", "regenerate every table, figure and notebook", """
+        Run every notebook in notebooks/ in order with papermill (default parameters,
+        shipped data) and rewrite the rendered notebooks, their results and figures/.""")
     p.add_argument("--only", help="run only the notebooks whose names contain this text")
     p.add_argument("--quick", action="store_true",
                    help="small sizes, few runs and resamples (reproduce.QUICK_PARAMETERS), "
@@ -77,13 +80,11 @@ def _run_reproduce(args) -> int:
 
 
 def _add_validate(sub) -> None:
-    p = sub.add_parser("validate", help="check latency CSV files and summarise them",
-                       description="Read latency files (the project's long format, see "
-                                   "data/README.md, or timm benchmark results), check every "
-                                   "row, and print a summary: devices, runtimes, models and "
-                                   "statistic. A problem is reported as one line naming the "
-                                   "file, line and column (exit status 2). Files are only "
-                                   "read, never modified.")
+    p = _parser(sub, "validate", "check latency CSV files and summarise them", """
+        Read latency files (the project's long format, see data/README.md, or timm
+        benchmark results), check every row, and print a summary: devices, runtimes, models
+        and statistic. A problem is reported as one line naming the file, line and column
+        (exit status 2). Files are only read, never modified.""")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="latency CSV file(s)")
     p.add_argument("--statistic", choices=SUMMARY_STATISTICS,
                    help="use this statistic where files offer several (default: each "
@@ -124,16 +125,13 @@ def _input_size(text: str) -> int | None:
 
 
 def _add_measure(sub) -> None:
-    p = sub.add_parser("measure", help="measure latency on this machine (PyTorch or ONNX "
-                                       "Runtime)",
-                       description="Time models on this machine following the paper's "
-                                   "protocol (model and input prepared before timing, warm-up "
-                                   "runs dropped, N timed runs with time.perf_counter_ns) and "
-                                   "write one row per model to a CSV in the project's format: "
-                                   "min (the paper's statistic) as latency_ms, plus median, "
-                                   "p90, mean, std, cv and the context (CPU, threads, "
-                                   "versions, date). Rows are written as they are measured; "
-                                   "--resume continues an interrupted run.")
+    p = _parser(sub, "measure", "measure latency on this machine (PyTorch or ONNX Runtime)", """
+        Time models on this machine following the paper's protocol (model and input
+        prepared before timing, warm-up runs dropped, N timed runs with
+        time.perf_counter_ns) and write one row per model to a CSV in the project's format:
+        min (the paper's statistic) as latency_ms, plus median, p90, mean, std, cv and the
+        context (CPU, threads, versions, date). Rows are written as they are measured;
+        --resume continues an interrupted run.""")
     p.add_argument("--models", default="figure2",
                    help="group name(s) or model name(s), comma-separated (default: figure2)")
     p.add_argument("--runtime", choices=RUNTIMES, default="torch")
@@ -184,14 +182,12 @@ def _run_measure(args) -> int:
 
 
 def _add_export(sub) -> None:
-    p = sub.add_parser("export", help="export models to Core ML or ONNX for on-device timing",
-                       description="Export the fused models at their native input size to "
-                                   "Core ML (.mlpackage, ML program) or ONNX (.onnx, checked "
-                                   "against PyTorch with ONNX Runtime), and write "
-                                   "DIR/latency_template.csv to fill in with the latencies "
-                                   "measured on the device. A model that cannot be converted "
-                                   "is reported (operator and reason) and the batch goes on; "
-                                   "the exit status is 1 if any model failed.")
+    p = _parser(sub, "export", "export models to Core ML or ONNX for on-device timing", """
+        Export the fused models at their native input size to Core ML (.mlpackage, ML
+        program) or ONNX (.onnx, checked against PyTorch with ONNX Runtime), and write
+        DIR/latency_template.csv to fill in with the latencies measured on the device. A
+        model that cannot be converted is reported (operator and reason) and the batch goes
+        on; the exit status is 1 if any model failed.""")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
     p.add_argument("--models", default="table9",
                    help="group name(s) or model name(s), comma-separated (default: table9)")
