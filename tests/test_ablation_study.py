@@ -13,6 +13,8 @@ from analysis import ablation_study as ab
 from analysis import plots
 from analysis.errors import ConfigError
 from analysis.latency import load_latency
+from analysis.stats import exact_spearman_p
+from analysis.util import slug, to_jsonable
 
 TABLE2 = ["ablation_relu", "ablation_gelu", "ablation_se_relu", "ablation_silu",
           "ablation_dynamic_shift_max", "ablation_dyrelu_a", "ablation_dyrelu_b"]
@@ -33,47 +35,13 @@ def measured_rows(runtime: str, ids, mins, medians=None) -> pd.DataFrame:
 def test_ranges_and_slug():
     assert ab._ranges([4, 7, 9, 10, 11, 14]) == "4, 7, 9–11, 14"
     assert ab._ranges([3]) == "3"
-    assert ab.slug("My iPhone 15 · coreml") == "my_iphone_15_coreml"
+    assert slug("My iPhone 15 · coreml") == "my_iphone_15_coreml"
 
 
 def test_get_table_rejects_unknown():
     assert ab.get_table("table3").reference == "ablation_baseline"
     with pytest.raises(ConfigError, match="unknown ablation table"):
         ab.get_table("table4")
-
-
-# -- exact Spearman -------------------------------------------------------------------------------
-
-def test_exact_spearman_p_hand_values():
-    # n = 3: of the 6 orderings, |rho| = 1 for 2 of them -> p = 1/3
-    assert ab.exact_spearman_p([1, 2, 3], [10, 20, 30]) == pytest.approx(1 / 3)
-    # n = 4: perfect agreement is 2 of 24 orderings
-    assert ab.exact_spearman_p([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(2 / 24)
-    # n = 3, rho = 0.5 (one adjacent swap): |rho| >= 0.5 for all 6 orderings
-    assert ab.exact_spearman_p([1, 2, 3], [1, 3, 2]) == pytest.approx(1.0)
-    assert math.isnan(ab.exact_spearman_p([1, 2], [1, 2]))
-    assert math.isnan(ab.exact_spearman_p(range(9), range(9)))  # beyond EXACT_MAX_N
-    assert math.isnan(ab.exact_spearman_p([1, 1, 1], [1, 2, 3]))  # constant input
-
-
-def test_exact_spearman_p_matches_brute_force_with_ties():
-    import itertools
-
-    x = [1.0, 2.0, 2.0, 5.0, 3.0, 7.0]
-    y = [0.3, 0.1, 0.5, 0.9, 0.7, 0.2]
-    obs = abs(sps.spearmanr(x, y).statistic)
-    perms = list(itertools.permutations(y))
-    count = sum(abs(sps.spearmanr(x, p).statistic) >= obs - 1e-12 for p in perms)
-    assert ab.exact_spearman_p(x, y) == pytest.approx(count / len(perms))
-
-
-def test_spearman_critical_values_match_the_published_table():
-    # two-sided alpha = 0.05 (e.g. Zar, Biostatistical Analysis, Table B.20): n = 7 -> 0.786,
-    # n = 8 -> 0.738 (exact: 0.7381), n = 5 -> only a perfect ranking (p = 2/120), n = 4 -> none
-    assert ab.spearman_critical_value(7) == pytest.approx(0.7857, abs=1e-4)
-    assert ab.spearman_critical_value(8) == pytest.approx(0.7381, abs=1e-4)
-    assert ab.spearman_critical_value(5) == pytest.approx(1.0)
-    assert math.isnan(ab.spearman_critical_value(4))
 
 
 # -- series, slowdowns, the wide table ----------------------------------------------------------
@@ -127,12 +95,11 @@ def test_measured_series_keeps_missing_variants_as_nan():
     torch_ = long[long["key"] == "torch"].set_index("model_id")
     assert torch_.loc["ablation_se", "slowdown"] == pytest.approx(1.25)
     assert math.isnan(torch_.loc["ablation_skip", "latency_ms"])
-    paper = long[long["key"] == "paper"]
-    assert paper["latency_ms"].isna().all()  # Table 3 values are not published: never invented
-    chart = ab.chart_data(long, "latency_ms").drop_duplicates("key").set_index("key")["series"]
-    assert chart.to_dict() == {"paper": f"{ab.PAPER_LABEL} — not available",
-                               "torch": "This CPU: torch (min)"}
-    assert ab.paper_rank_correlation(long).empty
+    paper = long[long["key"] == "paper"].set_index("model_id")
+    assert paper["latency_ms"].tolist() == [1.53, 2.10, 2.62]  # the paper's Table 3
+    assert paper.loc["ablation_skip", "slowdown"] == pytest.approx(2.62 / 1.53)
+    corr = ab.paper_rank_correlation(long)
+    assert corr["n"].tolist() == [2] and math.isnan(corr["rho"].iloc[0])  # too few to rank
 
 
 def _write(path, text):
@@ -195,85 +162,27 @@ def test_paper_rank_correlation_against_scipy():
     assert r["p_value"] == pytest.approx(ref.pvalue)
     assert r["kendall_tau"] == pytest.approx(sps.kendalltau(PAPER_T2, ours).statistic)
     assert r["n"] == 7 and r["critical_rho"] == pytest.approx(0.7857, abs=1e-4)
-    assert r["exact_p"] == pytest.approx(ab.exact_spearman_p(PAPER_T2, ours))
-    assert r["exact_p"] < 0.05
-    assert r["ci_low"] <= r["rho"] <= r["ci_high"]
-
-
-# -- text ----------------------------------------------------------------------------------
-
-def _complexity(ids, macs, elementwise, memory, merges, rows):
-    cx = pd.DataFrame({"model_id": ids, "paper_row": rows, "macs": macs,
-                       "elementwise": elementwise, "memory_bytes": memory, "merges": merges,
-                       "params": 1, "operators": 1})
-    for c in ab.RATIO_COSTS:
-        cx[f"{c}_vs_first"] = cx[c] / cx[c].iloc[0]
-    return cx
-
-
-def test_cost_sentence_and_conclusion_are_computed_from_the_numbers():
-    rows = ["ReLU", "GELU", "SE-ReLU", "SiLU", "Dynamic Shift-Max", "DynamicReLU-A",
-            "DynamicReLU-B"]
-    cx = _complexity(TABLE2, [1000, 1000, 1010, 1000, 1020, 1005, 1020],
-                     [10, 10, 20, 10, 70, 50, 50], [100, 100, 120, 100, 300, 160, 170],
-                     [0, 0, 29, 0, 203, 29, 145], rows)
-    text = ab.cost_sentence(cx, "ReLU")
-    assert "+0.00 % to +2.00 %" in text and "7× (Dynamic Shift-Max)" in text
-    assert "3× (Dynamic Shift-Max)" in text and "from 0 to up to 203" in text
-
-    ours = [10, 10.2, 14, 12, 30, 20, 25]
-    long = ab.series_table("table2", measured_rows("torch", TABLE2, ours))
-    corr = ab.paper_rank_correlation(long, n_bootstrap=200)
-    out = ab.conclusion("table2", long, cx, corr)
-    assert "179× (DynamicReLU-A)" in out  # 273.49 / 1.53 = 178.75
-    assert "3× (Dynamic Shift-Max)" in out  # torch: 30 / 10
-    assert "1.02× (GELU)" in out  # the smallest torch slowdown
-    # paper extra time 177.75 vs ours 2.0 -> 89x larger
-    assert "89× larger" in out
-    assert "latency is 3× ReLU's while its MACs are +2.00 %: far more than its MACs" in out
-    assert "ρ = 0.82" in out and "only |ρ| ≥ 0.79" in out
-    assert "nan" not in out.lower()
-
-
-def test_noise_check_flags_min_and_median_disagreement():
-    quiet = measured_rows("torch", TABLE3, [10.0, 12.0, 11.0], [11.0, 13.0, 12.0])
-    noisy = measured_rows("onnxruntime", TABLE3, [10.0, 12.0, 11.0], [30.0, 13.0, 31.0])
-    long = ab.series_table("table3", pd.concat([quiet, noisy], ignore_index=True))
-    flags = ab.noise_check(long)
-    # onnxruntime: min slowdowns 1.2, 1.1 vs median 0.433, 1.03 -> +SE is off by 2.77x
-    assert flags == ["This CPU: onnxruntime (min): + Squeeze-Excite 1.2× (min) vs 0.433× "
-                     "(median)"]
-    cx = _complexity(TABLE3, [1000, 1001, 1000], [10, 13, 13], [100, 110, 109], [0, 12, 12],
-                     ["Baseline", "+ Squeeze-Excite", "+ Skip connections"])
-    assert "Measurement noise" in ab.conclusion("table3", long, cx)
-    assert "Measurement noise" not in ab.conclusion(
-        "table3", ab.series_table("table3", quiet), cx)
-
-
-def test_table3_conclusion_says_the_paper_values_are_missing_and_names_the_proxy():
-    cx = _complexity(TABLE3, [1000, 1001, 1000], [10, 13, 13], [100, 110, 109], [0, 12, 12],
-                     ["Baseline", "+ Squeeze-Excite", "+ Skip connections"])
-    long = ab.series_table("table3", measured_rows("torch", TABLE3, [10.0, 12.0, 10.2]))
-    closest = ab.closest_published("table3")
-    se = closest.set_index("model_id").loc["ablation_se"]
-    assert se["closest_ms"] == 2.10 and se["closest_slowdown"] == pytest.approx(2.10 / 1.53)
-    assert math.isnan(closest.set_index("model_id").loc["ablation_skip", "closest_ms"])
-    out = ab.conclusion("table3", long, cx, ab.paper_rank_correlation(long), closest=closest)
-    assert "Table 3 values are not available" in out
-    assert "1.2× (+ Squeeze-Excite)" in out
-    assert "+0.10 %: more than its MACs suggest" in out
-    small = ab.series_table("table3", measured_rows("torch", TABLE3, [10.0, 10.3, 10.2]))
-    assert "(a difference within ±5%" in ab.conclusion("table3", small, cx)
-    assert "Table 2 SE-ReLU runs at 2.1 ms" in out and "1.37× the ReLU network" in out
-    assert "Rank agreement" not in out
+    assert r["exact_p"] == pytest.approx(exact_spearman_p(PAPER_T2, ours))
+    assert r["exact_p"] < 0.05 and r["supported"] and r["inference"] == "exact permutation"
+    assert math.isnan(r["ci_low"]) and math.isnan(r["ci_high"])  # n = 7: no bootstrap CI
 
 
 # -- networks and placement ---------------------------------------------------------------------
 
-def test_build_networks_and_placement():
-    nets = ab.build_networks("table3", **SMALL)
-    assert list(nets) == TABLE3
+def test_default_se_placement_is_every_conv_as_the_paper_suggests():
     placement = ab.placement_table(**SMALL)
+    convs = placement[placement["kernel"] == 3]
+    assert convs["se_in_plus_se"].all() and len(convs) == 29
+    assert "29 of the 29 conv layers" in ab.placement_summary(placement)
+    assert "SE-ReLU" in ab.placement_summary(placement)
+    with pytest.raises(ConfigError, match="SE_PLACEMENT"):
+        ab.build_networks("table3", se_placement="sometimes", **SMALL)
+
+
+def test_build_networks_and_placement():
+    nets = ab.build_networks("table3", se_placement="block", **SMALL)
+    assert list(nets) == TABLE3
+    placement = ab.placement_table(se_placement="block", **SMALL)
     convs = placement[placement["kernel"] == 3]
     se_layers = convs.loc[convs["se_in_plus_se"], "layer"].tolist()
     assert se_layers == [4, 7, 9, 11, 14, 16, 18, 20, 22, 24, 27, 29]
@@ -287,11 +196,19 @@ def test_build_networks_and_placement():
     assert "(1, 3, 6, 2)" in summary and "(8, 16, 32, 64)" in summary and "32 px to 1 px" in summary
 
 
-def test_complexity_table_ratios():
+def test_complexity_table_counts():
     cx = ab.complexity_table("table3", **SMALL)
-    for c in ab.RATIO_COSTS:
-        assert cx[f"{c}_vs_first"].tolist() == pytest.approx((cx[c] / cx[c].iloc[0]).tolist())
+    assert list(cx["model_id"]) == TABLE3
+    assert (cx["skipped_ops"] == "").all()  # every op is counted by fvcore or by us
     assert cx["macs_vs_first"].iloc[2] == 1.0  # identity shortcuts add no MACs
+    t2 = ab.complexity_table("table2", **SMALL).set_index("model_id")
+    relu = t2.loc["ablation_relu"]
+    # same convs: the MACs move little while the element-wise work grows
+    assert (t2["macs"] >= relu["macs"]).all() and (t2["macs"] < 1.2 * relu["macs"]).all()
+    for dynamic in ("ablation_dyrelu_a", "ablation_dyrelu_b", "ablation_dynamic_shift_max"):
+        assert t2.loc[dynamic, "elementwise"] > 3 * relu["elementwise"]
+    # with SE after every conv, +SE counts exactly what the SE-ReLU network counts
+    assert cx.set_index("model_id").loc["ablation_se", "macs"] == t2.loc["ablation_se_relu", "macs"]
     assert cx["merges"].tolist()[0] == 0 and cx["merges"].iloc[2] == 12
     view = ab.complexity_view(cx)
     assert view.index.tolist() == ["Baseline", "+ Squeeze-Excite", "+ Skip connections"]
@@ -307,7 +224,7 @@ def test_measure_variants_rows_and_failures(monkeypatch):
     assert (rows["n_runs"] == 2).all() and (rows["threads"] == 1).all()
     assert (rows["min_ms"] <= rows["median_ms"]).all()
     ctx = ab.measurement_context(rows)
-    assert ctx["runtime"].tolist() == ["torch"] and ctx["input_size"].iloc[0] == "32"
+    assert ctx.index.tolist() == ["torch"] and ctx["input_size"].iloc[0] == "32"
 
     import analysis.latency as latency
 
@@ -323,27 +240,30 @@ def test_measure_variants_rows_and_failures(monkeypatch):
                                progress=False)
     assert rows["model_id"].tolist() == ["ablation_baseline", "ablation_skip"]
     assert rows.attrs["failed"] == {"torch · Ablation +SE": "RuntimeError: export exploded"}
-    with pytest.raises(ConfigError, match="RUNTIMES is empty"):
-        ab.measure_variants(nets, [], runs=1, warmup=0, threads=1, input_size=32)
+    for none in ([], "", "none"):  # a phone-only run measures nothing
+        empty = ab.measure_variants(nets, none, runs=1, warmup=0, threads=1, input_size=32)
+        assert empty.empty and ab.measurement_context(empty).empty
 
 
 def test_to_jsonable():
-    out = ab.to_jsonable({"a": np.float64("nan"), "b": np.int64(3), "c": [np.bool_(True)],
+    out = to_jsonable({"a": np.float64("nan"), "b": np.int64(3), "c": [np.bool_(True)],
                           "d": pd.DataFrame({"x": [1.5]})})
     assert out == {"a": None, "b": 3, "c": [True], "d": [{"x": 1.5}]}
 
 
-# -- the slowdown chart --------------------------------------------------------------------
+# -- the charts ---------------------------------------------------------------------------
 
-def test_plot_slowdown_bars_draws_from_the_reference_line():
+def test_plot_dot_rows_draws_every_value_and_the_reference_line():
     data = pd.DataFrame({"v": ["A", "B", "A", "B"], "s": ["p", "p", "q", "q"],
                          "r": [1.0, 4.0, 1.0, 0.5]})
-    fig = plots.plot_slowdown_bars(data, category="v", value="r", series="s", reference="A")
+    fig = plots.plot_dot_rows(data, category="v", value="r", series="s",
+                              colors={"p": "#000000", "q": "#CC6677"}, reference_line=1.0)
     ax = fig.axes[0]
-    bars = list(ax.patches)
-    tops = sorted(round(b.get_y() + b.get_height(), 6) for b in bars)
-    assert tops == [0.5, 1.0, 1.0, 4.0]
-    assert all(b.get_y() == pytest.approx(1.0) for b in bars)
-    assert ax.get_yscale() == "log" and ax.get_ylim()[0] < 0.5
-    assert ax.get_ylabel() == "× A"
+    dots = [line for line in ax.lines if line.get_linestyle() == "None"]
+    assert sorted(x for line in dots for x in line.get_xdata()) == [0.5, 1.0, 1.0, 4.0]
+    assert [list(line.get_xdata()) for line in ax.lines if line.get_linestyle() != "None"] == [[1.0, 1.0]]
+    assert ax.get_xscale() == "log" and ax.get_xlim()[0] < 0.5 < 4 < ax.get_xlim()[1]
+    where = dict(zip([t.get_text() for t in ax.get_yticklabels()], ax.get_yticks()))
+    assert where["A"] > where["B"]  # the first category on top
+    assert not plots.text_overlaps(fig)
     plots.plt.close(fig)
