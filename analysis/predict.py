@@ -71,7 +71,7 @@ FEATURE_LABELS = {"macs": "MACs", "params": "parameters", "activations": "activa
 ALPHAS = tuple(np.logspace(-3, 4, 15))
 COVERAGE = 0.9
 #: From this many calibration models on, intervals use their leave-one-out residuals only.
-MIN_LOO_INTERVAL = 20
+MIN_LOO_INTERVAL = 30
 MIN_CALIBRATION = 3
 PREDICTION_COLUMNS = ["model", "model_id", "family", "measured", "latency_ms",
                       "predicted_ms", "low_ms", "high_ms", "macs"]

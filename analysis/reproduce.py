@@ -40,8 +40,10 @@ QUICK_PARAMETERS: dict[str, dict] = {
                                         "COREML_PRECISIONS": []},
     "05_population_study": {"SUBSAMPLE_SIZES": [10, 21], "N_SUBSAMPLES": 200,
                             "N_BOOTSTRAP": 200, "SEED": 3},
-    "06_latency_prediction": {"K_CALIBRATION": [3, 8], "N_SPLITS": 3, "N_SIMULATIONS": 2,
-                              "N_REPEATS": 3, "SEED": 3},
+    "06_latency_prediction": {"LATENCY_CSV": ["data/latency/paper-iphone12-coreml.csv",
+                                              "data/latency/paper-rtx2080ti-tensorrt.csv"],
+                              "FEATURE_SETS": ["macs_family"], "K_CALIBRATION": [3, 8],
+                              "N_SPLITS": 2, "N_SIMULATIONS": 1, "N_REPEATS": 2, "SEED": 3},
 }
 
 
