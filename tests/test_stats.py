@@ -1,13 +1,18 @@
-"""Statistics against scipy on the same data, and the properties of the bootstrap."""
+"""Statistics against independent computations: enumeration, closed forms, published tables,
+simulation (coverage), and the decision rules of the primary inference."""
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis.stats import bootstrap_spearman, correlation_table, rank_agreement, spearman_ci
+from analysis import stats as st
+from analysis.errors import ConfigError
 
 
 @pytest.fixture
@@ -18,67 +23,194 @@ def xy():
     return x, y
 
 
-def test_spearman_matches_scipy(xy):
+# -- exact permutation test (n <= 8) ----------------------------------------------------------
+
+def test_exact_p_hand_values():
+    # n = 3: of the 6 orderings, |rho| = 1 for 2 of them -> p = 1/3 (not 0, as an asymptotic p
+    # or a bootstrap CI of [1, 1] would suggest)
+    assert st.exact_spearman_p([1, 2, 3], [10, 20, 30]) == pytest.approx(1 / 3)
+    assert st.exact_spearman_p([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(2 / 24)
+    assert st.exact_spearman_p([1, 2, 3], [1, 3, 2]) == pytest.approx(1.0)
+    assert math.isnan(st.exact_spearman_p([1, 2], [1, 2]))
+    assert math.isnan(st.exact_spearman_p(range(9), range(9)))  # beyond EXACT_MAX_N
+    assert math.isnan(st.exact_spearman_p([1, 1, 1], [1, 2, 3]))  # constant input
+
+
+def test_exact_p_matches_brute_force_enumeration_with_ties():
+    x = [1.0, 2.0, 2.0, 5.0, 3.0, 7.0]
+    y = [0.3, 0.1, 0.5, 0.9, 0.7, 0.2]
+    obs = abs(sps.spearmanr(x, y).statistic)
+    perms = list(itertools.permutations(y))
+    count = sum(abs(sps.spearmanr(x, p).statistic) >= obs - 1e-12 for p in perms)
+    assert st.exact_spearman_p(x, y) == pytest.approx(count / len(perms))
+
+
+def test_critical_values_match_the_published_table():
+    # two-sided alpha = 0.05 (Zar, Biostatistical Analysis, Table B.20): n = 7 -> 0.786,
+    # n = 8 -> 0.738, n = 5 -> only a perfect ranking (p = 2/120), n = 4 -> none
+    assert st.spearman_critical_value(7) == pytest.approx(0.7857, abs=1e-4)
+    assert st.spearman_critical_value(8) == pytest.approx(0.7381, abs=1e-4)
+    assert st.spearman_critical_value(5) == pytest.approx(1.0)
+    assert math.isnan(st.spearman_critical_value(4))
+
+
+# -- one primary inference per n --------------------------------------------------------------
+
+def test_small_n_uses_the_exact_test_and_no_interval():
+    c = st.spearman_ci([1, 2, 3], [1, 2, 3])
+    assert c.rho == 1 and c.inference == st.EXACT and math.isnan(c.ci_low)
+    assert c.exact_p == pytest.approx(1 / 3) and not c.supported
+    # n = 7, rho at exactly the critical value 0.786: supported, but borderline
+    crit = st.spearman_critical_value(7)
+    ys = next(p for p in itertools.permutations(range(7))
+              if abs(sps.spearmanr(range(7), p).statistic - crit) < 1e-9)
+    edge = st.spearman_ci(range(7), ys)
+    assert edge.supported and edge.borderline and edge.exact_p <= 0.05
+    perfect = st.spearman_ci(range(7), range(7))
+    assert perfect.supported and not perfect.borderline
+
+
+def test_large_n_uses_the_bootstrap_interval(xy):
     x, y = xy
-    c = spearman_ci(x, y, n_bootstrap=500, seed=3)
-    ref = sps.spearmanr(x, y)
-    assert c.rho == pytest.approx(ref.statistic, abs=1e-12)
-    assert c.p_value == pytest.approx(ref.pvalue, rel=1e-12)
-    assert c.kendall_tau == pytest.approx(sps.kendalltau(x, y).statistic, abs=1e-12)
+    c = st.spearman_ci(x, y, n_bootstrap=500, seed=3)
+    assert c.inference == st.BOOTSTRAP and math.isnan(c.exact_p)
     assert c.n == 25 and c.ci_low <= c.rho <= c.ci_high
+    assert c.supported == (c.ci_low > 0 or c.ci_high < 0)
+    noise = st.spearman_ci(np.arange(12), np.random.default_rng(4).permutation(12), 2000)
+    assert noise.supported == (noise.ci_low > 0 or noise.ci_high < 0)
 
 
-def test_bootstrap_replicates_equal_scipy_on_each_resample(xy):
+def test_bootstrap_replicates_equal_spearman_on_each_resample(xy):
     x, y = xy
-    boot = bootstrap_spearman(x, y, n_bootstrap=20, seed=5)
+    boot = st.bootstrap_spearman(x, y, n_bootstrap=20, seed=5)
     idx = np.random.default_rng(5).integers(0, len(x), size=(20, len(x)))
     for b, i in zip(boot, idx):
         assert b == pytest.approx(sps.spearmanr(x[i], y[i]).statistic, abs=1e-12)
+
+
+def test_bootstrap_interval_covers_the_true_rho_at_n21():
+    """Coverage by simulation: bivariate normal, r = 0.6, whose population Spearman ρ is
+    (6/π)·asin(r/2) (Pearson's formula). The percentile interval must not undercover."""
+    r = 0.6
+    true = 6 / math.pi * math.asin(r / 2)
+    rng = np.random.default_rng(0)
+    cov = [[1, r], [r, 1]]
+    hits = 0
+    sims = 300
+    for k in range(sims):
+        x, y = rng.multivariate_normal([0, 0], cov, size=21).T
+        c = st.spearman_ci(x, y, n_bootstrap=1000, seed=k)
+        hits += c.ci_low <= true <= c.ci_high
+    assert 0.91 <= hits / sims <= 0.995
 
 
 def test_seed_reproducible_and_ci_narrows_with_n():
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)
     y = x + rng.normal(size=200)
-    a = spearman_ci(x, y, 400, seed=7)
-    assert a == spearman_ci(x, y, 400, seed=7)
-    small = spearman_ci(x[:15], y[:15], 400, seed=7)
+    a = st.spearman_ci(x, y, 400, seed=7)
+    assert a == st.spearman_ci(x, y, 400, seed=7)
+    small = st.spearman_ci(x[:15], y[:15], 400, seed=7)
     assert (a.ci_high - a.ci_low) < (small.ci_high - small.ci_low)
 
 
 def test_nan_pairs_dropped_and_tiny_n_is_nan():
-    c = spearman_ci([1, 2, np.nan, 4, 5], [2, 1, 3, np.nan, 5], 100)
+    c = st.spearman_ci([1, 2, np.nan, 4, 5], [2, 1, 3, np.nan, 5], 100)
     assert c.n == 3
-    assert np.isnan(spearman_ci([1, 2], [1, 2]).rho)
+    assert np.isnan(st.spearman_ci([1, 2], [1, 2]).rho)
+    with pytest.raises(ConfigError):
+        st.spearman_ci([1, 2, 3], [1, 2])
 
 
 def test_correlation_table_columns_and_values(xy):
     x, y = xy
     df = pd.DataFrame({"device": ["a"] * 25 + ["b"] * 25, "latency_ms": np.r_[y, x],
                        "macs": np.r_[x, y], "params": np.r_[y, y]})
-    table = correlation_table(df, ["macs", "params"], n_bootstrap=200)
-    assert list(table.columns) == ["device", "metric", "rho", "p_value", "ci_low", "ci_high",
-                                   "kendall_tau", "n"]
-    assert len(table) == 4
+    table = st.correlation_table(df, ["macs", "params"], n_bootstrap=200)
+    assert list(table.columns) == ["device", "metric", *st.CORRELATION_COLUMNS]
     row = table[(table.device == "a") & (table.metric == "params")].iloc[0]
     assert row.rho == pytest.approx(1.0)
     assert table.loc[0, "rho"] == pytest.approx(sps.spearmanr(x, y).statistic)
 
 
-def test_rank_agreement_pairs(xy):
+def test_rank_agreement_pairs_and_ranking_puts_small_n_last(xy):
     x, y = xy
     wide = pd.DataFrame({"p": x, "q": y, "r": -x})
-    agree = rank_agreement(wide, n_bootstrap=100)
+    agree = st.rank_agreement(wide, n_bootstrap=100)
     assert len(agree) == 3 + 3
-    pr = agree[(agree.a == "p") & (agree.b == "r")].iloc[0]
-    assert pr.rho == pytest.approx(-1.0)
+    assert agree[(agree.a == "p") & (agree.b == "r")].iloc[0].rho == pytest.approx(-1.0)
+    table = pd.DataFrame({"rho": [1.0, 0.8, 0.5, np.nan], "n": [3, 21, 30, 2]})
+    assert st.rank_order(table)["n"].tolist() == [21, 30, 3, 2]
 
 
-def test_timm_samples_split():
-    from analysis.correlation_study import timm_samples
+# -- paired comparison ------------------------------------------------------------------------
 
-    timm = pd.DataFrame({"model": list("abcd"), "macs": [1e7, 1e8, 5e8, 5e8],
-                         "input_size": [224, 224, 224, 384], "latency_ms": [1, 2, 3, 4]})
-    s = timm_samples(timm, (5e7, 1e9))
-    assert list(s.loc[s["sample"] == "mobile-sized", "model"]) == ["b", "c"]  # d: input too large
-    assert (s["sample"] == "all models").sum() == 4
+def test_paired_difference_of_a_metric_with_itself_is_zero():
+    rng = np.random.default_rng(2)
+    a, y = rng.normal(size=20), rng.normal(size=20)
+    d = st.paired_spearman_difference(a, a, y, n_bootstrap=500)
+    assert d.delta == 0 and d.ci_low == 0 and d.ci_high == 0 and d.p_value == 1
+
+
+def test_paired_difference_detects_a_clearly_better_metric():
+    rng = np.random.default_rng(3)
+    y = rng.lognormal(size=30)
+    exact, noise = y * 2, rng.lognormal(size=30)
+    d = st.paired_spearman_difference(exact, noise, y, n_bootstrap=2000)
+    ref = 1 - sps.spearmanr(noise, y).statistic
+    assert d.delta == pytest.approx(ref) and d.ci_low > 0 and d.p_value < 0.01
+    # small n: no interval, no p
+    small = st.paired_spearman_difference(exact[:6], noise[:6], y[:6])
+    assert math.isnan(small.ci_low) and math.isnan(small.p_value)
+
+
+def test_paired_interval_is_narrower_than_comparing_two_intervals():
+    """Two nearly identical metrics: their own CIs overlap almost entirely, but the paired CI
+    of the difference is tight around it (the dependence is used, not ignored)."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=25)
+    a = y + rng.normal(scale=0.8, size=25)
+    b = a + rng.normal(scale=0.05, size=25)
+    d = st.paired_spearman_difference(a, b, y, n_bootstrap=2000)
+    ca, cb = st.spearman_ci(a, y, 2000), st.spearman_ci(b, y, 2000)
+    assert (d.ci_high - d.ci_low) < 0.5 * ((ca.ci_high - ca.ci_low) + (cb.ci_high - cb.ci_low)) / 2
+
+
+def test_holm_adjust_by_hand():
+    # sorted p: 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> monotone 0.06
+    out = st.holm_adjust([0.01, 0.04, 0.03, np.nan])
+    assert out[:3].tolist() == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(out[3])
+    assert st.holm_adjust([0.5, 0.9]).tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_paired_comparisons_call_better_only_when_the_interval_excludes_zero():
+    rng = np.random.default_rng(7)
+    y = rng.lognormal(size=40)
+    df = pd.DataFrame({"device": "d", "latency_ms": y, "good": y * 3,
+                       "twin": y * 3 + rng.normal(scale=1e-3, size=40),
+                       "bad": rng.lognormal(size=40)})
+    out = st.paired_comparisons(df, ["good", "twin", "bad"], n_bootstrap=1000)
+    assert set(out["other"]) == {"twin", "bad"} or set(out["other"]) == {"good", "bad"}
+    assert (out["n_comparisons"] == 2).all()
+    by = out.set_index("other")
+    assert by.loc["bad", "better"]
+    twin = by.drop(index="bad").iloc[0]
+    assert twin["ci_low"] <= 0 <= twin["ci_high"] and not twin["better"]
+    assert (out["p_holm"] >= out["p_value"]).all()
+    small = st.paired_comparisons(df.iloc[:6], ["good", "bad"])
+    assert not small["better"].any()
+
+
+# -- verdicts and formatting --------------------------------------------------------------------
+
+@pytest.mark.parametrize("lo,hi,verdict", [(-0.3, 0.4, "holds"), (0.55, 0.9, "contradicted"),
+                                           (0.2, 0.8, "inconclusive"),
+                                           (np.nan, np.nan, "inconclusive")])
+def test_claim_verdict_rule(lo, hi, verdict):
+    assert st.claim_verdict(lo, hi, 0.5, "weak") == verdict
+
+
+def test_format_p():
+    assert st.format_p(0.0) == "< 1e-300"
+    assert st.format_p(0.0371) == "0.037" and st.format_p(2.1e-5) == "2.1e-05"
+    assert st.format_p(np.nan) == "n/a"
