@@ -134,7 +134,7 @@ def _sweep_sentence(s: dict) -> str:
     grows = "grows" if slope > 0 else "falls"
     text = (f"S0 k sweep ({s['runtime']}): the train-time form {grows} from "
             f"{s['train_ms_at_kmin']:.2f} ms (k = {s['k_min']}) to {s['train_ms_at_kmax']:.2f} ms "
-            f"(k = {s['k_max']}), {abs(slope):.2f} ms per {'extra' if slope > 0 else 'removed'} "
+            f"(k = {s['k_max']}), {abs(slope):.2f} ms {'more' if slope > 0 else 'less'} per extra "
             f"branch, with memory traffic {s['train_mb_at_kmin']:.0f} → "
             f"{s['train_mb_at_kmax']:.0f} MB and {s['train_ops_at_kmin']} → "
             f"{s['train_ops_at_kmax']} operators; the fused form ")
