@@ -4,7 +4,9 @@
 
 **Features.** Every zoo model is described by its graph-level costs, counted once by
 :mod:`analysis.complexity` (the committed ``notebooks/outputs/complexity.csv``; models missing
-there are counted and cached): MACs, parameters, activations, element-wise work, memory
+there are counted and cached; the table is read as it is, without rebuilding every model to
+check its architecture digest as :func:`~analysis.complexity.count_table` does, which takes
+~15 s — ``python -m analysis reproduce`` keeps it current): MACs, parameters, activations, element-wise work, memory
 traffic, operators, layers and merges (all as log10, ``merges`` as log10(1 + n)), plus two
 family indicators (transformer, MobileOne; every other family counts as convolutional). Each
 column is standardized over all counted zoo models — a fixed, label-free transform, so the
@@ -50,7 +52,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from analysis import paths
 from analysis.errors import ConfigError, DataFormatError, UnknownModelError
@@ -137,6 +138,8 @@ def conformal_halfwidth(abs_residuals, coverage: float = COVERAGE) -> float:
     rank = math.ceil(coverage * (m + 1))
     if m and rank <= m:
         return float(r[rank - 1])
+    from scipy import stats as sps
+
     rms = float(np.sqrt(np.mean(r ** 2))) if m else float("inf")
     return float(sps.t.ppf(0.5 + coverage / 2, df=max(m - 1, 1)) * rms)
 

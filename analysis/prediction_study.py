@@ -376,6 +376,6 @@ def new_device_gap_sentences(loo: pd.DataFrame, splits: pd.DataFrame,
         out.append(f"{device}: with k = {k} the median ρ is {g['rho'].median():.2f}, against "
                    f"{full} with all other models (leave one out); across the "
                    f"{len(g)} draws ρ ranges from {lo:.2f} to {hi:.2f} (10th–90th "
-                   f"percentile), so which {k} models are measured matters as much as how "
-                   f"many. The inner cross-validation chose {listed} of the draws.")
+                   f"percentile): the result depends strongly on which {k} models are "
+                   f"measured. The inner cross-validation chose {listed} of the draws.")
     return out
