@@ -12,8 +12,9 @@ The house style:
   muted scheme) — and *cost kinds* (:data:`COST_COLORS`, Tol's bright scheme with markers).
 - **Readable log axes**: at least three labelled ticks in plain numbers (1, 2, 5, 10 …,
   never ``1e+06``), :func:`plain_log_axis`.
-- **No overlapping text**: point labels are placed with ``adjustText``; a label that still
-  collides becomes a number listed in the figure's key.
+- **No overlapping text**: point labels are placed greedily at the first free candidate
+  position (checked on the rendered extents); a name that finds none becomes a number listed
+  in the figure's key.
 - Legends outside the data (below the axes); sized for a paper column (3.4 in) or page
   (7 in); PNGs at 200 dpi, inline at 150 dpi.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt  # headless machines fall back to Agg; Jupyter keeps inline
 import numpy as np
+from matplotlib.text import Text
 
 from analysis import paths
 
@@ -197,8 +199,8 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     for ax in fig.axes:
         texts = list(ax.texts) + ax.get_xticklabels() + ax.get_yticklabels()
         for t in texts:
-            if t.get_visible() and t.get_text().strip():
-                boxes.append((t.get_text(), t.get_window_extent(renderer)))
+            if t.get_visible() and t.get_text().strip():  # the text itself, not a leader line
+                boxes.append((t.get_text(), Text.get_window_extent(t, renderer)))
     out = []
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
@@ -210,15 +212,52 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     return out
 
 
-def _place_labels(ax, xs, ys, labels, fontsize: float = 6):
-    """Point labels placed without overlap (adjustText); returns the text artists."""
-    from adjustText import adjust_text
+#: Candidate label offsets (points, relative to the point; dx < 0 means "text ends there").
+_OFFSETS = [(d * dx, d * dy) for d in (1, 2, 3.2, 4.5, 6)
+            for dx, dy in ((1, 0.5), (1, -1.6), (-1, 0.5), (-1, -1.6), (0, 1.4), (0, -2.6),
+                           (1.4, -0.5), (-1.4, -0.5))]
 
-    texts = [ax.text(x, y, t, fontsize=fontsize) for x, y, t in zip(xs, ys, labels) if t]
-    if texts:
-        adjust_text(texts, x=list(xs), y=list(ys), ax=ax, expand=(1.15, 1.3),
-                    arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.4})
-    return texts
+
+def _place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list[int]:
+    """Place point labels greedily without overlap: for each label the first candidate
+    position (right, left, above, below, then farther out with a leader line) whose rendered
+    box stays inside the axes and clear of every placed label and every point. Returns the
+    indices of labels that found no free position (drawn at their last candidate)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    pts = ax.transData.transform(np.column_stack([xs, ys]).astype(float))
+    r = 3.0 * fig.dpi / 72
+    from matplotlib.transforms import Bbox
+
+    point_boxes = [Bbox.from_extents(px - r, py - r, px + r, py + r) for px, py in pts]
+    placed: list = []
+    failed = []
+    order = sorted((i for i, t in enumerate(labels) if t), key=lambda i: -pts[i][1])
+    for i in order:
+        ok = False
+        for k, (dx, dy) in enumerate(_OFFSETS):
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            ann = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(3 * dx, 3 * dy),
+                              textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
+                              arrowprops=({"arrowstyle": "-", "color": "#888888", "lw": 0.4}
+                                          if k >= 8 else None))
+            ann.set_in_layout(False)
+            ann.update_positions(renderer)
+            box = Text.get_window_extent(ann, renderer)  # the text, without its leader line
+            clear = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0
+                     and box.y1 <= inside.y1
+                     and not any(box.overlaps(b) for b in placed)
+                     and not any(box.overlaps(b) for j, b in enumerate(point_boxes) if j != i))
+            if clear or k == len(_OFFSETS) - 1:
+                ok = clear
+                placed.append(box)
+                break
+            ann.remove()
+        if not ok:
+            failed.append(i)
+    return failed
 
 
 # -- Figure 2 ----------------------------------------------------------------------------------
@@ -230,46 +269,49 @@ def plot_latency_vs_metrics(data, metrics=("macs", "params"), *, device: str = "
 
     ``data``: one row per model with ``model``, ``family``, ``latency_ms``, the metric columns
     and optionally ``label`` (the model's Figure 2 number, or its name). Points are coloured by
-    family and labelled without overlap; numbered models are listed in a key under the figure.
-    A named label that still collides after placement is replaced by the next free number.
-    ``subtitle`` states the runtime and statistic.
+    family and labelled without overlap (:func:`_place_labels`); numbered models are listed in
+    a key under the figure. A named label that finds no free place becomes the next free
+    number. ``subtitle`` states the runtime and statistic.
     """
     metric_labels = {"macs": "MACs (M)", "params": "Parameters (M)", **(metric_labels or {})}
     labels = [str(t) if isinstance(t, str) else "" for t in
               (data["label"] if "label" in data else data["model"])]
-    numbers = [int(t) for t in labels if t.isdigit()]
-    next_number = max(numbers, default=0) + 1
-    for _attempt in range(3):
+    next_number = max((int(t) for t in labels if t.isdigit()), default=0) + 1
+    for _attempt in range(4):
         fig, axes = new_figure(ncols=len(metrics), width=3.5, height=3.0, squeeze=False)
+        xs = {}
         for ax, metric in zip(axes[0], metrics):
-            x = data[metric] / (1e6 if metric in ("macs", "params") else 1)
-            ax.scatter(x, data["latency_ms"], s=point_size, zorder=3, linewidths=0,
+            xs[metric] = list(data[metric] / (1e6 if metric in ("macs", "params") else 1))
+            ax.scatter(xs[metric], data["latency_ms"], s=point_size, zorder=3, linewidths=0,
                        c=[FAMILY_COLORS.get(f, "#000000") for f in data["family"]])
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.margins(0.08)
+            ax.margins(0.1)
             ax.autoscale_view()
             plain_log_axis(ax)
-            _place_labels(ax, list(x), list(data["latency_ms"]), labels)
             ax.set_xlabel(metric_labels.get(metric, metric))
             ax.set_ylabel("Latency (ms)")
-        clash = {t for pair in text_overlaps(fig) for t in pair}
-        named = [i for i, t in enumerate(labels) if t in clash and t and not t.isdigit()]
+        title = device + (f" — {subtitle}" if subtitle else "")
+        if title:
+            fig.suptitle(title, fontsize=8.5)
+        handles = _family_handles([f for f in FAMILY_COLORS if f in set(data["family"])])
+        fig.legend(handles=handles, loc="outside right upper")
+        numbered = [(t, m) for t, m in zip(labels, data["model"]) if t.isdigit()]
+        if numbered:
+            items = [f"{t}: {m}" for t, m in sorted(numbered, key=lambda p: int(p[0]))]
+            fig.supxlabel("\n".join(", ".join(items[i:i + 5])
+                                     for i in range(0, len(items), 5)), fontsize=6)
+        fig.canvas.draw()  # settle the layout, then freeze it before measuring text
+        fig.set_layout_engine("none")
+        failed = set()
+        for ax, metric in zip(axes[0], metrics):
+            failed |= set(_place_labels(ax, xs[metric], list(data["latency_ms"]), labels))
+        named = [i for i in sorted(failed) if not labels[i].isdigit()]
         if not named:
             break
         plt.close(fig)
-        for i in named[: max(1, len(named) // 2)]:
+        for i in named:
             labels[i], next_number = str(next_number), next_number + 1
-    title = device + (f" — {subtitle}" if subtitle else "")
-    if title:
-        fig.suptitle(title, fontsize=8.5)
-    handles = _family_handles([f for f in FAMILY_COLORS if f in set(data["family"])])
-    fig.legend(handles=handles, loc="outside right upper")
-    numbered = [(t, m) for t, m in zip(labels, data["model"]) if t.isdigit()]
-    if numbered:
-        items = [f"{t}: {m}" for t, m in sorted(numbered, key=lambda p: int(p[0]))]
-        rows = [", ".join(items[i:i + 5]) for i in range(0, len(items), 5)]
-        fig.supxlabel("\n".join(rows), fontsize=6)
     return fig
 
 

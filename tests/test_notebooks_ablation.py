@@ -11,11 +11,12 @@ from scipy import stats as sps
 
 from analysis import paths
 from analysis.errors import AnalysisError
-from analysis.reproduce import run_notebook
+from analysis.reproduce import QUICK_PARAMETERS, run_notebook
+from hygiene import tracked_file_hashes
 
 NB02 = paths.NOTEBOOKS / "02_activation_ablation.ipynb"
 NB03 = paths.NOTEBOOKS / "03_block_ablation.ipynb"
-QUICK = {"INPUT_SIZE": 64, "WIDTH": 8, "N_RUNS": 5, "N_WARMUP": 1, "THREADS": 1}
+QUICK = QUICK_PARAMETERS["02_activation_ablation"]
 TABLE2 = ["ablation_relu", "ablation_gelu", "ablation_se_relu", "ablation_silu",
           "ablation_dynamic_shift_max", "ablation_dyrelu_a", "ablation_dyrelu_b"]
 TABLE3 = ["ablation_baseline", "ablation_se", "ablation_skip"]
@@ -49,13 +50,26 @@ def run(notebook, tmp_path, name, **params):
 
 @pytest.fixture(scope="module")
 def nb02(tmp_path_factory):
-    """Both runtimes plus a user phone file (the device must appear everywhere)."""
+    """Both runtimes plus a user phone file, run as the README says (no OUTPUT_DIR): it writes
+    its own run folder and nothing tracked changes; the device appears everywhere."""
     tmp = tmp_path_factory.mktemp("nb02")
     csv = tmp / "phone.csv"
     csv.write_text(PHONE)
-    before = csv.read_bytes()
-    out = run(NB02, tmp, "a", LATENCY_CSV=str(csv))
-    assert csv.read_bytes() == before  # the user's file is only read
+    before_user, before = csv.read_bytes(), tracked_file_hashes()
+    runs = tmp / "runs"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOBILEONE_STUDY_RUNS", str(runs))
+    try:
+        run_notebook(NB02, tmp / "executed.ipynb", {**QUICK, "LATENCY_CSV": str(csv)})
+    finally:
+        mp.undo()
+    assert csv.read_bytes() == before_user  # the user's file is only read
+    assert tracked_file_hashes() == before  # the committed study is untouched
+    out = runs / "phone" / "02_activation_ablation"
+    (out / "results").mkdir()
+    for f in list(out.iterdir()):
+        if f.is_file():
+            f.rename(out / "results" / f.name)
     return out
 
 
@@ -126,43 +140,47 @@ def test_02_summary_context_figures_and_conclusion(nb02):
                  "table2_activation_cost_ratios_vs_relu"):
         assert {f"{name}.png", f"{name}.pdf"} <= figures
     text = summary["conclusion"]
-    assert "Test Phone (coreml, min)" in text and "179× (DynamicReLU-A)" in text
+    assert "Test Phone (coreml, min)" in text and "DynamicReLU-A (179× slower than ReLU)" in text
     assert "nan" not in text.lower()
+    assert summary["statistics"]["N_BOOTSTRAP"] == QUICK["N_BOOTSTRAP"]
+    assert len(summary["provenance"]["code_sha256"]) == 64
 
 
-def test_03_writes_every_variant_and_no_paper_values(nb03):
+def test_03_writes_every_variant_next_to_the_papers_table3(nb03):
     t = pd.read_csv(nb03 / "results" / "ablation_blocks.csv")
     assert t["model_id"].tolist() == TABLE3
     check_slowdowns(t, "ablation_baseline", {
+        "paper_ms": "paper_slowdown",
         "torch_min_ms": "torch_slowdown", "torch_median_ms": "torch_median_slowdown",
         "onnxruntime_min_ms": "onnxruntime_slowdown",
         "onnxruntime_median_ms": "onnxruntime_median_slowdown"})
-    assert t["paper_ms"].isna().all() and t["paper_slowdown"].isna().all()  # never invented
+    assert t["paper_ms"].tolist() == [1.53, 2.10, 2.62]  # the paper's Table 3
     assert not [c for c in t.columns if c.startswith("device_")]
     assert t.loc[t.model_id == "ablation_skip", "macs_vs_first"].item() == 1.0
+    # SE after every conv (the default placement): +SE counts what SE-ReLU counts
+    assert t.loc[t.model_id == "ablation_se", "merges"].item() > 12
     summary = json.loads((nb03 / "results" / "summary.json").read_text())
-    assert summary["rank_correlation_with_paper"] == []
-    assert "Table 3 values are not available" in summary["conclusion"]
-    closest = {c["model_id"]: c for c in summary["closest_published"]}
-    assert closest["ablation_se"]["closest_ms"] == 2.10
-    assert closest["ablation_skip"]["closest_ms"] is None
+    assert {c["n"] for c in summary["rank_correlation_with_paper"]} == {3}
+    assert "only the ordering can be compared" in summary["conclusion"]
+    assert summary["parameters"]["SE_PLACEMENT"] == "every"
     figures = {p.name for p in (nb03 / "figures").iterdir()}
-    assert {"table3_block_latency_ours.png", "table3_block_slowdown_vs_baseline.png",
+    assert {"table3_block_latency_paper_vs_ours.png", "table3_block_slowdown_vs_baseline.png",
             "table3_block_cost_ratios_vs_baseline.pdf"} <= figures
 
 
-def test_03_with_a_device_file_adds_its_column(tmp_path):
+def test_03_phone_only_run_measures_nothing(tmp_path):
     csv = tmp_path / "phone.csv"
     # the phone file plus the baseline; +skip stays unmeasured, Table 2 rows are ignored
     csv.write_text(PHONE + "Ablation baseline,1.52,Test Phone,coreml,min,1000,64,fp16\n")
-    out = run(NB03, tmp_path, "dev", LATENCY_CSV=str(csv), RUNTIMES=["torch"])
+    out = run(NB03, tmp_path, "dev", LATENCY_CSV=str(csv), RUNTIMES="none")
     t = pd.read_csv(out / "results" / "ablation_blocks.csv")
     assert t[f"{DEVICE}_ms"].tolist()[:2] == [1.52, 1.90]
     assert np.isnan(t[f"{DEVICE}_ms"].iloc[2])  # +skip not measured on the phone
     assert t[f"{DEVICE}_slowdown"].iloc[1] == pytest.approx(1.90 / 1.52)
-    assert "onnxruntime_min_ms" not in t.columns
+    assert not [c for c in t.columns if c.startswith(("torch", "onnxruntime"))]  # not timed
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert summary["device_files"]["missing"] == {"Test Phone (coreml, min)": ["Ablation +skip"]}
+    assert summary["measurement_context"] == []
 
 
 def test_bad_latency_csv_fails_with_the_validator_message(tmp_path):

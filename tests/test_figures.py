@@ -1,0 +1,115 @@
+"""Every figure function on the shipped data: no two texts overlap (rendered extents), and
+every log axis has at least three labelled ticks. The checks are shown to fail first."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis import ablation_study as ab  # noqa: E402
+from analysis import correlation_study as cs  # noqa: E402
+from analysis import plots, report  # noqa: E402
+from analysis.latency import load_latency  # noqa: E402
+from analysis.models import resolve_models  # noqa: E402
+from analysis.stats import correlation_table  # noqa: E402
+
+
+def labelled_log_ticks(ax, which: str) -> list[str]:
+    axis = getattr(ax, f"{which}axis")
+    lo, hi = sorted(getattr(ax, f"get_{which}lim")())
+    return [t.get_text() for t, v in zip(axis.get_ticklabels(), axis.get_ticklocs())
+            if t.get_text().strip() and lo <= v <= hi]
+
+
+def check(fig) -> None:
+    assert plots.text_overlaps(fig) == []
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for which in ("x", "y"):
+            if getattr(ax, f"get_{which}scale")() == "log":
+                ticks = labelled_log_ticks(ax, which)
+                assert len(ticks) >= 3, (ax.get_title(), which, ticks)
+                assert not any("e+" in t for t in ticks), ticks  # plain numbers
+    plots.plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def joined():
+    latency = load_latency(cs.study_files())
+    latency["device"] = cs.device_key(latency)
+    selection = resolve_models("figure2")
+    return cs.join_latency_costs(latency, selection, cs.count_models(selection)).joined
+
+
+def test_the_check_can_fail():
+    fig, ax = plots.new_figure()
+    ax.text(0.5, 0.5, "overlapping")
+    ax.text(0.5, 0.5, "overlapping too")
+    assert plots.text_overlaps(fig)
+    fig2, ax2 = plots.new_figure()
+    ax2.plot([1, 1.5], [1, 1.5])
+    ax2.set_xscale("log")
+    ax2.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1]))
+    with pytest.raises(AssertionError):
+        check(fig2)
+    plots.plt.close("all")
+
+
+def test_log_ticks_are_plain_and_at_least_three():
+    assert plots.log_ticks(1.3, 15) == [2, 5, 10]
+    assert len(plots.log_ticks(10, 40)) >= 3
+    fig, ax = plots.new_figure()  # a 3-model device at 4.0-5.5 ms: the axis widens a little
+    ax.plot([1, 2, 3], [4.0, 4.8, 5.5])
+    ax.set_yscale("log")
+    plots.plain_log_axis(ax, "y")
+    assert len(labelled_log_ticks(ax, "y")) >= 3 and "5" in labelled_log_ticks(ax, "y")
+    plots.plt.close(fig)
+    assert plots.plain_number(1e6) == "1,000,000" and plots.plain_number(0.5) == "0.5"
+
+
+def test_figure2_every_shipped_device(joined):
+    subtitles = {d: "runtime, statistic" for d in joined["device"].unique()}
+    for device, part in joined.groupby("device", sort=False):
+        check(plots.plot_latency_vs_metrics(part, ("macs", "params"), device=device,
+                                            subtitle=subtitles[device]))
+
+
+def test_predictor_ranking_and_agreement(joined):
+    metrics = [m for m in report.METRIC_LABELS if m in joined.columns]
+    corr = correlation_table(joined, metrics, n_bootstrap=200)
+    check(plots.plot_correlation_ranking(corr, metric_order=metrics,
+                                         metric_labels=report.METRIC_LABELS))
+    _, rho, n = cs.agreement_tables(joined, n_bootstrap=200, seed=0)
+    sources = {d: "paper" for d in rho.index}
+    check(plots.plot_rank_agreement(rho, n, sources=sources))
+
+
+@pytest.mark.parametrize("table", ["table2", "table3"])
+def test_ablation_charts_on_the_papers_values(table):
+    spec = ab.get_table(table)
+    measured = pd.DataFrame({"runtime": "torch", "model_id": [v for v in ab.paper_results(table)["model_id"]],
+                             "min_ms": np.linspace(10, 30, len(ab.paper_results(table))),
+                             "median_ms": np.linspace(11, 33, len(ab.paper_results(table)))})
+    long = ab.series_table(table, measured)
+    colors, markers = plots.series_styles(ab.series_info(long))
+    for value, ref in (("latency_ms", None), ("slowdown", 1.0)):
+        check(plots.plot_dot_rows(long, category="paper_row", value=value, series="series",
+                                  colors=colors, markers=markers, reference_line=ref))
+    cx = ab.complexity_table(table, depth=30, width=8, input_size=32)
+    check(plots.plot_dot_rows(ab.cost_ratio_data(cx), category="paper_row", value="ratio",
+                              series="cost", colors=ab.cost_colors(), markers=ab.cost_markers(),
+                              reference_line=1.0, xlabel=f"× {spec.reference_label}"))
+
+
+def test_palettes_never_share_a_colour():
+    families = set(plots.FAMILY_COLORS.values())
+    series = set(plots.SERIES_COLORS.values()) | set(plots.DEVICE_COLORS)
+    costs = set(plots.COST_COLORS.values())
+    assert not (families & series) and not (families & costs) and not (series & costs)
