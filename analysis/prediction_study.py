@@ -226,8 +226,8 @@ def loo_sentences(loo: pd.DataFrame) -> list[str]:
         out.append(f"{device} (n = {n}): leave-one-out ρ = {_fmt_rho(sel['rho'])}, median "
                    f"error {sel['mdape']:.0f} %, {100 * sel['within10']:.0f} % of models within "
                    f"±10 %, 90 % interval covers {100 * sel['coverage90']:.0f} %; {target}. "
-                   f"Best single feature set: {single.iloc[0]['predictor']} "
-                   f"(ρ = {_fmt_rho(single.iloc[0]['rho'])}).")
+                   f"Highest ρ of a single feature set: {single.iloc[0]['predictor']} "
+                   f"({_fmt_rho(single.iloc[0]['rho'])}).")
     return out
 
 
@@ -378,4 +378,45 @@ def new_device_gap_sentences(loo: pd.DataFrame, splits: pd.DataFrame,
                    f"{len(g)} draws ρ ranges from {lo:.2f} to {hi:.2f} (10th–90th "
                    f"percentile): the result depends strongly on which {k} models are "
                    f"measured. The inner cross-validation chose {listed} of the draws.")
+    return out
+
+
+def loo_vs_macs(predictions: pd.DataFrame, costs: pd.DataFrame, n_bootstrap: int = 10_000,
+                seed: int = 0, predictor: str = "selected") -> pd.DataFrame:
+    """Per device: the selected predictor's leave-one-out ρ against ranking the same models
+    by MACs, compared by a paired bootstrap of Δρ (:func:`analysis.stats.
+    paired_spearman_difference`; one comparison per device, so no multiplicity adjustment)."""
+    from analysis.stats import paired_spearman_difference
+
+    rows = []
+    for device, g in predictions[predictions["predictor"] == predictor].groupby(
+            "device", sort=False):
+        macs = costs.loc[g["model_id"], "macs"].to_numpy(float)
+        d = paired_spearman_difference(g["predicted_ms"], macs, g["latency_ms"],
+                                       n_bootstrap=n_bootstrap, seed=seed)
+        rows.append({"device": device, "n": d.n,
+                     "rho_predictor": sps.spearmanr(g["predicted_ms"], g["latency_ms"])[0],
+                     "rho_macs": sps.spearmanr(macs, g["latency_ms"])[0],
+                     "delta_rho": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high,
+                     "p_value": d.p_value})
+    return pd.DataFrame(rows)
+
+
+def loo_vs_macs_sentences(table: pd.DataFrame) -> list[str]:
+    """"Better" only where the paired 95 % CI of Δρ excludes 0."""
+    out = []
+    for _, r in table.iterrows():
+        if not np.isfinite(r["ci_low"]):
+            verdict = (f"n = {int(r['n'])} is too small for the paired bootstrap: no "
+                       f"comparison is made")
+        elif r["ci_low"] > 0:
+            verdict = "the predictor ranks the left-out models better than MACs do"
+        elif r["ci_high"] < 0:
+            verdict = "ranking by MACs is better than the predictor"
+        else:
+            verdict = "the two cannot be told apart (the interval includes 0)"
+        ci = (f", 95 % CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}"
+              if np.isfinite(r["ci_low"]) else "")
+        out.append(f"{r['device']}: ρ {r['rho_predictor']:.2f} (predictor, left out) vs "
+                   f"{r['rho_macs']:.2f} (MACs), Δρ = {r['delta_rho']:+.2f}{ci}: {verdict}.")
     return out

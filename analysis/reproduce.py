@@ -43,7 +43,8 @@ QUICK_PARAMETERS: dict[str, dict] = {
     "06_latency_prediction": {"LATENCY_CSV": ["data/latency/paper-iphone12-coreml.csv",
                                               "data/latency/paper-rtx2080ti-tensorrt.csv"],
                               "FEATURE_SETS": ["macs_family"], "K_CALIBRATION": [3, 8],
-                              "N_SPLITS": 2, "N_SIMULATIONS": 1, "N_REPEATS": 2, "SEED": 3},
+                              "N_SPLITS": 2, "N_SIMULATIONS": 1, "N_REPEATS": 2,
+                              "N_BOOTSTRAP": 200, "SEED": 3},
 }
 
 

@@ -35,6 +35,8 @@ def test_writes_both_csvs(quick):
     assert set(nd["method"]) == {S.PREDICTOR, S.MACS, S.SIMILAR}
     assert loo["n"].min() >= 20  # every shipped device has at least 20 zoo models
     assert "selected" in set(loo["predictor"])
+    vs = pd.read_csv(res / "prediction_loo_vs_macs.csv")
+    assert np.allclose(vs["delta_rho"], vs["rho_predictor"] - vs["rho_macs"])
 
 
 def test_scores_recomputed_from_written_predictions(quick):

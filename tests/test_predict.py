@@ -232,3 +232,21 @@ def test_predict_errors_are_one_line(tmp_path, capsys, case, expected):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     assert expected in err.lower() or expected in err
+
+
+def test_loo_vs_macs_calls_better_only_when_interval_excludes_zero():
+    base = {"n": 25, "rho_predictor": 0.9, "rho_macs": 0.5, "delta_rho": 0.4, "p_value": 0.01}
+    rows = pd.DataFrame([{**base, "device": "A", "ci_low": 0.1, "ci_high": 0.7},
+                         {**base, "device": "B", "ci_low": -0.1, "ci_high": 0.7},
+                         {**base, "device": "C", "ci_low": np.nan, "ci_high": np.nan, "n": 6}])
+    a, b, c = S.loo_vs_macs_sentences(rows)
+    assert "better than MACs" in a
+    assert "better" not in b and "cannot be told apart" in b
+    assert "better" not in c and "too small" in c
+
+
+def test_loo_vs_macs_delta_is_the_difference_of_rhos(shipped, feats):
+    _, preds, _, _ = shipped
+    table = S.loo_vs_macs(preds, P.cost_table(), n_bootstrap=300, predictor="macs_family")
+    assert np.allclose(table["delta_rho"], table["rho_predictor"] - table["rho_macs"])
+    assert (table["ci_low"] <= table["ci_high"]).all()
