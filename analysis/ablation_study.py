@@ -332,3 +332,38 @@ def write_results(spec: AblationTable, out_dir, comparison: pd.DataFrame,
     from analysis.util import write_results as write
 
     return write(out_dir, {spec.csv_name.removesuffix(".csv"): comparison}, summary_dict)
+
+
+def cost_figure(spec: AblationTable, cx: pd.DataFrame, fig_dir) -> list:
+    """The cost-ratio dot plot (every count relative to the reference), saved and shown."""
+    from analysis import plots
+
+    fig = plots.plot_dot_rows(cost_ratio_data(cx), category="paper_row", value="ratio",
+                              series="cost", colors=cost_colors(), markers=cost_markers(),
+                              reference_line=1.0,
+                              xlabel=f"count relative to {spec.reference_label} (×, log scale)")
+    return plots.publish(fig, spec.figure_name("cost_ratios"), fig_dir)
+
+
+def series_figures(spec: AblationTable, long: pd.DataFrame, fig_dir) -> list:
+    """Latency and slowdown per variant (dots, one colour per series), saved and shown."""
+    from analysis import plots
+
+    colors, markers = plots.series_styles(series_info(long))
+    files = []
+    for value, what, label, ref in (
+            ("latency_ms", "latency", "latency (ms, log scale)", None),
+            ("slowdown", "slowdown", f"× {spec.reference_label} (log scale)", 1.0)):
+        fig = plots.plot_dot_rows(long, category="paper_row", value=value, series="series",
+                                  colors=colors, markers=markers, reference_line=ref,
+                                  xlabel=label)
+        files += plots.publish(fig, spec.figure_name(what), fig_dir)
+    return files
+
+
+def series_views(spec: AblationTable, long: pd.DataFrame) -> list:
+    """The series, their latencies and their slowdowns, captioned, for display."""
+    return [series_info(long).style.set_caption("Series"),
+            latency_view(long, "latency_ms").style.set_caption("Latency (ms)"),
+            latency_view(long, "slowdown").style.set_caption(
+                f"Slowdown relative to {spec.reference_label} (×)")]
