@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from analysis import export as ex
 from analysis import paths
+from analysis.export import to_onnx
 from analysis.cli import main
 from analysis.errors import ConfigError, DataFormatError, UnknownModelError
 from analysis.latency import load_latency
@@ -79,6 +80,7 @@ def test_onnx_export_mobileone_s0_and_template(tmp_path, capsys):
     table = load_latency(template)
     assert table["model_id"].tolist() == ["mobileone_s0"]
     assert table["runtime"].tolist() == ["onnxruntime"] and table["input_size"].tolist() == [224]
+    assert table["note"].tolist() == [ex.RANDOM_WEIGHTS_NOTE]  # says the weights are random
     assert main(["validate", str(template)]) == 0
     assert "Test Phone / onnxruntime: 1 models" in capsys.readouterr().out
 
@@ -188,7 +190,7 @@ def test_failed_check_leaves_no_file(tmp_path, monkeypatch):
     def mismatch(path, model, example):
         raise ex.ExportFailure("ONNX Runtime output differs from PyTorch")
 
-    monkeypatch.setattr(ex, "check_onnx", mismatch)
+    monkeypatch.setattr(to_onnx, "check_onnx", mismatch)
     (res,) = ex.export_models({"Tiny": tiny()}, "onnx", tmp_path, progress=False)
     assert res.status == "failed" and res.path is None
     assert not (tmp_path / "Tiny.onnx").exists()  # a re-run must not count it as exported
@@ -212,6 +214,8 @@ def test_blank_template_is_extended(tmp_path):
     ex.export_models({"Tiny2": tiny()}, "onnx", tmp_path, progress=False)
     rows = (tmp_path / ex.TEMPLATE_NAME).read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["Tiny", "Tiny2"]
+    # the caller's own modules are exported with their weights: no random-weights note
+    assert all(r.split(",")[-1] == "" for r in rows[1:])
 
 
 def test_bad_arguments(tmp_path):
@@ -232,23 +236,82 @@ def test_export_command_exit_status(tmp_path, monkeypatch, capsys):
         path.write_bytes(b"onnx")
         return path
 
-    monkeypatch.setattr(ex, "export_onnx", fake_export)
-    monkeypatch.setattr(ex, "check_onnx", lambda path, model, example: "checked")
+    monkeypatch.setattr(to_onnx, "export_onnx", fake_export)
+    monkeypatch.setattr(to_onnx, "check_onnx", lambda path, model, example: "checked")
     assert main(["export", "--format", "onnx", "--models", "mobileone_s0", "--out", str(out),
                  "--no-progress"]) == 0
-    printed = capsys.readouterr().out
+    printed, bar = capsys.readouterr()
+    assert "MobileOne-S0: ok - checked" in printed  # --no-progress hides only the bar
+    assert "export (onnx)" not in bar
     assert "exported 1, kept 0 existing, failed 0" in printed
     assert f"python -m analysis validate {out / ex.TEMPLATE_NAME}" in printed
 
     def broken(*args, **kwargs):
         raise ex.ExportFailure("Core ML cannot convert operator 'x': because")
 
-    monkeypatch.setattr(ex, "export_onnx", broken)
+    monkeypatch.setattr(to_onnx, "export_onnx", broken)
     assert main(["export", "--format", "onnx", "--models", "mobileone_s1", "--out", str(out),
                  "--no-progress"]) == 1
     assert "FAILED MobileOne-S1: Core ML cannot convert operator 'x'" in capsys.readouterr().out
     assert main(["export", "--format", "onnx", "--models", "nosuchnet", "--out",
                  str(out)]) == 2
+
+
+# ---------------------------------------------------------------- fp16 range
+
+FP16_LIMIT = 6e4  # fp16's largest finite value is 65504
+#: A fast, representative subset of the figure-2 group: the network that overflowed with
+#: identity BatchNorm statistics (four summed branches), a mobile CNN and three transformers.
+FP16_FAST = ["mobileone_s0", "mobilenetv3_small", "deit_tiny", "mobileformer_52m", "pit_ti"]
+
+
+def _fp16_activations(model: nn.Module, size: int) -> tuple[float, list[str]]:
+    """(largest |activation|, modules with a non-finite output) of the fp16 model on the
+    export's example input; every module's output is inspected through a forward hook."""
+    worst, bad = [0.0], []
+
+    def hook(name):
+        def record(module, inputs, output):
+            for t in output if isinstance(output, (tuple, list)) else (output,):
+                if torch.is_tensor(t) and t.is_floating_point():
+                    if not torch.isfinite(t).all():
+                        bad.append(name)
+                    else:
+                        worst[0] = max(worst[0], t.abs().max().item())
+        return record
+
+    model = model.half()
+    for name, module in model.named_modules():
+        module.register_forward_hook(hook(name or "<model>"))
+    with torch.no_grad():
+        model(ex.example_input(size, dtype=torch.float16))
+    return worst[0], bad
+
+
+def _check_fp16_range(model_id: str) -> None:
+    size = get_entry(model_id).input_size
+    worst, bad = _fp16_activations(ex.export_ready(model_id, size), size)
+    assert not bad, f"{model_id}: non-finite fp16 activations in {bad[:3]}"
+    assert worst < FP16_LIMIT, f"{model_id}: an fp16 activation reaches {worst:.3g}"
+
+
+@pytest.mark.parametrize("model_id", FP16_FAST)
+def test_fp16_activations_stay_in_range(model_id):
+    _check_fp16_range(model_id)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_id", [m for m in list_models("figure2") if m not in FP16_FAST])
+def test_fp16_activations_stay_in_range_whole_figure2_group(model_id):
+    _check_fp16_range(model_id)
+
+
+def test_fp16_check_detects_an_overflow():
+    # without the export's BatchNorm statistics, MobileOne-S0's summed branches overflow fp16
+    from analysis.models import create_model, deploy
+
+    worst, bad = _fp16_activations(deploy(create_model("mobileone_s0")), 224)
+    assert bad or worst >= FP16_LIMIT
 
 
 # ---------------------------------------------------------------- the whole zoo

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from analysis.errors import ConfigError
 from analysis.models.dynamic import DyReLUB
-from analysis.models.fusion import reparameterize_model
+from analysis.models.fusion import calibrate_batchnorm, reparameterize_model
 from analysis.models.layers import (ChannelShuffle, ConvBnAct, DepthwiseSeparable,
                                     InvertedResidual, MixedConv2d, SandglassBlock,
                                     ShuffleV2Block, SqueezeExcite, channel_shuffle,
@@ -46,6 +46,31 @@ def test_get_activation_errors():
         get_activation(DyReLUB)
     with pytest.raises(TypeError):
         get_activation("relu", slope=2)  # an argument the class does not take is not dropped
+
+
+# --- BatchNorm statistics for export ------------------------------------------------------
+
+def test_calibrated_batchnorm_normalises_the_calibration_batch():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                        nn.Conv2d(8, 6, 3), nn.BatchNorm2d(6)).double().eval()
+    with torch.no_grad():
+        net[3].weight.mul_(50.0)  # an activation scale BatchNorm's default statistics keep
+    x = torch.randn(4, 3, 12, 12, dtype=torch.float64)
+    with torch.no_grad():
+        assert net(x).std() > 10
+    assert calibrate_batchnorm(net, x) is net and not net.training  # mode kept
+    assert net[1].momentum == 0.1 and net[4].momentum == 0.1  # restored
+    with torch.no_grad():
+        first, out = net[:2](x), net(x)
+    # in eval mode the first BatchNorm's output has, per channel, mean β = 0 and (unbiased)
+    # variance γ² = 1 on the calibration batch; the second one's input saw the first one's
+    # train-mode (biased-variance) output, 0.1 % larger here, so it is normalised to ~1 %
+    zeros, ones = torch.zeros(8, dtype=torch.float64), torch.ones(8, dtype=torch.float64)
+    torch.testing.assert_close(first.mean((0, 2, 3)), zeros, atol=1e-9, rtol=0)
+    torch.testing.assert_close(first.var((0, 2, 3)), ones, atol=1e-4, rtol=0)  # ε = 1e-5
+    torch.testing.assert_close(out.mean((0, 2, 3)), zeros[:6], atol=1e-2, rtol=0)
+    torch.testing.assert_close(out.var((0, 2, 3)), ones[:6], atol=2e-2, rtol=0)
 
 
 # --- channel shuffle -----------------------------------------------------------------------

@@ -210,7 +210,6 @@ def test_checkpoint_errors_name_the_problem(tmp_path):
     garbage.write_text("not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         load_checkpoint(s0, garbage)
-    assert garbage.read_text() == "not a checkpoint"
 
 
 def test_unknown_variant_lists_valid_ones():

@@ -41,7 +41,7 @@ EXCEPTIONS_CONV: dict[str, Exception_] = {
                "(6.09 M with BatchNorm folded); the MACs (582 M) do match Table 9's 585 M",
         params_m=6.09,
         source="timm benchmark CSV: mobilenetv2_140 param_count 6.11 M, infer_gmacs 0.60 "
-               "(unfused, BatchNorm counted); the MobileOne reference notes, \"Known disagreements\""),
+               "(unfused, BatchNorm counted)"),
     "mixnet_s": Exception_(
         reason="the MixNet paper's FLOPs run ~6% above conv + FC multiply-adds for both "
                "MixNet-S (256 vs 240.5 M) and MixNet-M (360 vs 340.8 M); the architecture is "

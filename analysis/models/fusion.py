@@ -70,3 +70,29 @@ def reparameterize_model(model: nn.Module) -> nn.Module:
 def deploy(model: nn.Module) -> nn.Module:
     """The model as deployed: a re-parameterized (fused) copy in eval mode."""
     return reparameterize_model(model).eval()
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, inputs: torch.Tensor) -> nn.Module:
+    """Set every BatchNorm's running statistics to those of ``model``'s activations on
+    ``inputs`` (in place; returns ``model`` in its previous train/eval mode).
+
+    A randomly initialised network keeps BatchNorm's identity statistics (mean 0, variance 1)
+    whatever the scale of its activations, so summed branches can grow from block to block —
+    MobileOne-S0's four conv branches overflow fp16 (65504) in stage 3. With the statistics
+    of the actual activations every BatchNorm normalises its output to unit scale, as in a
+    trained network; the weights stay random, and the cost of the network is unchanged.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return model
+    training = model.training
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average: exactly this batch's statistics
+    model.train()
+    model(inputs)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return model.train(training)

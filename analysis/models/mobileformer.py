@@ -124,29 +124,20 @@ CONFIGS: dict[str, MobileFormerConfig] = {
     # 224² → stem 112² → 56² → 28² → 14² → 7²
     "52m": MobileFormerConfig(
         stem_channels=8, num_tokens=3, token_dim=128, head_channels=1024,
-        blocks=(
-            _b("lite", 12, 3, 2),  # 56²
-            _b("mf", 12, 3),
-            _b("down", 24, 6, 2, 4),  # 28²
-            _b("mf", 24, 3),
-            _b("down", 48, 6, 2, 4),  # 14²
-            _b("mf", 48, 4),
-            _b("mf", 64, 6),
-            _b("down", 96, 6, 2, 4),  # 7²
-            _b("mf", 96, 6),
+        blocks=(  # one line per resolution
+            _b("lite", 12, 3, 2), _b("mf", 12, 3),  # 56²
+            _b("down", 24, 6, 2, 4), _b("mf", 24, 3),  # 28²
+            _b("down", 48, 6, 2, 4), _b("mf", 48, 4), _b("mf", 64, 6),  # 14²
+            _b("down", 96, 6, 2, 4), _b("mf", 96, 6),  # 7²
         )),
     "96m": MobileFormerConfig(
         stem_channels=12, num_tokens=4, token_dim=128, head_channels=1280,
-        blocks=(
+        blocks=(  # one line per resolution
             _b("lite", 12, 2, 1),  # 112²
             _b("down", 16, 6, 2, 4),  # 56²
-            _b("down", 32, 6, 2, 4),  # 28²
-            _b("mf", 32, 3),
-            _b("down", 64, 6, 2, 4),  # 14²
-            _b("mf", 64, 4),
-            _b("mf", 88, 6),
-            _b("down", 128, 6, 2, 4),  # 7²
-            _b("mf", 128, 6),
+            _b("down", 32, 6, 2, 4), _b("mf", 32, 3),  # 28²
+            _b("down", 64, 6, 2, 4), _b("mf", 64, 4), _b("mf", 88, 6),  # 14²
+            _b("down", 128, 6, 2, 4), _b("mf", 128, 6),  # 7²
         )),
 }
 
@@ -171,9 +162,16 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(b, n, h * d)
 
 
-def _check_heads(channels: int, heads: int, what: str) -> None:
-    if heads < 1 or channels % heads:
-        raise ConfigError(f"{what}: {channels} channels do not split into {heads} heads")
+class _MultiHead(nn.Module):
+    """Base of the three attentions: ``heads`` heads over ``channels`` channels, scores scaled
+    by ``1/√(channels/heads)`` (``what`` names the attention in the error message)."""
+
+    def __init__(self, channels: int, heads: int, what: str) -> None:
+        super().__init__()
+        if heads < 1 or channels % heads:
+            raise ConfigError(f"{what}: {channels} channels do not split into {heads} heads")
+        self.heads = heads
+        self.scale = (channels // heads) ** -0.5
 
 
 class DynamicReLU(nn.Module):
@@ -212,7 +210,7 @@ class DynamicReLU(nn.Module):
         return torch.maximum(x * a1, x * a2)
 
 
-class MobileToFormer(nn.Module):
+class MobileToFormer(_MultiHead):
     """Lightweight cross attention from the feature map to the tokens (Mobile→Former).
 
     Per head i (channel slice of size C/h): ``softmax(q̃ᵢ x̃ᵢᵀ / √(C/h)) x̃ᵢ`` with
@@ -224,10 +222,7 @@ class MobileToFormer(nn.Module):
 
     def __init__(self, channels: int, token_dim: int, heads: int = 2,
                  dynamic: bool = True) -> None:
-        super().__init__()
-        _check_heads(channels, heads, "Mobile->Former")
-        self.heads = heads
-        self.scale = (channels // heads) ** -0.5
+        super().__init__(channels, heads, "Mobile->Former")
         self.q = nn.Linear(token_dim, channels)
         self.alpha = (nn.Sequential(nn.Linear(token_dim, channels), nn.Hardsigmoid())
                       if dynamic else None)
@@ -245,7 +240,7 @@ class MobileToFormer(nn.Module):
         return self.norm(z + self.proj(out))
 
 
-class FormerToMobile(nn.Module):
+class FormerToMobile(_MultiHead):
     """Lightweight cross attention from the tokens to the feature map (Former→Mobile).
 
     Per head i: ``softmax(x̃ᵢ k̃ᵢᵀ / √(C/h)) ṽᵢ`` with the pixels ``x`` (HW × C, no projection)
@@ -254,10 +249,7 @@ class FormerToMobile(nn.Module):
     """
 
     def __init__(self, channels: int, token_dim: int, heads: int = 2) -> None:
-        super().__init__()
-        _check_heads(channels, heads, "Former->Mobile")
-        self.heads = heads
-        self.scale = (channels // heads) ** -0.5
+        super().__init__(channels, heads, "Former->Mobile")
         self.k = nn.Linear(token_dim, channels)
         self.v = nn.Linear(token_dim, channels)
 
@@ -271,7 +263,7 @@ class FormerToMobile(nn.Module):
         return x + out.reshape(b, c, h, w)
 
 
-class Former(nn.Module):
+class Former(_MultiHead):
     """The Former sub-block on the tokens, post-LN (paper §3; attention as released)::
 
         z ← LN(z + W_o · [softmax(z̃ᵢW_q,ᵢ z̃ᵢᵀ / √(d/h)) z̃ᵢ]ᵢ)     z ← LN(z + FFN(z))
@@ -281,10 +273,7 @@ class Former(nn.Module):
     """
 
     def __init__(self, token_dim: int, heads: int = 4, ffn_ratio: int = 2) -> None:
-        super().__init__()
-        _check_heads(token_dim, heads, "Former")
-        self.heads = heads
-        self.scale = (token_dim // heads) ** -0.5
+        super().__init__(token_dim, heads, "Former")
         self.q = nn.Linear(token_dim, token_dim)
         self.proj = nn.Linear(token_dim, token_dim)
         self.norm1 = nn.LayerNorm(token_dim)
@@ -452,16 +441,16 @@ def mobileformer(variant: str, **overrides) -> MobileFormer:
     return MobileFormer(config_with_overrides(CONFIGS[key], overrides, "Mobile-Former"))
 
 
-@register_model("mobileformer_52m", display_name="Mobileformer-52", family="transformer",
-                paper=PAPER, aliases=("mobile_former_52m", "Mobile-Former-52M"))
-def mobileformer_52m(**kwargs) -> MobileFormer:
-    return mobileformer("52m", **kwargs)
+def _register(variant: str) -> None:
+    @register_model(f"mobileformer_{variant}", display_name=f"Mobileformer-{variant[:-1]}",
+                    family="transformer", paper=PAPER,
+                    aliases=(f"mobile_former_{variant}", f"Mobile-Former-{variant.upper()}"))
+    def build(**kwargs) -> MobileFormer:
+        return mobileformer(variant, **kwargs)
 
 
-@register_model("mobileformer_96m", display_name="Mobileformer-96", family="transformer",
-                paper=PAPER, aliases=("mobile_former_96m", "Mobile-Former-96M"))
-def mobileformer_96m(**kwargs) -> MobileFormer:
-    return mobileformer("96m", **kwargs)
+for _variant in CONFIGS:
+    _register(_variant)
 
 
 __all__ = ["CONFIGS", "DynamicReLU", "Former", "FormerToMobile", "LinearBnAct", "LiteBottleneck", "MFBlockSpec",

@@ -31,7 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from analysis.errors import CheckpointError, ConfigError
+from analysis.errors import CheckpointError, ConfigError, first_line
 from analysis.models.layers import conv_bn_branch as _conv_bn
 from analysis.models.fusion import fuse_bn, fused_conv, identity_kernel
 from analysis.models.fusion import reparameterize_model  # noqa: F401 - also importable from here
@@ -75,12 +75,8 @@ class MobileOneBlock(nn.Module):
         if num_conv_branches < 1:
             raise ConfigError(f"num_conv_branches (k) must be >= 1, got {num_conv_branches}")
         self.inference_mode = inference_mode
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-        self.groups = groups
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
         self.num_conv_branches = num_conv_branches
 
         self.se = SEBlock(out_channels) if use_se else nn.Identity()
@@ -255,7 +251,7 @@ def load_checkpoint(model: nn.Module,
             raise CheckpointError(f"{source}: checkpoint file not found") from None
         except Exception as exc:  # unpickling errors come in many types
             raise CheckpointError(f"{source}: not a readable PyTorch checkpoint "
-                                  f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+                                  f"({first_line(exc, with_type=True)})") from None
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping):

@@ -1,0 +1,185 @@
+"""Batches: export a selection of models to one folder, one result per model (a failure is
+reported and the batch goes on), then write the latency template."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from analysis.errors import ConfigError, first_line
+from analysis.export import to_coreml, to_onnx
+from analysis.export.common import (ExportFailure, check_precision, example_input, export_ready,
+                                    remove)
+from analysis.export.template import TEMPLATE_NAME, write_latency_template
+
+FORMATS = ("coreml", "onnx")
+#: Default compute precision per format.
+DEFAULT_PRECISION = {"coreml": "fp16", "onnx": "fp32"}
+SUFFIX = {"coreml": ".mlpackage", "onnx": ".onnx"}
+
+
+@dataclass
+class ExportResult:
+    """The outcome for one model."""
+
+    model: str  # display name (the template's ``model``)
+    format: str
+    status: str  # "ok", "skipped" (file exists, not forced) or "failed"
+    path: Path | None
+    input_size: int
+    precision: str
+    message: str = ""
+    seconds: float = 0.0
+    random_weights: bool = True  # built from the registry (False: a module the caller gave)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+class ExportBatch(list):
+    """The results of :func:`export_models` (a list) and what happened to the template."""
+
+    template: Path | None = None
+    template_kept: bool = False
+
+
+def _items(models) -> list[tuple[str, str, nn.Module | None, int]]:
+    """``[(label, file stem, module or None (build from registry), input size)]``."""
+    from analysis.models import get_entry, resolve_models
+
+    if isinstance(models, dict):
+        out = []
+        for label, module in models.items():
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)).strip("_") or "model"
+            out.append((str(label), stem, module, 224))
+        return out
+    ids = resolve_models(models)
+    if not ids:
+        raise ConfigError(f"no model selected by {models!r}")
+    return [(get_entry(i).display_name, i, None, get_entry(i).input_size) for i in ids]
+
+
+def export_model(name_or_module: str | nn.Module, fmt: str, out_dir: str | Path, *,
+                 precision: str | None = None, force: bool = False, label: str | None = None,
+                 input_size: int | None = None) -> ExportResult:
+    """Export one model (registered name, or a module with ``label``); never raises for a
+    model-level failure: the result says ``failed`` and why."""
+    if isinstance(name_or_module, nn.Module):
+        items = _items({label or type(name_or_module).__name__: name_or_module})
+    else:
+        items = _items(name_or_module)
+    lbl, stem, module, size = items[0]
+    return _export_one(lbl, stem, module, input_size or size, fmt, Path(out_dir),
+                       _precision(fmt, precision), force)
+
+
+def _precision(fmt: str, precision: str | None) -> str:
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return check_precision(precision or DEFAULT_PRECISION[fmt])
+
+
+def _export_one(label: str, stem: str, module: nn.Module | None, size: int, fmt: str,
+                out_dir: Path, precision: str, force: bool) -> ExportResult:
+    from analysis.models import deploy
+
+    path = out_dir / f"{stem}{SUFFIX[fmt]}"
+    result = ExportResult(label, fmt, "ok", path, size, precision,
+                          random_weights=module is None)
+    if path.exists() and not force:
+        result.status, result.message = "skipped", "exists (pass --force to re-export)"
+        return result
+    start = time.perf_counter()
+    try:
+        try:
+            model = export_ready(stem, size) if module is None else deploy(module)
+        except Exception as exc:  # noqa: BLE001
+            raise ExportFailure(f"building the fused model failed: "
+                                f"{first_line(exc, with_type=True)}") from None
+        if fmt == "coreml":
+            to_coreml.export_coreml(model, path, example_input(size), precision=precision)
+            info = to_coreml.coreml_summary(path)
+            result.message = (f"{info['type']}, input {info['input']} "
+                              f"{'x'.join(map(str, info['input_shape']))}, {precision}")
+        else:
+            dtype = torch.float16 if precision == "fp16" else torch.float32
+            model = model.to(dtype)
+            example = example_input(size, dtype=dtype)
+            to_onnx.export_onnx(model, path, example)
+            result.message = to_onnx.check_onnx(path, model, example)
+    except ExportFailure as exc:
+        result.status, result.message = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - never crash the batch
+        result.status, result.message = "failed", first_line(exc, with_type=True)
+    if result.status == "failed":
+        remove(path)  # written by this call (or forced): a failed export must not look done
+        result.path = None
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | None = None,
+                  force: bool = False, progress: bool = True, verbose: bool = True,
+                  template: bool = True) -> ExportBatch:
+    """Export every selected model to ``out_dir`` and write ``latency_template.csv``.
+
+    Args:
+        models: group / model names (comma-separated or a list), or ``{label: nn.Module}``.
+        fmt: ``"coreml"`` or ``"onnx"``.
+        precision: ``"fp16"`` or ``"fp32"`` (default: fp16 for Core ML, fp32 for ONNX).
+        force: re-export existing files and overwrite an existing template; without it,
+            existing exports are kept (``skipped``) and an existing template is left untouched
+            (it may hold your measurements).
+        progress: a progress bar across models (stderr).
+        verbose: one line per model with its result (stdout), with or without the bar.
+        template: write the latency template.
+
+    Returns:
+        One :class:`ExportResult` per model, in order (failures do not stop the batch), as an
+        :class:`ExportBatch` (a list) whose ``template`` is the template written (``None``
+        when an existing one was kept, see :func:`write_latency_template`).
+    """
+    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
+
+    from analysis.util import run_each
+
+    precision = _precision(fmt, precision)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} exists and is not a directory; --out must be a folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+    def export(item: tuple) -> ExportResult:
+        label, stem, module, size = item
+        res = _export_one(label, stem, module, size, fmt, out, precision, force)
+        if verbose:
+            tqdm.write(f"{label}: {res.status} - {res.message}")  # above the bar, if any
+        return res
+
+    # _export_one reports every failure in its result, so nothing is left for run_each to catch
+    results, _ = run_each(_items(models), export, label=lambda item: item[0],
+                          progress=progress, desc=f"export ({fmt})")
+    batch = ExportBatch(results)
+    if template:
+        batch.template = write_latency_template([r for r in results if r.ok],
+                                                out / TEMPLATE_NAME, force=force)
+        batch.template_kept = batch.template is None
+    return batch
+
+
+def summarize_exports(results: Sequence[ExportResult]) -> str:
+    """A summary for the command line: counts, then one line per failure."""
+    failed = [r for r in results if r.status == "failed"]
+    skipped = sum(r.status == "skipped" for r in results)
+    ok = len(results) - len(failed) - skipped
+    lines = [f"exported {ok}, kept {skipped} existing, failed {len(failed)} "
+             f"(of {len(results)} models)"]
+    lines += [f"  FAILED {r.model}: {r.message}" for r in failed]
+    return "\n".join(lines)
