@@ -273,9 +273,14 @@ def importance_sentences(imp: pd.DataFrame) -> list[str]:
                 "and parameters" if paper > flops else
                 "MACs and parameters outweigh the memory-access and synchronization costs "
                 "the paper names")
-        out.append(f"{device}: most important {top}. Memory/synchronization costs carry "
-                   f"{100 * paper:.0f} % of the importance, MACs and parameters "
-                   f"{100 * flops:.0f} %, the family indicators {100 * family:.0f} %: {lead}.")
+        text = (f"{device}: most important {top}. Memory/synchronization costs carry "
+                f"{100 * paper:.0f} % of the importance, MACs and parameters "
+                f"{100 * flops:.0f} %, the family indicators {100 * family:.0f} %: {lead}.")
+        if family > max(paper, flops):
+            text += (" The family indicator carries more than all counted costs together: "
+                     "what makes that family slower or faster on this device is not in the "
+                     "graph-level counts.")
+        out.append(text)
     return out
 
 

@@ -250,3 +250,13 @@ def test_loo_vs_macs_delta_is_the_difference_of_rhos(shipped, feats):
     table = S.loo_vs_macs(preds, P.cost_table(), n_bootstrap=300, predictor="macs_family")
     assert np.allclose(table["delta_rho"], table["rho_predictor"] - table["rho_macs"])
     assert (table["ci_low"] <= table["ci_high"]).all()
+
+
+def test_importance_sentence_names_family_when_it_dominates():
+    rows = [{"device": "D", "feature": f, "share": s, "importance": s, "coefficient": 1.0}
+            for f, s in [("macs", 0.1), ("memory_bytes", 0.2), ("transformer", 0.7)]]
+    (text,) = S.importance_sentences(pd.DataFrame(rows))
+    assert "family indicator carries more" in text
+    rows[2]["share"] = 0.25
+    (text,) = S.importance_sentences(pd.DataFrame(rows))
+    assert "family indicator carries more" not in text
