@@ -276,7 +276,7 @@ def importance_sentences(imp: pd.DataFrame) -> list[str]:
         text = (f"{device}: most important {top}. Memory/synchronization costs carry "
                 f"{100 * paper:.0f} % of the importance, MACs and parameters "
                 f"{100 * flops:.0f} %, the family indicators {100 * family:.0f} %: {lead}.")
-        if family > max(paper, flops):
+        if family > paper + flops:  # "more than all counted costs together"
             text += (" The family indicator carries more than all counted costs together: "
                      "what makes that family slower or faster on this device is not in the "
                      "graph-level counts.")
