@@ -16,6 +16,7 @@ from analysis.ablation_study import paper_results
 from analysis.models.ablation import (AblationNet, ConvLayer, layer_table, paper_row,
                                       stage_blocks, variants)
 from analysis.models.dynamic import DynamicShiftMax, DyReLUA, DyReLUB, SEReLU
+from fusion_helpers import randomize_bn
 
 SMALL = {"width": 8, "input_size": 32, "num_classes": 10}  # depth stays 30
 TABLE2 = ["ablation_relu", "ablation_gelu", "ablation_se_relu", "ablation_silu",
@@ -208,14 +209,7 @@ def test_registered_skip_variant_uses_block_shortcuts():
 @pytest.mark.parametrize("kwargs", [{"skip": "block", "se": "block"}, {"skip": "every"},
                                     {"activation": "dyrelu_b", "se": "last_stage"}])
 def test_deployed_form_is_exact(kwargs):
-    model = AblationNet(**kwargs, **SMALL).eval()
-    with torch.no_grad():  # non-trivial BN statistics so that folding matters
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
+    model = randomize_bn(AblationNet(**kwargs, **SMALL))  # so that folding matters
     fused = deploy(model)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
     x = torch.randn(2, 3, 32, 32)
