@@ -425,3 +425,22 @@ def loo_vs_macs_sentences(table: pd.DataFrame) -> list[str]:
         out.append(f"{r['device']}: ρ {r['rho_predictor']:.2f} (predictor, left out) vs "
                    f"{r['rho_macs']:.2f} (MACs), Δρ = {r['delta_rho']:+.2f}{ci}: {verdict}.")
     return out
+
+
+def summary(parameters: dict, devices, figures, conclusion_text: str) -> dict:
+    """``summary.json`` of notebook 06: parameters, devices, what each file holds, the figures,
+    the conclusion and the provenance of the run."""
+    from analysis import paths
+    from analysis.provenance import provenance
+
+    return {"parameters": parameters, "devices": list(devices),
+            "files": {"prediction_loo.csv": "per device and predictor: leave-one-out ρ, MdAPE "
+                                            "(%), share within ±10 %, 90 % coverage",
+                      "prediction_loo_models.csv": "leave-one-out prediction per model",
+                      "prediction_loo_vs_macs.csv": "paired bootstrap Δρ, predictor vs MACs",
+                      "prediction_new_device.csv": "per device, k and method: median and "
+                                                   "10th percentile of ρ, errors, coverage",
+                      "prediction_new_device_splits.csv": "one row per split and method",
+                      "prediction_importance.csv": "permutation importance per device and cost"},
+            "figures": [paths.relative(f) for f in figures], "conclusion": conclusion_text,
+            "provenance": provenance("06_latency_prediction")}

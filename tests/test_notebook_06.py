@@ -61,5 +61,6 @@ def test_figures_and_summary(quick):
         for ext in ("png", "pdf"):
             assert (quick / "figures" / f"{name}.{ext}").stat().st_size > 0
     summary = json.loads((quick / "results" / "summary.json").read_text())
-    assert summary["seed"] == QUICK_PARAMETERS[NOTEBOOK.stem]["SEED"]
+    assert summary["parameters"]["SEED"] == QUICK_PARAMETERS[NOTEBOOK.stem]["SEED"]
+    assert len(summary["provenance"]["code_sha256"]) == 64
     assert "Leave-one-model-out" in summary["conclusion"]
