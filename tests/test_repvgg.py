@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from fusion_helpers import max_rel_diff, randomize_bn
+from fusion_helpers import check_reparameterize_model, max_rel_diff, randomize_bn
 
 from analysis import paths
 from analysis.complexity import profile_model
@@ -89,22 +89,13 @@ def test_fusion_detects_a_wrong_kernel():
 
 def test_reparameterize_leaves_input_untouched_and_is_idempotent():
     model = randomize_bn(repvgg("a0"))
-    before = copy.deepcopy(model.state_dict())
-    fused = reparameterize_model(model)
-    after = model.state_dict()
-    assert set(before) == set(after)
-    assert all(torch.equal(before[k], after[k]) for k in before)
+    fused = check_reparameterize_model(model, torch.randn(1, 3, 64, 64))
     assert not model.stage1[1].inference_mode and model.stage1[1].rbr_dense is not None
     # in place and idempotent on the block itself
     block = fused.stage1[1]
     weight = block.rbr_reparam.weight.clone()
     block.reparameterize()
     assert torch.equal(block.rbr_reparam.weight, weight)
-    twice = reparameterize_model(fused)
-    x = torch.randn(1, 3, 64, 64)
-    with torch.no_grad():
-        assert torch.equal(fused(x), twice(x))
-    assert set(twice.state_dict()) == set(fused.state_dict())
 
 
 def test_inference_mode_builds_the_fused_form_directly():
