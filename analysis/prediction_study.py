@@ -20,12 +20,15 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis import predict as P
+from analysis.errors import ConfigError
 
 #: Share of models within ±10 % (nn-Meter's accuracy metric).
 TOLERANCE = 0.10
 #: What the issue aims for (reported against, never tuned for).
 TARGET_LOO_RHO, TARGET_K, TARGET_MEDIAN_RHO, TARGET_P10_RHO = 0.9, 8, 0.9, 0.7
 MIN_MODELS_FOR_TARGET = 20
+#: Fewest models a device needs to be evaluated (3 calibration models, 3 held out).
+MIN_MODELS_EVALUATED = 6
 PREDICTOR, MACS, SIMILAR = "predictor", "rank by MACs", "most similar device"
 #: Costs the paper names as what FLOPs miss (memory access and synchronization).
 PAPER_COSTS = ("activations", "elementwise", "memory_bytes", "operators", "layers", "merges")
@@ -54,7 +57,8 @@ def load_devices(latency_csv=None, models="table9") -> tuple[dict, dict, dict]:
     """``(evaluated, pool, groups)``: log latencies of the devices of ``latency_csv`` (default
     every shipped file, :func:`analysis.predict.reference_files`) restricted to ``models``; the
     pool of prior devices (the shipped ones and the given ones, all models); physical device
-    by name. A given file named like a shipped one replaces it."""
+    by name. A given file named like a shipped one replaces it; devices with fewer than
+    :data:`MIN_MODELS_EVALUATED` of ``models`` are not evaluated."""
     from analysis.latency import load_latency
     from analysis.models import resolve_models
     from analysis.paths import user_paths
@@ -66,7 +70,11 @@ def load_devices(latency_csv=None, models="table9") -> tuple[dict, dict, dict]:
     ids = set(resolve_models(models))
     pool, groups = {**pool, **evaluated}, {**pool_groups, **groups}
     evaluated = {n: y[y.index.isin(ids)] for n, y in evaluated.items()}
-    return {n: y for n, y in evaluated.items() if len(y) >= 4}, pool, groups
+    evaluated = {n: y for n, y in evaluated.items() if len(y) >= MIN_MODELS_EVALUATED}
+    if not evaluated:
+        raise ConfigError(f"no device with at least {MIN_MODELS_EVALUATED} of the selected zoo "
+                          f"models to evaluate on (3 to calibrate, 3 to predict)")
+    return evaluated, pool, groups
 
 
 def leave_one_out(series: dict, groups: dict, feats: pd.DataFrame,
@@ -313,53 +321,50 @@ def weak_device_sentences(loo: pd.DataFrame, predictions: pd.DataFrame,
     return out
 
 
-def conclusion(loo: pd.DataFrame, summary: pd.DataFrame, k: int = TARGET_K) -> str:
+def report_k(summary: pd.DataFrame) -> int | None:
+    """The k the report is given for: :data:`TARGET_K` when evaluated, else the largest k."""
+    ks = set(summary["k"]) if len(summary) else set()
+    return TARGET_K if TARGET_K in ks else (int(max(ks)) if ks else None)
+
+
+def conclusion(loo: pd.DataFrame, summary: pd.DataFrame, k: int | None = TARGET_K) -> str:
     """A short paragraph: how many devices reach each target, and where the predictor fails."""
-    sel = loo[(loo["predictor"] == "selected") & (loo["n"] >= MIN_MODELS_FOR_TARGET)]
+    allsel = loo[loo["predictor"] == "selected"]
+    sel = allsel[allsel["n"] >= MIN_MODELS_FOR_TARGET]
     ok = sel[sel["rho"] >= TARGET_LOO_RHO]["device"].tolist()
     bad = sel[sel["rho"] < TARGET_LOO_RHO]
-    part = summary[(summary["k"] == k) & (summary["method"] == PREDICTOR)]
+    if len(sel):
+        text = (f"Leave-one-model-out, the predictor reaches ρ ≥ 0.9 on {len(ok)} of {len(sel)} "
+                f"devices with ≥ {MIN_MODELS_FOR_TARGET} models"
+                + (f"; it falls short on {', '.join(f'{d} (ρ = {r:.2f})' for d, r in zip(bad['device'], bad['rho']))}"
+                   if len(bad) else "") + ". ")
+    else:
+        text = (f"No device has ≥ {MIN_MODELS_FOR_TARGET} models, so the leave-one-out target "
+                f"does not apply; leave-one-out ρ: "
+                + ", ".join(f"{d} {_fmt_rho(r)} (n = {n})" for d, r, n in
+                            zip(allsel["device"], allsel["rho"], allsel["n"])) + ". ")
+    part = summary[(summary["k"] == k) & (summary["method"] == PREDICTOR)] if k else summary[:0]
+    if not len(part):
+        return text + ("No device has enough models for the new-device scenario (k + 3 are "
+                       "needed).")
     nd_ok = part[(part["rho_median"] >= TARGET_MEDIAN_RHO) & (part["rho_p10"] >= TARGET_P10_RHO)
                  & (part["beats_both_share"] == 1.0)]["device"].tolist()
     base = summary[(summary["k"] == k) & (summary["method"] != PREDICTOR)]
     best_base = base.groupby("device")["rho_median"].max()
     above = [d for d, r in zip(part["device"], part["rho_median"]) if r > best_base.get(d, -2)]
-    text = (f"Leave-one-model-out, the predictor reaches ρ ≥ 0.9 on {len(ok)} of {len(sel)} "
-            f"devices with ≥ {MIN_MODELS_FOR_TARGET} models"
-            + (f"; it falls short on {', '.join(f'{d} (ρ = {r:.2f})' for d, r in zip(bad['device'], bad['rho']))}"
-               if len(bad) else "") + ". ")
     text += (f"On a new device with k = {k} calibration models it meets every target on "
              f"{len(nd_ok)} of {len(part)} devices; its median ρ is above both baselines' "
              f"medians on {len(above)} of {len(part)}"
              + (f" (not on {', '.join(sorted(set(part['device']) - set(above)))})"
                 if len(above) < len(part) else "") + ". ")
     cov = part["coverage90"].mean()
-    text += (f"The 90 % intervals cover {100 * cov:.0f} % of held-out models on average at "
-             f"k = {k}, and {100 * sel['coverage90'].min():.0f}–"
-             f"{100 * sel['coverage90'].max():.0f} % per device leaving one model out"
-             + (" (below the nominal 90 %: the leave-one-out residuals behind them are "
-                "optimistic)" if sel["coverage90"].max() < 0.9 else "") + ".")
-    return text
-
-
-def measurement_noise(latency_csv=None) -> dict:
-    """Median run-to-run coefficient of variation per device (``cv`` column; devices without
-    it are left out)."""
-    from analysis.latency import load_latency
-    from analysis.paths import user_paths
-
-    table = load_latency(user_paths(latency_csv) or P.reference_files())
-    if "cv" not in table:
-        return {}
-    cv = table.groupby(["device", "runtime"], sort=False)["cv"].median().dropna()
-    return {f"{d} / {r}": float(v) for (d, r), v in cv.items()}
-
-
-def device_overview(series: dict, groups: dict) -> pd.DataFrame:
-    """One row per evaluated device: physical device, number of models, latency range."""
-    return pd.DataFrame([{"device": n, "physical_device": groups[n], "models": len(y),
-                          "min_ms": float(np.exp(y.min())), "max_ms": float(np.exp(y.max()))}
-                         for n, y in series.items()])
+    text += f"The 90 % intervals cover {100 * cov:.0f} % of held-out models on average at k = {k}"
+    if allsel["coverage90"].notna().any():
+        text += (f", and {100 * allsel['coverage90'].min():.0f}–"
+                 f"{100 * allsel['coverage90'].max():.0f} % per device leaving one model out"
+                 + (" (below the nominal 90 %: the leave-one-out residuals behind them are "
+                    "optimistic)" if allsel["coverage90"].max() < 0.9 else ""))
+    return text + "."
 
 
 def new_device_gap_sentences(loo: pd.DataFrame, splits: pd.DataFrame,
@@ -444,3 +449,23 @@ def summary(parameters: dict, devices, figures, conclusion_text: str) -> dict:
                       "prediction_importance.csv": "permutation importance per device and cost"},
             "figures": [paths.relative(f) for f in figures], "conclusion": conclusion_text,
             "provenance": provenance("06_latency_prediction")}
+
+
+def measurement_noise(latency_csv=None) -> dict:
+    """Median run-to-run coefficient of variation per device (``cv`` column; devices without
+    it are left out)."""
+    from analysis.latency import load_latency
+    from analysis.paths import user_paths
+
+    table = load_latency(user_paths(latency_csv) or P.reference_files())
+    if "cv" not in table:
+        return {}
+    cv = table.groupby(["device", "runtime"], sort=False)["cv"].median().dropna()
+    return {f"{d} / {r}": float(v) for (d, r), v in cv.items()}
+
+
+def device_overview(series: dict, groups: dict) -> pd.DataFrame:
+    """One row per evaluated device: physical device, number of models, latency range."""
+    return pd.DataFrame([{"device": n, "physical_device": groups[n], "models": len(y),
+                          "min_ms": float(np.exp(y.min())), "max_ms": float(np.exp(y.max()))}
+                         for n, y in series.items()])
