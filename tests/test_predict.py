@@ -260,3 +260,22 @@ def test_importance_sentence_names_family_when_it_dominates():
     rows[2]["share"] = 0.25
     (text,) = S.importance_sentences(pd.DataFrame(rows))
     assert "family indicator carries more" not in text
+
+
+def test_conclusion_small_devices_and_missing_k():
+    loo = pd.DataFrame([_loo_row("A", 0.97, n=9), _loo_row("A", 0.5, n=9, predictor="macs")])
+    summary = pd.DataFrame(columns=["device", "k", "method", "rho_median", "rho_p10",
+                                    "beats_both_share", "coverage90"])
+    text = S.conclusion(loo, summary, S.report_k(summary))
+    assert "does not apply" in text and "reaches ρ ≥ 0.9" not in text
+    assert "enough models for the new-device scenario" in text
+    assert S.report_k(pd.DataFrame({"k": [3, 5]})) == 5
+    assert S.report_k(pd.DataFrame({"k": [3, 8, 12]})) == S.TARGET_K
+
+
+def test_too_small_user_file_is_one_clear_error(tmp_path):
+    from analysis.errors import ConfigError
+
+    cal = _calibration_file(tmp_path, slice(0, 5))
+    with pytest.raises(ConfigError, match="at least 6"):
+        S.load_devices(cal)
