@@ -25,6 +25,7 @@ import torch.nn as nn
 from analysis import paths
 from analysis.errors import ConfigError, DataFormatError
 from analysis.models import MobileOneBlock, get_entry, mobileone, reparameterize_model
+from analysis.util import as_list
 
 #: Variants of the paper (Table 7), in order.
 VARIANTS = ("s0", "s1", "s2", "s3", "s4")
@@ -38,8 +39,6 @@ NOISE = 0.05
 
 def variant_ids(variants) -> list[str]:
     """``["s0", …]`` from ``"S0"``, ``"s0"``, ``"MobileOne-S0"`` or ``"mobileone_s0"``."""
-    from analysis.util import as_list
-
     out = []
     for v in as_list(variants):
         key = str(v).strip().lower().replace("mobileone", "").strip("-_ ")
@@ -55,8 +54,6 @@ def variant_ids(variants) -> list[str]:
 
 def k_values(values) -> list[int]:
     """Sorted distinct k ≥ 1 (the number of parallel k×k conv-BN branches)."""
-    from analysis.util import as_list
-
     out = set()
     for v in as_list(values):
         try:
@@ -253,16 +250,44 @@ def equivalence(train: nn.Module, input_size: int, seed: int = 0) -> dict:
 
 # --- counts and latency ------------------------------------------------------------------------
 
-def count_forms(train: nn.Module, fused: nn.Module, input_size: int) -> dict[str, dict]:
-    """``{"train": counts, "fused": counts}``: MACs, params, memory bytes, operators, merges
-    (:func:`analysis.complexity.count_complexity` on each form as given)."""
-    from analysis.complexity import count_complexity
+def count_model(model: nn.Module, input_size: int) -> dict:
+    """MACs and element-wise ops (fvcore with :mod:`analysis.complexity`'s element-wise
+    handles: the same numbers as ``count_complexity``), parameters, and memory bytes, operators
+    and merges of the traced graph (``complexity.graph_costs``) of ``model`` as given. Two
+    traces instead of ``count_complexity``'s three (activations are not needed here)."""
+    import logging
+    import warnings
 
-    keep = ("macs", "params", "elementwise", "memory_bytes", "operators", "merges")
+    from fvcore.nn import FlopCountAnalysis
+
+    from analysis.complexity import ELEMENTWISE_HANDLES, graph_costs, split_counts
+
+    x = torch.zeros(1, 3, input_size, input_size)
+    model = model.eval()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        logging.getLogger("fvcore").setLevel(logging.ERROR)
+        flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False) \
+            .uncalled_modules_warnings(False).set_op_handle(**ELEMENTWISE_HANDLES)
+        macs, elementwise = split_counts(flops)
+        graph = graph_costs(model, x)
+    return {"macs": macs, "params": sum(p.numel() for p in model.parameters()),
+            "elementwise": elementwise, **{k: graph[k] for k in ("memory_bytes", "operators", "merges")}}
+
+
+_COUNTS: dict[tuple[str, int], dict] = {}
+
+
+def count_forms(train: nn.Module, fused: nn.Module, input_size: int) -> dict[str, dict]:
+    """``{"train": counts, "fused": counts}`` (:func:`count_model`). Counts depend only on the
+    architecture, so they are kept per architecture text (``repr``) and input size: the fused
+    S0 is the same network for every k and is counted once."""
     out = {}
     for form, model in (("train", train), ("fused", fused)):
-        c = count_complexity(model, input_size, fuse=False)
-        out[form] = {k: getattr(c, k) for k in keep}
+        key = (repr(model), input_size)
+        if key not in _COUNTS:
+            _COUNTS[key] = count_model(model, input_size)
+        out[form] = dict(_COUNTS[key])
     return out
 
 
@@ -289,12 +314,15 @@ def measure_forms(models: dict[str, nn.Module], runtime: str, *, runs: dict[str,
 
 
 def study_rows(variant: str, k: int, *, runtimes, input_size: int, threads: int, warmup: int,
-               n_runs: int, min_runs: int, reference_macs: float | None, seed: int = 0) -> list[dict]:
+               n_runs: int, min_runs: int, reference_macs: float | None, seed: int = 0,
+               exact_size: int = 64) -> list[dict]:
     """Rows of ``reparam.csv`` for one variant and k: one per form (train, fused) and runtime,
-    each with the counts, the latency statistics and the equivalence errors of the pair."""
+    each with the counts and latency at ``input_size`` and the equivalence errors of the pair
+    on an ``exact_size`` input (float64 convolutions are slow on CPU; exactness does not depend
+    on the resolution)."""
     train, fused = build_pair(variant, k, seed)
     counts = count_forms(train, fused, input_size)
-    eq = equivalence(train, input_size, seed)
+    eq = equivalence(train, exact_size, seed)
     ref = reference_macs or counts["fused"]["macs"]
     runs = {f: runs_for(counts[f]["macs"], ref, n_runs, min_runs) for f in counts}
     rows = []
@@ -305,30 +333,33 @@ def study_rows(variant: str, k: int, *, runtimes, input_size: int, threads: int,
             rows.append({"variant": variant.upper(), "k": k, "official_k": k == official_k(variant),
                          "form": form, "runtime": runtime, "threads": threads,
                          "input_size": input_size, **lat[form], **counts[form],
-                         "max_abs_diff_f64": eq["abs_f64"], "max_rel_diff_f64": eq["rel_f64"],
-                         "max_abs_diff_f32": eq["abs_f32"], "max_rel_diff_f32": eq["rel_f32"],
+                         "exact_size": exact_size, "max_abs_diff_f64": eq["abs_f64"],
+                         "max_rel_diff_f64": eq["rel_f64"], "max_abs_diff_f32": eq["abs_f32"], "max_rel_diff_f32": eq["rel_f32"],
                          "max_block_rel_diff_f32": eq["rel_block_f32"]})
     return rows
 
 
 def run_study(variants, k_values_, runtimes, *, input_size: int, threads: int, warmup: int,
-              n_runs: int, min_runs: int, seed: int = 0, progress: bool = True) -> pd.DataFrame:
-    """``reparam.csv``: every variant at its official k, and S0 (when selected) at every k of
-    ``k_values_``. Runs are scaled by MACs relative to the cheapest fused model."""
+              n_runs: int, min_runs: int, sweep_runtimes=None, seed: int = 0,
+              exact_size: int = 64, progress: bool = True) -> pd.DataFrame:
+    """``reparam.csv``: every variant at its official k in ``runtimes``, and S0 (when selected)
+    at every other k of ``k_values_`` in ``sweep_runtimes`` (default: ``runtimes``). Runs are
+    scaled by MACs relative to the cheapest fused model."""
     from tqdm import tqdm
 
     variants = sorted(variant_ids(variants), key=VARIANTS.index)  # cheapest first
     ks = k_values(k_values_)
-    jobs = [(v, official_k(v)) for v in variants]
-    if "s0" in variants:
-        jobs += [("s0", k) for k in ks if k != official_k("s0")]
+    sweep_runtimes = list(runtimes) if sweep_runtimes is None else as_list(sweep_runtimes)
+    jobs = [(v, official_k(v), list(runtimes)) for v in variants]
+    if "s0" in variants and sweep_runtimes:
+        jobs += [("s0", k, sweep_runtimes) for k in ks if k != official_k("s0")]
     rows: list[dict] = []
-    for v, k in tqdm(jobs, desc="variants and k", disable=not progress):
+    for v, k, rts in tqdm(jobs, desc="variants and k", disable=not progress):
         # the first job's fused model is the cheapest: the run-count reference
         reference = next((r["macs"] for r in rows if r["form"] == "fused"), None)
-        rows += study_rows(v, k, runtimes=list(runtimes), input_size=input_size, threads=threads,
+        rows += study_rows(v, k, runtimes=rts, input_size=input_size, threads=threads,
                            warmup=warmup, n_runs=n_runs, min_runs=min_runs,
-                           reference_macs=reference, seed=seed)
+                           reference_macs=reference, seed=seed, exact_size=exact_size)
     table = pd.DataFrame(rows).sort_values(["variant", "k", "runtime", "form"], kind="stable")
     table["speedup_vs_train"] = table.apply(lambda r: _speedup(table, r), axis=1)
     return add_published(table.reset_index(drop=True))

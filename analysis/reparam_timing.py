@@ -87,13 +87,15 @@ def sequential_overhead(variants, *, input_size: int, threads: int, runs: int | 
     and the operator count of each traced graph (:func:`analysis.complexity.graph_costs`).
     ``runs``: interleaved rounds, one number or ``{"S0": rounds, …}``."""
     from analysis.complexity import graph_costs
-    from analysis.reparam_study import build_pair, official_k, variant_ids
+    from analysis.models import mobileone
+    from analysis.reparam_study import variant_ids
 
     rows = []
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, 3, input_size, input_size, generator=g)
     for v in variant_ids(variants):
-        _, fused = build_pair(v, official_k(v), seed)
+        torch.manual_seed(seed)
+        fused = mobileone(v, inference_mode=True).eval()  # the deployed form (random weights)
         seq = plain_sequential(fused)
         n = runs.get(v.upper(), 5) if isinstance(runs, dict) else runs
         t = interleaved_times({"fused": fused, "sequential": seq}, x, runs=n, warmup=warmup,

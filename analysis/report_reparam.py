@@ -35,9 +35,10 @@ def speedups(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def k_sweep(table: pd.DataFrame, variant: str = "S0") -> pd.DataFrame:
-    """The k sweep of one variant: per runtime, k and form the min latency, MACs, memory
-    bytes and operator count."""
+    """The k sweep of one variant: per runtime measured at more than one k, per k and form,
+    the min latency, MACs, memory bytes and operator count."""
     t = table[table["variant"] == variant]
+    t = t[t.groupby("runtime")["k"].transform("nunique") > 1]  # runtimes swept over k only
     cols = ["runtime", "k", "form", "min_ms", "median_ms", "macs", "memory_bytes", "operators"]
     return t[cols].sort_values(["runtime", "form", "k"]).reset_index(drop=True)
 
