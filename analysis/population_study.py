@@ -447,3 +447,23 @@ def findings(table: pd.DataFrame, pops: dict[str, pd.DataFrame], correlations: p
             "missing": missing_counts(pops), "draws": draws, "notes": notes,
             "paper": paper_table1_macs(), "paper_n": len(figure2_names()),
             "references": references}
+
+
+def summary(parameters: dict, *, latency_file, device: str, pops: dict, figure2_missing,
+            notes, figures, conclusion_text: str) -> dict:
+    """``summary.json`` of notebook 05: parameters, the file and device, population sizes,
+    what each result file holds, the figures, the conclusion and the run's provenance."""
+    from analysis.provenance import provenance
+
+    return {"parameters": parameters, "latency_csv": paths.relative(latency_file),
+            "device": device, "population_sizes": {k: len(v) for k, v in pops.items()},
+            "figure2_not_found": figure2_missing, "subsample_notes": notes,
+            "files": {"population_correlations.csv": "per population and metric: ρ, p, CI, "
+                                                     "Kendall τ, n, primary inference",
+                      "subsample_rho.csv": "quantiles of ρ(latency, MACs) over random subsets "
+                                           "of the efficient regime, per subset size",
+                      "predictor_comparisons.csv": "paired Δρ between metrics, Holm-adjusted",
+                      "missing_counts.csv": "models whose count is missing, per metric",
+                      "reference_points.csv": "the paper's devices on the same scale"},
+            "figures": [paths.relative(f) for f in figures], "conclusion": conclusion_text,
+            "provenance": provenance("05_population_study")}

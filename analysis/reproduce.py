@@ -128,7 +128,7 @@ def _quiet_kernels():
             os.close(saved)
             tmp.seek(0)
             for line in tmp.read().decode(errors="replace").splitlines():
-                if line.strip() and "Kernel is running over TCP" not in line:
+                if line.strip() and "[IPKernelApp]" not in line:
                     print(line, file=sys.stderr)
 
 
