@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from analysis import export as ex
 from analysis import paths
-from analysis.export import to_onnx
+from analysis.export import batch, to_onnx
 from analysis.cli import main
 from analysis.errors import ConfigError, DataFormatError, UnknownModelError
 from analysis.latency import load_latency
@@ -236,6 +236,7 @@ def test_export_command_exit_status(tmp_path, monkeypatch, capsys):
         path.write_bytes(b"onnx")
         return path
 
+    monkeypatch.setattr(batch, "export_ready", lambda model_id, size: tiny())
     monkeypatch.setattr(to_onnx, "export_onnx", fake_export)
     monkeypatch.setattr(to_onnx, "check_onnx", lambda path, model, example: "checked")
     assert main(["export", "--format", "onnx", "--models", "mobileone_s0", "--out", str(out),
