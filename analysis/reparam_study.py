@@ -300,16 +300,23 @@ def runs_for(macs: float, reference_macs: float, n_runs: int, min_runs: int) -> 
     return max(min(min_runs, n_runs), int(round(n_runs * reference_macs / max(macs, 1))))
 
 
-def measure_forms(models: dict[str, nn.Module], runtime: str, *, runs: dict[str, int],
-                  warmup: int, threads: int, input_size: int) -> dict[str, dict]:
-    """Latency of each named model with the project's harness (no fusing: the form as given)."""
-    from analysis.latency import measure_model
+def measure_forms(models: dict[str, nn.Module], runtime: str, *, runs: int, warmup: int,
+                  threads: int, input_size: int, seed: int = 0) -> dict[str, dict]:
+    """Latency of each named model (the form as given), all timed interleaved in one loop
+    (:func:`analysis.reparam_timing.interleaved_times`), so that a busy shared machine slows
+    them alike; summary statistics of the samples (:func:`analysis.latency.sample_stats`)."""
+    from analysis.latency import sample_stats
+    from analysis.reparam_timing import interleaved_times
 
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, 3, input_size, input_size, generator=g)
+    times = interleaved_times(models, x, runs=runs, warmup=warmup, threads=threads,
+                              runtime=runtime)
     out = {}
-    for form, model in models.items():
-        row = measure_model(model, runtime, runs=runs[form], warmup=warmup, threads=threads,
-                            input_size=input_size, fuse=False, name=form, count=False)
-        out[form] = {k: row[k] for k in ("min_ms", "median_ms", "p90_ms", "cv", "n_runs")}
+    for form, samples in times.items():
+        st = sample_stats(samples)
+        out[form] = {"min_ms": st["min"], "median_ms": st["median"], "p90_ms": st["p90"],
+                     "cv": st["cv"], "n_runs": st["n"]}
     return out
 
 
@@ -317,18 +324,19 @@ def study_rows(variant: str, k: int, *, runtimes, input_size: int, threads: int,
                n_runs: int, min_runs: int, reference_macs: float | None, seed: int = 0,
                exact_size: int = 64) -> list[dict]:
     """Rows of ``reparam.csv`` for one variant and k: one per form (train, fused) and runtime,
-    each with the counts and latency at ``input_size`` and the equivalence errors of the pair
+    each with the counts and latency at ``input_size`` (both forms timed interleaved, as many
+    rounds as :func:`runs_for` gives their summed MACs) and the equivalence errors of the pair
     on an ``exact_size`` input (float64 convolutions are slow on CPU; exactness does not depend
     on the resolution)."""
     train, fused = build_pair(variant, k, seed)
     counts = count_forms(train, fused, input_size)
     eq = equivalence(train, exact_size, seed)
     ref = reference_macs or counts["fused"]["macs"]
-    runs = {f: runs_for(counts[f]["macs"], ref, n_runs, min_runs) for f in counts}
+    runs = runs_for(counts["train"]["macs"] + counts["fused"]["macs"], ref, n_runs, min_runs)
     rows = []
     for runtime in runtimes:
         lat = measure_forms({"train": train, "fused": fused}, runtime, runs=runs, warmup=warmup,
-                            threads=threads, input_size=input_size)
+                            threads=threads, input_size=input_size, seed=seed)
         for form in ("train", "fused"):
             rows.append({"variant": variant.upper(), "k": k, "official_k": k == official_k(variant),
                          "form": form, "runtime": runtime, "threads": threads,
@@ -360,7 +368,8 @@ def run_study(variants, k_values_, runtimes, *, input_size: int, threads: int, w
         rows += study_rows(v, k, runtimes=rts, input_size=input_size, threads=threads,
                            warmup=warmup, n_runs=n_runs, min_runs=min_runs,
                            reference_macs=reference, seed=seed, exact_size=exact_size)
-    table = pd.DataFrame(rows).sort_values(["variant", "k", "runtime", "form"], kind="stable")
+    # by variant and k; runtimes in the order given, train-time before fused
+    table = pd.DataFrame(rows).sort_values(["variant", "k"], kind="stable")
     table["speedup_vs_train"] = table.apply(lambda r: _speedup(table, r), axis=1)
     return add_published(table.reset_index(drop=True))
 
@@ -403,10 +412,11 @@ def size_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def fused_runs(table: pd.DataFrame, n_runs: int, min_runs: int) -> dict[str, int]:
-    """Runs per variant for timing its fused form: :func:`runs_for` against the cheapest."""
+    """Interleaved rounds per variant for timing its fused form against a twin of the same
+    cost (:func:`runs_for` of twice its MACs against the cheapest fused model)."""
     t = table[(table["form"] == "fused") & table["official_k"]].drop_duplicates("variant")
     ref = float(t["macs"].min())
-    return {v: runs_for(m, ref, n_runs, min_runs) for v, m in zip(t["variant"], t["macs"])}
+    return {v: runs_for(2 * m, ref, n_runs, min_runs) for v, m in zip(t["variant"], t["macs"])}
 
 
 def exactness_view(table: pd.DataFrame) -> pd.DataFrame:

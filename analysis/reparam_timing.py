@@ -25,16 +25,6 @@ from analysis.errors import ConfigError
 from analysis.models import MobileOneBlock
 
 
-@contextlib.contextmanager
-def _threads(threads: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def plain_sequential(fused: nn.Module) -> nn.Sequential:
     """The fused MobileOne as one flat ``nn.Sequential``: for every block its ``reparam_conv``,
     its SE module (where it has one) and a ReLU; then pooling, flatten and the classifier.
@@ -52,27 +42,34 @@ def plain_sequential(fused: nn.Module) -> nn.Sequential:
 
 
 def interleaved_times(models: dict[str, nn.Module], example: torch.Tensor, *, runs: int,
-                      warmup: int, threads: int) -> dict[str, np.ndarray]:
-    """Per model, ``runs`` single-inference times (ms), PyTorch eager, inference mode.
+                      warmup: int, threads: int, runtime: str = "torch") -> dict[str, np.ndarray]:
+    """Per model, ``runs`` single-inference times (ms) in ``runtime``, timed interleaved.
 
-    One loop times every model once per round, alternating the order between rounds, so slow
-    phases of a shared machine hit all models alike; garbage collection is paused."""
+    Every model is prepared first by the harness's runtime (``analysis.latency.runtimes``:
+    threads set; PyTorch eager in inference mode, or exported to ONNX and loaded in ONNX
+    Runtime), then warmed up; one loop times every model once per round, alternating the order
+    between rounds, so slow phases of a shared machine hit all models alike. Garbage
+    collection is paused while timing (as in the harness)."""
+    from analysis.latency.runtimes import runner
+
     if runs < 1 or warmup < 0:
         raise ConfigError(f"runs must be >= 1 and warmup >= 0, got {runs} and {warmup}")
     names = list(models)
     samples = {n: np.empty(runs) for n in names}
     clock = time.perf_counter_ns
-    with _threads(threads), torch.inference_mode():
+    with contextlib.ExitStack() as stack:
+        run = {n: stack.enter_context(runner(runtime, models[n].eval(), example, threads))
+               for n in names}
         for _ in range(warmup):
             for n in names:
-                models[n](example)
+                run[n]()
         was_enabled = gc.isenabled()
         gc.disable()
         try:
             for r in range(runs):
                 for n in (names if r % 2 == 0 else names[::-1]):
                     t0 = clock()
-                    models[n](example)
+                    run[n]()
                     samples[n][r] = (clock() - t0) / 1e6
         finally:
             if was_enabled:
@@ -129,7 +126,9 @@ def matmul_ceiling(threads: int, n: int = 2048, runs: int = 10, seed: int = 0) -
     a = torch.randn(n, n, generator=g)
     b = torch.randn(n, n, generator=g)
     times = []
-    with _threads(threads), torch.inference_mode():
+    from analysis.latency.runtimes import torch_threads
+
+    with torch_threads(threads), torch.inference_mode():
         torch.matmul(a, b)
         for _ in range(runs):
             t0 = time.perf_counter_ns()

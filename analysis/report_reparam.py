@@ -31,7 +31,9 @@ def speedups(table: pd.DataFrame) -> pd.DataFrame:
     wide = t.pivot_table(index=["variant", "k", "runtime"], columns="form", values="min_ms")
     out = wide.rename(columns={"train": "train_ms", "fused": "fused_ms"}).reset_index()
     out["speedup"] = out["train_ms"] / out["fused_ms"]
-    return out[["variant", "k", "runtime", "train_ms", "fused_ms", "speedup"]]
+    order = {r: i for i, r in enumerate(dict.fromkeys(t["runtime"]))}  # as measured
+    out = out.sort_values(["variant", "runtime"], key=lambda c: c.map(order) if c.name == "runtime" else c)
+    return out[["variant", "k", "runtime", "train_ms", "fused_ms", "speedup"]].reset_index(drop=True)
 
 
 def k_sweep(table: pd.DataFrame, variant: str = "S0") -> pd.DataFrame:

@@ -134,6 +134,15 @@ def test_interleaved_times_and_ceiling():
     assert "2·64³ = 524,288" in text and f"{c['gflops']:.1f} GFLOP/s" in text
 
 
+def test_measure_forms_interleaved_in_onnxruntime():
+    a = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    b = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, 4, 1))
+    out = rs.measure_forms({"a": a, "b": b}, "onnxruntime", runs=3, warmup=1, threads=1,
+                           input_size=8)
+    assert set(out) == {"a", "b"}
+    assert all(r["n_runs"] == 3 and 0 < r["min_ms"] <= r["median_ms"] for r in out.values())
+
+
 def test_achieved_fraction_formula():
     table = synthetic_table()
     a = rt.achieved(table, {"gflops": 100.0})
