@@ -359,23 +359,24 @@ def plot_correlation_ranking(table, *, metric_order, metric_labels: dict | None 
 
 def plot_rank_agreement(matrix, counts, *, sources: dict | None = None, title: str = ""):
     """Heat map of Spearman ρ between devices' latency rankings, each cell with its n
-    (``counts``, same shape). ``sources`` maps a device to ``"paper"`` or ``"measured"``; the
-    tick labels say which."""
+    (``counts``, same shape). Rows carry "k. device [source]" (``sources`` maps a device to
+    ``"paper"``, ``"measured here"`` or ``"your file"``), columns the same numbers k."""
     import seaborn as sns
 
     sources = sources or {}
-    names = [f"{d} [{sources[d]}]" if d in sources else str(d) for d in matrix.index]
+    names = [f"{i + 1}. {d} [{sources[d]}]" if d in sources else f"{i + 1}. {d}"
+             for i, d in enumerate(matrix.index)]
     annot = np.array([[f"{r:.2f}\nn={int(n)}" if np.isfinite(r) else "" for r, n in zip(rr, nn)]
                       for rr, nn in zip(matrix.to_numpy(), counts.to_numpy())])
     size = len(matrix)
     fig, ax = new_figure(width=0.8 * size + 2.4, height=0.62 * size + 1.4)
     sns.heatmap(matrix.to_numpy(float), vmin=-1, vmax=1, center=0, cmap="RdBu_r", annot=annot,
                 fmt="", square=True, cbar_kws={"label": "Spearman ρ", "shrink": 0.8}, ax=ax,
-                annot_kws={"fontsize": 5.5}, xticklabels=names, yticklabels=names)
+                annot_kws={"fontsize": 5.5}, xticklabels=[str(i + 1) for i in range(size)],
+                yticklabels=names)
     ax.grid(False)
-    ax.tick_params(axis="x", rotation=35)
-    for t in ax.get_xticklabels():
-        t.set_ha("right")
+    ax.tick_params(axis="x", rotation=0)
+    ax.tick_params(axis="y", rotation=0)
     if title:
         ax.set_title(title)
     return fig

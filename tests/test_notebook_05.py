@@ -54,7 +54,8 @@ def test_subsample_csv_figures_and_summary(quick):
                  "population_spearman_by_population_and_metric"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= figures
     summary = json.loads((quick / "results" / "summary.json").read_text())
-    assert summary["n_subsamples"] == QUICK_PARAMETERS[NOTEBOOK.stem]["N_SUBSAMPLES"]
+    assert summary["parameters"]["N_SUBSAMPLES"] == QUICK_PARAMETERS[NOTEBOOK.stem]["N_SUBSAMPLES"]
+    assert len(summary["provenance"]["code_sha256"]) == 64
     q = sub[(sub["n"] == 21)].set_index("quantile")["rho"]
     assert f"ranges from {q[0.05]:.2f} to {q[0.95]:.2f} (5–95 %)" in summary["conclusion"]
     assert "/" not in summary["latency_csv"][:1]  # repository-relative, no machine path
