@@ -178,7 +178,7 @@ def synthetic_table(s0_train=60.0, s0_fused=10.0, s1_train=30.0, s1_fused=20.0,
 
 def sequential_frame(ratio):
     return pd.DataFrame({"variant": ["S0"], "ratio_min": [ratio], "ratio_median": [ratio],
-                         "identical_output": [True]})
+                         "identical_output": [True], "overhead_us_per_block": [(ratio - 1) * 300]})
 
 
 def test_conclusion_claims_follow_the_numbers():
@@ -206,6 +206,7 @@ def test_conclusion_never_claims_a_speedup_the_numbers_do_not_show():
     assert "falls from 20.00 ms" in text and "grows" not in text
     assert "varies by 20%" in text and "stays flat" not in text
     assert "target ≤ 1.05: **not met**" in text and "runs as fast as" not in text
+    assert "60.0–60.0 µs per block" in text
 
 
 def test_conclusion_reports_an_inexact_fusion():
@@ -215,11 +216,19 @@ def test_conclusion_reports_an_inexact_fusion():
     assert "Whole networks agree" in small and "not a fusion error" not in small
 
 
+def test_ceiling_sentence_explains_a_share_above_100_percent():
+    table = synthetic_table()
+    high = report.conclusion(report.findings(table, achieved=rt.achieved(table, {"gflops": 10.0})))
+    assert "above 100 %" in high
+    low = report.conclusion(report.findings(table, achieved=rt.achieved(table, {"gflops": 1e4})))
+    assert "above 100 %" not in low and "torch: 1% (S1" in low
+
+
 def test_findings_on_table7_differences():
     t7 = pd.DataFrame({"variant": ["S1", "S1"], "stage": ["1", "2"], "differs": ["channels", ""],
                        "channels_paper": [96, 96], "channels_code": [64, 96]})
     text = report.conclusion(report.findings(synthetic_table(), table7=t7))
-    assert "1 of 2 rows match" in text and "S1 stage 1: channels" in text
+    assert "1 of 2 rows match" in text and "S1 stage 1: channels (Table 7 96, built 64)" in text
 
 
 # --- figures ------------------------------------------------------------------------------------
