@@ -72,6 +72,7 @@ def test_sizes_table7_sequential_and_ceiling(nb04):
         2 * ceil["macs"].iloc[0] / (ceil["min_ms"].iloc[0] / 1e3) / 1e9 / c["gflops"])
     assert summary["conclusion"].startswith("- **Table 7:**")
     assert "Fusion is exact" in summary["conclusion"]
+    assert len(summary["provenance"]["code_sha256"]) == 64
     for name in ("reparam_fused_vs_train_latency", "reparam_s0_k_sweep",
                  "reparam_fused_vs_plain_sequential", "reparam_fraction_of_matmul_ceiling"):
         assert (nb04 / "figures" / f"{name}.png").stat().st_size > 0
