@@ -125,7 +125,7 @@ def _ridge(x: np.ndarray, y: np.ndarray, alphas=ALPHAS):
         return RidgeCV(alphas=alphas, store_cv_results=True).fit(x, y)
 
 
-def _loo_abs_residuals(ridge: RidgeCV) -> np.ndarray:
+def _loo_abs_residuals(ridge) -> np.ndarray:
     """|leave-one-out residual| of each training row at the chosen α (RidgeCV's exact GCV)."""
     i = int(np.argmin(np.abs(np.asarray(ridge.alphas) - ridge.alpha_)))
     return np.sqrt(np.asarray(ridge.cv_results_)[:, i])

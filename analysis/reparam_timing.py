@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -164,14 +163,6 @@ def achieved(table: pd.DataFrame, ceiling: dict) -> pd.DataFrame:
               "fraction_of_ceiling"]].reset_index(drop=True)
 
 
-class _DropSklearnNotice(logging.Filter):
-    """coremltools announces at import that it disables its scikit-learn converter (an
-    unsupported scikit-learn version); irrelevant for PyTorch conversion."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "scikit-learn version" not in record.getMessage()
-
-
 def _size_bytes(path: Path) -> int:
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -189,9 +180,6 @@ def coreml_packages(variants, precisions, *, input_size: int, out_dir=None,
     from analysis.reparam_study import variant_ids
     from analysis.util import as_list
 
-    logger = logging.getLogger("coremltools")
-    if not any(isinstance(f, _DropSklearnNotice) for f in logger.filters):
-        logger.addFilter(_DropSklearnNotice())
     precisions = as_list(precisions)
     if not precisions:
         return pd.DataFrame(columns=["variant", "precision", "status", "size_mb", "message"])

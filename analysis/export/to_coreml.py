@@ -18,12 +18,14 @@ import torch.nn as nn
 from analysis.errors import first_line
 from analysis.export.common import ExportFailure, check_precision, quiet, remove
 
-_COREML_NOISE = ("has not been tested with coremltools", "Failed to load _ML")
+_COREML_NOISE = ("has not been tested with coremltools", "Failed to load _ML",
+                 "scikit-learn version")
 
 
 class _DropCoremlNoise(logging.Filter):
-    """Drop coremltools' untested-torch-version warning and the missing-native-library lines
-    it logs on Linux (prediction needs macOS; conversion does not)."""
+    """Drop coremltools' untested-torch-version warning, the missing-native-library lines it
+    logs on Linux (prediction needs macOS; conversion does not) and its notice that it disables
+    its scikit-learn converter (irrelevant for PyTorch conversion)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
