@@ -109,6 +109,20 @@ def _portable_metadata(executed: Path, source: Path, output: Path) -> None:
     nbformat.write(nb, executed)
 
 
+def prune_stale(since: float) -> list[str]:
+    """After a complete run: delete the files of ``figures/`` and ``notebooks/outputs/<nb>/``
+    that were not written since ``since`` (a renamed figure or a dropped table would otherwise
+    linger in the committed study); returns their repository-relative paths."""
+    folders = [paths.FIGURES] + [paths.NOTEBOOK_OUTPUTS / nb.stem for nb in notebooks()]
+    removed = []
+    for folder in folders:
+        for f in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if f.is_file() and not f.name.startswith(".") and f.stat().st_mtime < since:
+                removed.append(paths.relative(f))
+                f.unlink()
+    return removed
+
+
 @contextlib.contextmanager
 def _quiet_kernels():
     """Hide what Jupyter kernels print to the inherited stderr (e.g. "[IPKernelApp] WARNING |
@@ -141,7 +155,7 @@ def reproduce(only: str | None = None, quick: bool = False) -> None:
     from analysis.complexity import count_table
     from analysis.models import list_models
 
-    start = time.perf_counter()
+    start, start_wall = time.perf_counter(), time.time()
     if only is None and not quick:
         t0 = time.perf_counter()
         out = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
@@ -167,6 +181,10 @@ def reproduce(only: str | None = None, quick: bool = False) -> None:
         print(f"[reproduce] {nb.stem:36s} -> {paths.relative(output)}  "
               f"{time.perf_counter() - t0:5.0f} s", flush=True)
     if only is None and not quick:
+        stale = prune_stale(start_wall)
+        if stale:
+            print(f"[reproduce] removed {len(stale)} stale file(s) no notebook writes any more: "
+                  + ", ".join(stale), flush=True)
         from analysis.readme_results import update_readme
 
         update_readme()
