@@ -175,3 +175,12 @@ def test_unknown_name_suggests_close_ones():
         get_entry("MobileOne-S00")
     with pytest.raises(UnknownModelError, match="known groups"):
         list_models("no-such-group")
+
+
+def test_an_empty_selection_is_one_clear_error():
+    from analysis.errors import ConfigError
+    from analysis.models import resolve_models
+
+    for empty in ("", [], " , "):
+        with pytest.raises(ConfigError, match="no model selected.*figure2"):
+            resolve_models(empty)

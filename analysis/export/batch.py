@@ -61,8 +61,6 @@ def _items(models) -> list[tuple[str, str, nn.Module | None, int]]:
             out.append((str(label), stem, module, 224))
         return out
     ids = resolve_models(models)
-    if not ids:
-        raise ConfigError(f"no model selected by {models!r}")
     return [(get_entry(i).display_name, i, None, get_entry(i).input_size) for i in ids]
 
 

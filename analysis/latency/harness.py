@@ -175,8 +175,6 @@ def _normalise_models(models) -> list[tuple[str, str | nn.Module]]:
     if isinstance(models, Mapping):
         return [(str(k), v) for k, v in models.items()]
     ids = resolve_models(models)
-    if not ids:
-        raise ConfigError(f"no model selected by {models!r}")
     return [(get_entry(i).display_name, i) for i in ids]
 
 

@@ -167,7 +167,8 @@ def list_models(group: str | None = None) -> list[str]:
 
 
 def resolve_models(spec: str | list[str] | tuple[str, ...]) -> list[str]:
-    """Ids for a group name, a model name, or a comma-separated / list mix of both."""
+    """Ids for a group name, a model name, or a comma-separated / list mix of both; a
+    selection of no model at all is an error."""
     items = [spec] if isinstance(spec, str) else list(spec)
     names: list[str] = []
     for item in items:
@@ -179,6 +180,9 @@ def resolve_models(spec: str | list[str] | tuple[str, ...]) -> list[str]:
                 names += list_models(part)
             else:
                 names.append(get_entry(part).id)
+    if not names:
+        raise ConfigError(f"no model selected by {spec!r}; give a model name or a group "
+                          f"({', '.join(list_groups())})")
     return list(dict.fromkeys(names))  # keep order, drop repeats
 
 
