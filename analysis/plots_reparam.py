@@ -1,7 +1,9 @@
 """Figures of notebook 04 (MobileOne's re-parameterization); they only draw.
 
-House style from :mod:`analysis.plots`; colour-blind-safe Okabe–Ito colours, one per form
-(train-time / fused / plain Sequential) and one per runtime, the same in every figure; linear
+House style from :mod:`analysis.plots` and the project's one colour language: runtimes in
+:data:`analysis.plots.SERIES_COLORS`; the *forms* (train-time / fused / plain Sequential) are
+not families, so they are neutral greys/black told apart by line style, marker and hatch (never
+a family colour). Every title names the device (CPU), the threads and the statistic; linear
 axes start at zero so bar lengths compare honestly.
 """
 
@@ -11,22 +13,36 @@ import pandas as pd
 
 from analysis import plots
 
-#: Okabe–Ito colours (colour-blind safe).
-FORM_COLORS = {"train": "#E69F00", "fused": "#0072B2", "sequential": "#009E73"}
+#: Neutral greys per form (forms are not model families); told apart by style as well.
+FORM_COLORS = {"train": "#222222", "fused": "#999999", "sequential": "#666666"}
+FORM_LINES = {"train": "-", "fused": "--", "sequential": ":"}
+FORM_MARKERS = {"train": "o", "fused": "s", "sequential": "^"}
+FORM_HATCHES = {"train": "", "fused": "////", "sequential": ".."}
 FORM_LABELS = {"train": "train-time (k branches)", "fused": "fused (re-parameterized)",
                "sequential": "plain nn.Sequential"}
-RUNTIME_COLORS = getattr(plots, "RUNTIME_COLORS", {"torch": "#D55E00", "onnxruntime": "#56B4E9"})
+RUNTIME_COLORS = {k: plots.SERIES_COLORS[k] for k in ("torch", "onnxruntime")}
 RUNTIME_LABELS = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime"}
-#: Line style and marker per runtime where colour already encodes the form.
-RUNTIME_LINES = ("-", ":")
-RUNTIME_MARKERS = ("o", "s")
 
 
 def _runtime_color(runtime: str) -> str:
     return RUNTIME_COLORS.get(runtime, "#444444")
 
 
-def plot_fusing_latency(speedups: pd.DataFrame):
+def measurement_label(device: str = "", threads: int | None = None, statistic: str = "") -> str:
+    """``"AMD EPYC, 1 thread, min of runs"`` for a figure title (empty parts left out)."""
+    parts = [device or ""]
+    if threads:
+        parts.append(f"{threads} thread{'s' if threads != 1 else ''}")
+    parts.append(statistic)
+    return ", ".join(p for p in parts if p)
+
+
+def _suptitle(fig, title: str, device: str, threads, statistic: str) -> None:
+    label = measurement_label(device, threads, statistic)
+    fig.suptitle(f"{title}\n{label}" if label else title, fontsize=8.5)
+
+
+def plot_fusing_latency(speedups: pd.DataFrame, device: str = "", threads: int | None = None):
     """Min latency of the train-time and the fused form per variant (official k), one panel
     per runtime; bars from zero on a linear axis, speed-up (train / fused) under each pair."""
     runtimes = list(dict.fromkeys(speedups["runtime"]))
@@ -36,34 +52,36 @@ def plot_fusing_latency(speedups: pd.DataFrame):
         xs = range(len(part))
         for j, form in enumerate(("train", "fused")):
             ax.bar([x + (j - 0.5) * 0.38 for x in xs], part[f"{form}_ms"], width=0.38,
-                   color=FORM_COLORS[form], label=FORM_LABELS[form])
+                   color=FORM_COLORS[form], hatch=FORM_HATCHES[form], edgecolor="#000000",
+                   lw=0.5, label=FORM_LABELS[form])
         ax.set_xticks(list(xs), [f"{v}\n{s:.1f}×" for v, s in zip(part["variant"], part["speedup"])])
         ax.set_ylim(0, float(part[["train_ms", "fused_ms"]].max().max()) * 1.12)
         ax.set_ylabel("latency, min of runs (ms)")
-        ax.set_title(RUNTIME_LABELS.get(runtime, runtime))
-    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
-    fig.supxlabel("variant and speed-up of fusing (train-time / fused)", fontsize=8)
+        ax.set_xlabel("variant; speed-up (train / fused)")
+        ax.set_title(RUNTIME_LABELS.get(runtime, runtime), color=_runtime_color(runtime))
+    _suptitle(fig, "Train-time vs fused MobileOne", device, threads, "min of runs")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
     return fig
 
 
-def plot_k_sweep(sweep: pd.DataFrame):
+def plot_k_sweep(sweep: pd.DataFrame, device: str = "", threads: int | None = None):
     """The k sweep of S0: latency (per runtime), memory traffic and operators against k, for
-    the train-time and the fused form (colour = form, marker = runtime); linear axes from 0."""
+    the train-time and the fused form (colour = runtime, line style and marker = form, black
+    for the runtime-free counts); linear axes from 0."""
     from matplotlib.lines import Line2D
 
     fig, axes = plots.new_figure(ncols=3, width=2.5, height=2.5, squeeze=False)
     ax_lat, ax_mem, ax_ops = axes[0]
     runtimes = list(dict.fromkeys(sweep["runtime"]))
     for (runtime, form), part in sweep.groupby(["runtime", "form"], sort=False):
-        j = runtimes.index(runtime)
-        ax_lat.plot(part["k"], part["min_ms"], RUNTIME_LINES[j % len(RUNTIME_LINES)],
-                    marker=RUNTIME_MARKERS[j % len(RUNTIME_MARKERS)], ms=3.5, color=FORM_COLORS[form])
+        ax_lat.plot(part["k"], part["min_ms"], FORM_LINES[form], marker=FORM_MARKERS[form],
+                    ms=3.5, color=_runtime_color(runtime))
     one = sweep.drop_duplicates(["k", "form"])
     for form, part in one.groupby("form", sort=False):
-        ax_mem.plot(part["k"], part["memory_bytes"] / 1e6, "-", marker="o", ms=3.5,
-                    color=FORM_COLORS[form])
-        ax_ops.plot(part["k"], part["operators"], "-", marker="o", ms=3.5, color=FORM_COLORS[form])
-    for ax, label in ((ax_lat, "latency, min (ms)"), (ax_mem, "memory traffic (MB, est.)"),
+        style = dict(ls=FORM_LINES[form], marker=FORM_MARKERS[form], ms=3.5, color="#000000")
+        ax_mem.plot(part["k"], part["memory_bytes"] / 1e6, **style)
+        ax_ops.plot(part["k"], part["operators"], **style)
+    for ax, label in ((ax_lat, "latency, min of runs (ms)"), (ax_mem, "memory traffic (MB, est.)"),
                       (ax_ops, "operators in the graph")):
         ax.set_xlabel("k (conv branches)")
         ax.set_ylabel(label)
@@ -72,16 +90,16 @@ def plot_k_sweep(sweep: pd.DataFrame):
     ax_lat.set_title("latency")
     ax_mem.set_title("memory traffic")
     ax_ops.set_title("operators")
-    handles = [Line2D([], [], color=FORM_COLORS[f], lw=2, label=FORM_LABELS[f])
-               for f in ("train", "fused")]
-    handles += [Line2D([], [], color="#555555", ls=RUNTIME_LINES[j % len(RUNTIME_LINES)],
-                       marker=RUNTIME_MARKERS[j % len(RUNTIME_MARKERS)], ms=3.5,
-                       label=RUNTIME_LABELS.get(r, r)) for j, r in enumerate(runtimes)]
-    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), handlelength=2.5)
+    _suptitle(fig, "S0 k sweep", device, threads, "min of runs")
+    handles = [Line2D([], [], color="#000000", ls=FORM_LINES[f], marker=FORM_MARKERS[f], ms=3.5,
+                      label=FORM_LABELS[f]) for f in ("train", "fused")]
+    handles += [Line2D([], [], color=_runtime_color(r), lw=2, label=RUNTIME_LABELS.get(r, r))
+                for r in runtimes]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), handlelength=2.5)
     return fig
 
 
-def plot_ceiling_fraction(achieved: pd.DataFrame):
+def plot_ceiling_fraction(achieved: pd.DataFrame, device: str = "", threads: int | None = None):
     """Achieved GFLOP/s of each fused variant (2 × MACs / min latency) as a share of the
     measured matmul ceiling, bars per runtime side by side; linear axis from zero."""
     variants = list(dict.fromkeys(achieved["variant"]))
@@ -99,26 +117,31 @@ def plot_ceiling_fraction(achieved: pd.DataFrame):
     ax.set_ylim(0, top)
     ax.set_xticks(range(len(variants)), variants)
     ax.set_ylabel("share of matmul ceiling (%)")
-    ax.set_title(f"fused models vs the measured ceiling ({ceiling:.0f} GFLOP/s = 100 %)",
-                 fontsize=8)
-    fig.legend(loc="outside upper center", ncols=len(runtimes))
+    ax.set_xlabel("MobileOne variant (fused)")
+    _suptitle(fig, f"Fused models vs measured matmul ceiling\n({ceiling:.0f} GFLOP/s = 100 %)",
+              device, threads, "min of runs")
+    fig.legend(loc="outside lower center", ncols=len(runtimes))
     return fig
 
 
-def plot_sequential_ratio(sequential: pd.DataFrame, target: float = 1.05):
+def plot_sequential_ratio(sequential: pd.DataFrame, target: float = 1.05, device: str = "",
+                          threads: int | None = None):
     """Fused / plain-Sequential latency per variant (interleaved timing; min and median) as
     dots around 1×, with the target band shaded."""
-    fig, ax = plots.new_figure(width=3.4, height=2.4)
+    fig, ax = plots.new_figure(width=3.6, height=2.6)
     xs = range(len(sequential))
     ax.axhspan(2 - target, target, color="#999999", alpha=0.2, lw=0, label=f"±{target - 1:.0%}")
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.plot(list(xs), sequential["ratio_min"], "o", color=FORM_COLORS["fused"], label="min of runs")
-    ax.plot(list(xs), sequential["ratio_median"], "s", mfc="none", color=FORM_COLORS["sequential"],
+    ax.plot(list(xs), sequential["ratio_min"], "o", color="#000000", label="min of runs")
+    ax.plot(list(xs), sequential["ratio_median"], "s", mfc="none", color="#000000",
             label="median of runs")
     ax.set_xticks(list(xs), list(sequential["variant"]))
     lo = min(0.9, float(sequential[["ratio_min", "ratio_median"]].min().min()) - 0.02)
     hi = max(1.1, float(sequential[["ratio_min", "ratio_median"]].max().max()) + 0.02)
     ax.set_ylim(lo, hi)
     ax.set_ylabel("fused / plain Sequential (×)")
-    fig.legend(loc="outside upper center", ncols=3)
+    ax.set_xlabel("MobileOne variant (fused, interleaved timing)")
+    _suptitle(fig, "Fused MobileOne vs plain nn.Sequential", device,
+              threads, "min and median of runs")
+    fig.legend(loc="outside lower center", ncols=3)
     return fig

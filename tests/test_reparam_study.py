@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis import plots_reparam
+from analysis import plots, plots_reparam
 from analysis import reparam_study as rs
 from analysis import reparam_timing as rt
 from analysis import report_reparam as report
@@ -309,3 +309,27 @@ def test_figures_draw_without_overlapping_text(tmp_path):
         matplotlib.pyplot.close(fig)
     bar_axes = figs[0].axes + figs[2].axes + figs[1].axes
     assert all(ax.get_ylim()[0] == 0 for ax in bar_axes)
+
+
+def test_figures_name_device_threads_statistic_and_use_the_colour_language():
+    table = synthetic_table()
+    table = pd.concat([table, table.assign(runtime="onnxruntime", min_ms=table["min_ms"] / 2)])
+    seq = pd.DataFrame({"variant": ["S0", "S1"], "ratio_min": [1.01, 0.99],
+                        "ratio_median": [1.0, 1.0]})
+    figs = [plots_reparam.plot_fusing_latency(report.speedups(table), "Test CPU", 1),
+            plots_reparam.plot_k_sweep(report.k_sweep(table), "Test CPU", 1),
+            plots_reparam.plot_ceiling_fraction(rt.achieved(table, {"gflops": 200.0}), "Test CPU", 2),
+            plots_reparam.plot_sequential_ratio(seq, 1.05, "Test CPU", 1)]
+    family = {c.lower() for c in plots.FAMILY_COLORS.values()} - {"#000000"}
+    for fig in figs:
+        title = fig._suptitle.get_text()
+        assert "Test CPU" in title and "thread" in title and "of runs" in title
+        for ax in fig.axes:
+            assert ax.get_xlabel()
+            used = {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
+            used |= {matplotlib.colors.to_hex(l.get_color()) for l in ax.lines}
+            assert not used & family, used & family
+        matplotlib.pyplot.close(fig)
+    lat = figs[1].axes[0]
+    assert {matplotlib.colors.to_hex(l.get_color()) for l in lat.lines} == {
+        plots.SERIES_COLORS["torch"].lower(), plots.SERIES_COLORS["onnxruntime"].lower()}
