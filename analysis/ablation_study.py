@@ -91,7 +91,7 @@ def placement_table(*, depth: int, width: int, input_size: int,
                                      input_size=input_size))
     out = base.drop(columns=["se", "residual_from"])
     out["se_in_plus_se"] = se["se"].to_numpy()
-    out["skip_in_plus_skip"] = skip["residual_from"].to_numpy()
+    out["skip_in_plus_skip"] = pd.array(skip["residual_from"], dtype="Int64")
     return out
 
 
@@ -341,7 +341,9 @@ def cost_figure(spec: AblationTable, cx: pd.DataFrame, fig_dir) -> list:
     fig = plots.plot_dot_rows(cost_ratio_data(cx), category="paper_row", value="ratio",
                               series="cost", colors=cost_colors(), markers=cost_markers(),
                               reference_line=1.0,
-                              xlabel=f"count relative to {spec.reference_label} (×, log scale)")
+                              xlabel=f"count relative to {spec.reference_label} (×, log scale)",
+                              title=f"{spec.paper_name}: what each cost count sees "
+                                    f"(deployed networks)")
     return plots.publish(fig, spec.figure_name("cost_ratios"), fig_dir)
 
 
@@ -351,19 +353,20 @@ def series_figures(spec: AblationTable, long: pd.DataFrame, fig_dir) -> list:
 
     colors, markers = plots.series_styles(series_info(long))
     files = []
-    for value, what, label, ref in (
-            ("latency_ms", "latency", "latency (ms, log scale)", None),
-            ("slowdown", "slowdown", f"× {spec.reference_label} (log scale)", 1.0)):
+    for value, what, label, ref, title in (
+            ("latency_ms", "latency", "latency (ms, log scale)", None,
+             f"{spec.paper_name}: latency per network (min over runs)"),
+            ("slowdown", "slowdown", f"× {spec.reference_label} (log scale)", 1.0,
+             f"{spec.paper_name}: slowdown relative to {spec.reference_label} (min)")):
         fig = plots.plot_dot_rows(long, category="paper_row", value=value, series="series",
                                   colors=colors, markers=markers, reference_line=ref,
-                                  xlabel=label)
+                                  xlabel=label, title=title)
         files += plots.publish(fig, spec.figure_name(what), fig_dir)
     return files
 
 
-def series_views(spec: AblationTable, long: pd.DataFrame) -> list:
-    """The series, their latencies and their slowdowns, captioned, for display."""
-    return [series_info(long).style.set_caption("Series"),
-            latency_view(long, "latency_ms").style.set_caption("Latency (ms)"),
-            latency_view(long, "slowdown").style.set_caption(
-                f"Slowdown relative to {spec.reference_label} (×)")]
+def series_views(spec: AblationTable, long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(caption, table)``: the series, their latencies and their slowdowns, for display."""
+    return [("Series", series_info(long)),
+            ("Latency (ms)", latency_view(long, "latency_ms")),
+            (f"Slowdown relative to {spec.reference_label} (×)", latency_view(long, "slowdown"))]

@@ -254,12 +254,19 @@ def agreement_tables(joined: pd.DataFrame, *, n_bootstrap: int,
 
 
 def device_subtitles(latency: pd.DataFrame) -> dict[str, str]:
-    """Per device: its runtime(s) and statistic(s), for the figure titles."""
+    """Per device (as named by :func:`device_key`): its runtime — unless the name already
+    carries it — and the statistic, in words, for the figure titles."""
     out = {}
     for device, part in latency.groupby("device", sort=False):
-        runtimes = ", ".join(sorted(set(part["runtime"].astype(str))))
-        stats = ", ".join(sorted(set(part["statistic"].astype(str))))
-        out[str(device)] = f"{runtimes}, {stats}"
+        runtimes = sorted(set(part["runtime"].astype(str)))
+        stats = sorted(set(part["statistic"].astype(str)))
+        words = []
+        if not all(f"· {r}" in str(device) for r in runtimes):
+            words.append("runtime not stated" if runtimes == ["unstated"] else
+                         "runtime " + ", ".join(runtimes))
+        words.append("statistic not stated" if stats == ["unstated"] else
+                     ", ".join(stats) + " latency")
+        out[str(device)] = "; ".join(words)
     return out
 
 

@@ -241,7 +241,7 @@ def _place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list[int]:
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             ann = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(3 * dx, 3 * dy),
                               textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
-                              arrowprops=({"arrowstyle": "-", "color": "#888888", "lw": 0.4}
+                              arrowprops=({"arrowstyle": "-", "color": "#444444", "lw": 0.5}
                                           if k >= 8 else None))
             ann.set_in_layout(False)
             ann.update_positions(renderer)
@@ -350,14 +350,17 @@ def plot_correlation_ranking(table, *, metric_order, metric_labels: dict | None 
         ax.set_yticks(y, [metric_labels.get(m, m) for m in order])
     for k in range(len(groups), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
-        axes[k // ncols - 1][k % ncols].xaxis.set_tick_params(labelbottom=True)
-        axes[k // ncols - 1][k % ncols].set_xlabel("Spearman ρ (95 % CI)")
-    for ax in axes[-1]:
+    for ax in axes.flat:
+        ax.xaxis.set_tick_params(labelbottom=True)
         ax.set_xlabel("Spearman ρ (95 % CI)")
+    fig.suptitle("Rank correlation of each cost metric with latency, per device "
+                 "(bar: 95 % bootstrap CI; hollow: n ≤ 8, exact test, no CI)", fontsize=8)
     return fig
 
 
-def plot_rank_agreement(matrix, counts, *, sources: dict | None = None, title: str = ""):
+def plot_rank_agreement(matrix, counts, *, sources: dict | None = None,
+                        title: str = "Agreement of latency rankings between devices "
+                                     "(Spearman ρ; n = models both measured)"):
     """Heat map of Spearman ρ between devices' latency rankings, each cell with its n
     (``counts``, same shape). Rows carry "k. device [source]" (``sources`` maps a device to
     ``"paper"``, ``"measured here"`` or ``"your file"``), columns the same numbers k."""

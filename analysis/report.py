@@ -59,6 +59,15 @@ def direction(rho: float) -> str:
     return "positive" if rho > 0 else "negative" if rho < 0 else "zero"
 
 
+def bound(value: float, *compared: float) -> str:
+    """A CI bound with 2 decimals, or 3 where 2 would make it look equal to a value it is
+    compared with (a threshold, the paper's ρ, the other bound)."""
+    two = f"{value:.2f}"
+    if any(math.isfinite(c) and two == f"{c:.2f}" and value != c for c in compared):
+        return f"{value:.3f}"
+    return two
+
+
 def inference_text(r) -> str:
     """ρ with its primary inference, e.g. ``ρ = 0.46 (95 % CI −0.03 to 0.79, n = 21; scipy p =
     0.037)`` or ``ρ = 1.00 (small n = 3: exact permutation p = 0.33)``."""
@@ -68,7 +77,8 @@ def inference_text(r) -> str:
     if r["inference"] == EXACT:
         return (f"ρ = {r['rho']:.2f} (small n = {n}: exact permutation p = "
                 f"{format_p(r['exact_p'])}, no interval)")
-    return (f"ρ = {r['rho']:.2f} (95 % CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, n = {n}; "
+    lo, hi = r["ci_low"], r["ci_high"]
+    return (f"ρ = {r['rho']:.2f} (95 % CI {bound(lo, hi)} to {bound(hi, lo)}, n = {n}; "
             f"scipy p = {format_p(r['p_value'])})")
 
 
@@ -100,11 +110,17 @@ def disagreement_text(r) -> str:
 
 # -- notebook 01 -------------------------------------------------------------------------------
 
+#: The single basis of the prose for sizes: the project's fvcore counts of its own
+#: implementations (they exist for every model and device); Table 9's published sizes are
+#: shown in the tables only.
+PROSE_BASIS = "our fvcore counts"
+
+
 def table1_sentences(table1: pd.DataFrame) -> list[str]:
-    """Table 1, paper vs ours, one line per (device, metric) on *published sizes* (the prose's
-    single basis; the fvcore-count rows are shown in the table only)."""
+    """Table 1, paper vs ours, one line per (device, metric) on :data:`PROSE_BASIS` (the
+    published-size rows are shown in the table only)."""
     lines = []
-    rows = table1[table1["source"] == "published sizes"] if "source" in table1 else table1
+    rows = table1[table1["source"] == PROSE_BASIS] if "source" in table1 else table1
     for _, r in rows.iterrows():
         ours = {"rho": r["our_rho"], "p_value": r["our_p"], "ci_low": r["ci_low"],
                 "ci_high": r["ci_high"], "n": r["n"], "inference": r["inference"],
@@ -116,8 +132,8 @@ def table1_sentences(table1: pd.DataFrame) -> list[str]:
         else:
             compare = f"the paper reports ρ = {r['paper_rho']:.2f}"
         lines.append(f"- **{r['device']}, {label(r['metric'])}**: {inference_text(ours)}; "
-                     f"{support_text(ours)}; {compare} (p = {format_p(r['paper_p'])})."
-                     + disagreement_text(ours))
+                     f"{support_text(ours)}; {compare} (the paper's p = "
+                     f"{format_p(r['paper_p'])})." + disagreement_text(ours))
     return lines
 
 
@@ -138,12 +154,14 @@ def verdict_sentences(verdicts: pd.DataFrame, threshold: float = WEAK_THRESHOLD)
     for metric, part in verdicts.groupby("metric", sort=False):
         items = []
         for _, r in part.iterrows():
-            ci = (f"CI {r['ci_low']:.2f} to {r['ci_high']:.2f}" if math.isfinite(r["ci_low"])
+            lo, hi = r["ci_low"], r["ci_high"]
+            ci = (f"CI {bound(lo, threshold, -threshold, hi)} to "
+                  f"{bound(hi, threshold, -threshold, lo)}" if math.isfinite(lo)
                   else f"small n = {int(r['n'])}, no CI")
             items.append(f"{r['device']}: **{r['verdict']}** (ρ = {r['rho']:.2f}, {ci})")
         lines.append(f"- *\"Latency is weakly correlated with {label(metric)}\"* (rule: holds if "
-                     f"the 95 % CI lies below ρ = {threshold}, contradicted if above, else "
-                     f"inconclusive) — " + "; ".join(items) + ".")
+                     f"the 95 % CI lies within ±{threshold}, contradicted if it lies wholly "
+                     f"beyond ±{threshold}, else inconclusive) — " + "; ".join(items) + ".")
     return lines
 
 
@@ -183,7 +201,8 @@ def best_predictor_sentences(correlations: pd.DataFrame, paired: pd.DataFrame) -
 
 
 def agreement_sentence(agreement: pd.DataFrame) -> str:
-    """Which devices agree most and least on the latency ranking (small n ranked last)."""
+    """How far devices agree on the latency ranking: how many pairs (n > 8) agree beyond
+    chance and strongly, the highest and the lowest; small-n pairs are counted, not ranked."""
     off = agreement[agreement["a"] != agreement["b"]].dropna(subset=["rho"])
     if off.empty:
         return ""
@@ -193,12 +212,19 @@ def agreement_sentence(agreement: pd.DataFrame) -> str:
         return (f"- **Device agreement**: every pair of devices shares at most {EXACT_MAX_N} "
                 "models, too few to rank them.")
     hi, lo = big.iloc[0], big.iloc[-1]
-    text = (f"- **Device agreement** (pairs with n > {EXACT_MAX_N}): highest between {hi['a']} "
-            f"and {hi['b']}, {inference_text(hi)}; lowest between {lo['a']} and {lo['b']}, "
-            f"{inference_text(lo)}. A latency ranking measured on one device therefore "
-            + ("transfers poorly" if lo["ci_high"] < 0.5 else
-               "transfers well" if lo["ci_low"] > 0.5 else "may or may not transfer")
-            + " to the others.")
+    supported = big[big["supported"].astype(bool) & (big["rho"] > 0)]
+    strong = big[big["ci_low"] > 0.5]
+    text = (f"- **Device agreement** ({len(big)} pairs with n > {EXACT_MAX_N}): "
+            f"{len(supported)} agree beyond chance (CI above 0), {len(strong)} of them strongly "
+            f"(CI above 0.5). Highest: {hi['a']} and {hi['b']}, {inference_text(hi)}; lowest: "
+            f"{lo['a']} and {lo['b']}, {inference_text(lo)}. ")
+    if len(strong) == len(big):
+        text += "A latency ranking measured on one device transfers well to the others."
+    elif not len(supported):
+        text += "A ranking measured on one device is not shown to transfer to any other."
+    else:
+        text += ("A ranking measured on one device transfers to some devices and is not shown "
+                 "to transfer to others: measure on the target device.")
     small = ranked[(ranked["n"] <= EXACT_MAX_N) & (ranked["n"] >= 3)]
     if len(small):
         text += (f" {len(small)} pair(s) share only ≤ {EXACT_MAX_N} models and are not ranked "
@@ -225,10 +251,11 @@ def conv_only_sentences(correlations: pd.DataFrame, conv_only: pd.DataFrame) -> 
         items = []
         for _, r in both[both["metric"] == metric].iterrows():
             conv = {k[:-5]: r[k] for k in r.index if k.endswith("_conv")}
-            word = ("supported" if conv.get("supported") else "not supported")
+            word = ("a non-zero correlation supported" if conv.get("supported")
+                    else "not distinguishable from 0")
             items.append(f"{r['device']} {compact(conv)}, {word}; all models ρ = {r['rho_all']:.2f}")
         if items:
-            lines.append(f"- **Convolutional models only, {label(metric)}:** " + "; ".join(items)
+            lines.append(f"- **{label(metric)}:** " + "; ".join(items)
                          + ".")
     return lines
 
@@ -239,15 +266,17 @@ def correlation_conclusion(correlations: pd.DataFrame, *, table1: pd.DataFrame |
                            conv_only: pd.DataFrame | None = None) -> str:
     """Notebook 01's conclusion (markdown), every claim computed from the tables passed in."""
     lines = []
+    lines.append(f"*Sizes in this text are {PROSE_BASIS} (fvcore, deployed form); Table 9's "
+                 "published sizes are in the tables.*")
     if table1 is not None and len(table1):
-        lines.append("**Table 1, paper vs reproduction** (basis: the sizes published in "
-                     "Table 9; our fvcore counts are in the table only):")
+        lines.append("**Table 1, paper vs reproduction** on the paper's own latencies:")
         lines += table1_sentences(table1)
     verdicts = claim_verdicts(correlations)
     if len(verdicts):
         lines.append("**The paper's claims, per device:**")
         lines += verdict_sentences(verdicts)
     if conv_only is not None and len(conv_only):
+        lines.append("**Convolutional models only** (transformers removed):")
         lines += conv_only_sentences(correlations, conv_only)
     if paired is not None:
         lines.append("**Best predictor per device** (paired bootstrap of Δρ):")
@@ -255,7 +284,7 @@ def correlation_conclusion(correlations: pd.DataFrame, *, table1: pd.DataFrame |
     if agreement is not None and len(agreement):
         text = agreement_sentence(agreement)
         if text:
-            lines.append(text)
+            lines += ["**Across devices:**", text]
     return "\n".join(lines)
 
 
@@ -275,4 +304,4 @@ def describe_table1(table1: pd.DataFrame) -> str:
 __all__ = ["METRIC_LABELS", "WEAK_THRESHOLD", "agreement_sentence", "best_predictor_sentences",
            "claim_verdicts", "conv_only_sentences", "correlation_conclusion", "describe_table1",
            "direction", "disagreement_text", "inference_text", "label", "strength",
-           "support_text", "table1_sentences", "verdict_sentences"]
+           "support_text", "table1_sentences", "verdict_sentences", "PROSE_BASIS", "bound"]

@@ -30,10 +30,11 @@ SYNCHRONIZING = ("ablation_se_relu", "ablation_dynamic_shift_max", "ablation_dyr
 
 
 def times(value: float) -> str:
-    """A ratio as ``1.37×`` (three significant figures; NaN as "n/a")."""
+    """A ratio as ``1.37×`` (two decimals below 10, three figures below 100; NaN: "n/a")."""
     if value is None or not math.isfinite(value):
         return "n/a"
-    return f"{value:.3g}×" if value < 100 else f"{value:,.0f}×"
+    return (f"{value:.2f}×" if value < 10 else f"{value:.3g}×" if value < 100
+            else f"{value:,.0f}×")
 
 
 def percent(ratio: float) -> str:
@@ -41,9 +42,12 @@ def percent(ratio: float) -> str:
 
 
 def slower_or_faster(slowdown: float, reference_label: str) -> str:
-    """``"1.37× slower than ReLU"`` / ``"1.25× faster than ReLU"`` (direction from the sign)."""
+    """``"1.37× slower than ReLU"`` / ``"1.25× faster than ReLU"`` (direction from the sign);
+    within :data:`NOISE_BAND` of 1: ``"as fast as ReLU within noise (0.99×)"``."""
     if not math.isfinite(slowdown):
         return "not measured"
+    if abs(slowdown - 1) <= NOISE_BAND:
+        return f"as fast as {reference_label} within noise ({slowdown:.2f}×)"
     if slowdown >= 1:
         return f"{times(slowdown)} slower than {reference_label}"
     return f"{times(1 / slowdown)} faster than {reference_label}"
@@ -136,16 +140,22 @@ def paper_vs_ours_sentence(compared: pd.DataFrame, reference_label: str) -> str:
     parts = [f"{r.series}: {r.ours_excess_ms:+.3g} ms, {times(r.ours_slowdown)}"
              for r in rows.itertuples()]
     ratios = rows["slowdown_ratio"]
-    gap = ("a larger slowdown in the paper's phone measurement than in any series here"
-           if (ratios > 1).all() else
-           "a smaller slowdown in the paper than in every series here" if (ratios < 1).all()
-           else "a slowdown between those measured here")
+    noise = (rows["ours_slowdown"] - 1).abs() <= NOISE_BAND
+    if noise.all():
+        gap = (f"within ±{NOISE_BAND:.0%} run-to-run noise here: the cost the paper measured "
+               "on the phone does not appear on this machine")
+    elif (ratios > 1).all():
+        gap = "a larger slowdown in the paper's phone measurement than in any series here"
+    elif (ratios < 1).all():
+        gap = "a smaller slowdown in the paper than in every series here"
+    else:
+        gap = "a slowdown between those measured here"
     return (f"- **Paper vs ours, like with like.** The paper's slowest variant, "
             f"{first['paper_row']}, takes {first['paper_excess_ms']:+.3g} ms over "
             f"{reference_label} on the iPhone 12 ({times(first['paper_slowdown'])}); the same "
-            f"network here: {'; '.join(parts)} — {gap}. The cost of its synchronization is a "
-            "property of the device and runtime, not of the MAC count. Every variant is "
-            "compared in the table above.")
+            f"network here: {'; '.join(parts)} — {gap}. How large this cost is depends on the "
+            "device and runtime; MACs do not see it. Every variant is compared in the table "
+            "above.")
 
 
 def groups_sentence(long: pd.DataFrame) -> list[str]:
@@ -162,16 +172,44 @@ def groups_sentence(long: pd.DataFrame) -> list[str]:
     return lines
 
 
-def agreement_sentence(r, paper_order: list[str], ours_order: list[str]) -> str:
-    """Rank agreement of one series with the paper: for n ≤ 3 only the ordering is compared."""
+def ordering(values: pd.Series, band: float = NOISE_BAND) -> str:
+    """``"Baseline ≈ + Skip connections < + Squeeze-Excite"``: ascending, a neighbour within
+    ``band`` (relative) of the previous value joined by ≈ (a tie within noise)."""
+    v = values.dropna().sort_values()
+    text, prev = "", None
+    for name, value in v.items():
+        if prev is None:
+            text = str(name)
+        else:
+            text += (" ≈ " if value <= prev * (1 + band) else " < ") + str(name)
+        prev = value
+    return text
+
+
+def consistent_order(paper: pd.Series, ours: pd.Series, band: float = NOISE_BAND) -> bool:
+    """Whether ``ours`` contradicts no pairwise order of ``paper`` beyond ``band``: for every
+    pair the paper orders a < b, ours has b ≥ a / (1 + band)."""
+    both = pd.concat([paper, ours], axis=1, keys=["p", "o"]).dropna()
+    for a in both.index:
+        for b in both.index:
+            if both.loc[a, "p"] < both.loc[b, "p"] and both.loc[b, "o"] * (1 + band) < both.loc[a, "o"]:
+                return False
+    return True
+
+
+def agreement_sentence(r, paper: pd.Series, ours: pd.Series) -> str:
+    """Rank agreement of one series with the paper (latencies by paper row). For n ≤ 3 only
+    the ordering is compared, with ties within run-to-run noise."""
     n = int(r["n"])
     if n <= 3:
-        same = paper_order == ours_order
-        return (f"{r['series']}: with n = {n} only the ordering can be compared — "
-                f"{'the same' if same else 'a different'} order "
-                f"({' < '.join(ours_order)} here; {' < '.join(paper_order)} in the paper); no "
-                f"test can reach p ≤ 0.05 with {n} values (the smallest exact two-sided p is "
-                f"{2 / math.factorial(n):.2f})")
+        same = consistent_order(paper, ours)
+        return (f"{r['series']}: with n = {n} only the ordering can be compared — here "
+                f"{ordering(ours)} (≈: within ±{NOISE_BAND:.0%}), in the paper "
+                f"{ordering(paper, 0)}: "
+                + ("consistent with the paper's order" if same
+                   else "an order that contradicts the paper's beyond noise")
+                + f"; no test can reach p ≤ 0.05 with {n} values (the smallest exact two-sided "
+                f"p is {2 / math.factorial(n):.2f})")
     return f"{r['series']}: {inference_text(r)}; {support_text(r)}"
 
 
@@ -190,9 +228,9 @@ def noise_check(long: pd.DataFrame, ratio: float = NOISY_RATIO) -> list[str]:
     return out
 
 
-def _order(long: pd.DataFrame, key: str) -> list[str]:
-    part = long[long["key"] == key].dropna(subset=["latency_ms"]).sort_values("latency_ms")
-    return part["paper_row"].tolist()
+def _latencies(long: pd.DataFrame, key: str) -> pd.Series:
+    part = long[long["key"] == key]
+    return part.set_index("paper_row")["latency_ms"].astype(float)
 
 
 def ablation_conclusion(spec, long: pd.DataFrame, complexity: pd.DataFrame,
@@ -216,9 +254,9 @@ def ablation_conclusion(spec, long: pd.DataFrame, complexity: pd.DataFrame,
             lines.append("- **Static vs global-pool activations:** " + "; ".join(groups) + ".")
     if correlations is not None and len(correlations):
         lines.append(f"- **Rank agreement with the paper's {spec.paper_name} ordering:**")
-        paper_order = _order(long, PAPER_KEY)
+        paper = _latencies(long, PAPER_KEY)
         for _, r in correlations.iterrows():
-            lines.append("  - " + agreement_sentence(r, paper_order, _order(long, r["key"])) + ".")
+            lines.append("  - " + agreement_sentence(r, paper, _latencies(long, r["key"])) + ".")
         if int(correlations["n"].max()) <= EXACT_MAX_N:
             lines.append(f"  - With at most {int(correlations['n'].max())} networks the exact "
                          "permutation p is the only inference; no interval is quoted.")

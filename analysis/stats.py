@@ -313,17 +313,19 @@ def paired_comparisons(data: pd.DataFrame, metrics: Sequence[str], *,
 
 def claim_verdict(ci_low: float, ci_high: float, threshold: float = 0.5,
                   claim: str = "weak") -> str:
-    """Verdict on a claim about ρ by a stated rule: a claim that ρ is *weak* (below
-    ``threshold``) ``holds`` if the CI's upper bound is below it, is ``contradicted`` if the
-    lower bound is above it, else ``inconclusive`` (also without a CI, i.e. small n). A claim
-    that ρ is *strong* is the mirror image."""
+    """Verdict on a claim about the *strength* |ρ| by a stated rule. "Weakly correlated"
+    (|ρ| < ``threshold``) ``holds`` if the whole CI lies inside (−threshold, threshold), is
+    ``contradicted`` if the whole CI lies beyond ±threshold (a strong positive *or* negative
+    correlation), else ``inconclusive`` (also without a CI, i.e. small n). "Strongly
+    correlated" is the mirror image."""
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
         return "inconclusive"
-    below, above = ci_high < threshold, ci_low > threshold
+    weak = -threshold < ci_low and ci_high < threshold
+    strong = ci_low > threshold or ci_high < -threshold
     if claim == "weak":
-        return "holds" if below else "contradicted" if above else "inconclusive"
+        return "holds" if weak else "contradicted" if strong else "inconclusive"
     if claim == "strong":
-        return "holds" if above else "contradicted" if below else "inconclusive"
+        return "holds" if strong else "contradicted" if weak else "inconclusive"
     raise ConfigError(f"claim must be 'weak' or 'strong', got {claim!r}")
 
 

@@ -205,6 +205,8 @@ def test_paired_comparisons_call_better_only_when_the_interval_excludes_zero():
 
 @pytest.mark.parametrize("lo,hi,verdict", [(-0.3, 0.4, "holds"), (0.55, 0.9, "contradicted"),
                                            (0.2, 0.8, "inconclusive"),
+                                           (-0.9, -0.6, "contradicted"),  # strong, negative
+                                           (-0.75, 0.17, "inconclusive"),  # may be strong
                                            (np.nan, np.nan, "inconclusive")])
 def test_claim_verdict_rule(lo, hi, verdict):
     assert st.claim_verdict(lo, hi, 0.5, "weak") == verdict
