@@ -42,11 +42,10 @@ CORRELATION_COLUMNS = ["population", "metric", "rho", "p_value", "ci_low", "ci_h
 
 #: The paper's Figure 2 models (Table 9 names) → (timm model name, input size) in timm's
 #: benchmark, or None where timm has no implementation. MNASNet-A1 is timm's ``semnasnet_100``
-#: (MNASNet with squeeze-excite); the others carry the paper's name.
+#: (MNASNet with squeeze-excite); the others carry the paper's name. MobileOne is left out on
+#: purpose (:data:`FIGURE2_UNFUSED`).
 FIGURE2_TIMM: dict[str, tuple[str, int] | None] = {
-    "MobileOne-S0": ("mobileone_s0", 224), "MobileOne-S1": ("mobileone_s1", 224),
-    "MobileOne-S2": ("mobileone_s2", 224), "MobileOne-S3": ("mobileone_s3", 224),
-    "MobileOne-S4": ("mobileone_s4", 224), "DeiT-tiny": ("deit_tiny_patch16_224", 224),
+    "DeiT-tiny": ("deit_tiny_patch16_224", 224),
     "PiT-ti": ("pit_ti_224", 224), "EfficientNet-B0": ("efficientnet_b0", 224),
     "MNASNet-A1": ("semnasnet_100", 224), "MixNet-S": ("mixnet_s", 224),
     "MobileNetV1": ("mobilenetv1_100", 224), "MobileNetV2-x1.0": ("mobilenetv2_100", 224),
@@ -57,6 +56,29 @@ FIGURE2_TIMM: dict[str, tuple[str, int] | None] = {
     "Mobileformer-52": None, "MobileNeXt-x1.4": None,
     "ShuffleNetV2-1.0": None, "ShuffleNetV2-2.0": None,
 }
+
+#: Figure 2 models whose timm rows are **not** the paper's model: timm benchmarks MobileOne in
+#: its unfused train-time form (k branches per block, before re-parameterization), with several
+#: times the MACs and parameters of the deployed network the paper times. They stay in the
+#: ``all``/``efficient`` populations (that is what timm measured) but not in ``figure2``.
+FIGURE2_UNFUSED: dict[str, tuple[str, int]] = {
+    f"MobileOne-S{i}": (f"mobileone_s{i}", 224) for i in range(5)}
+
+
+def unfused_reason(paper_name: str, table: pd.DataFrame | None = None) -> str:
+    """Why a :data:`FIGURE2_UNFUSED` model is not used, with timm's and the paper's counts
+    (the paper's from Table 9; timm's from ``table`` where the row is there)."""
+    name, size = FIGURE2_UNFUSED[paper_name]
+    t9 = pd.read_csv(paths.paper_table("table9_imagenet")).set_index("model")
+    text = f"{name} in timm is the unfused train-time form, not the paper's deployed model"
+    hit = (table[(table["model"] == name) & (table["input_size"] == size)]
+           if table is not None else pd.DataFrame())
+    if len(hit) and paper_name in t9.index:
+        r, p = hit.iloc[0], t9.loc[paper_name]
+        text += (f": {r['macs'] / 1e9:.3g} GMACs, {r['params'] / 1e6:.3g} M params in this file "
+                 f"vs the deployed {p['flops_m'] / 1e3:.3g} GMACs, {p['params_m']:.3g} M (Table 9)")
+    return text
+
 
 # -- the family name rule ------------------------------------------------------------------------
 #: Prefixes stripped before the architecture is read off a timm name (ported weights, attention
@@ -154,9 +176,13 @@ def figure2_names() -> list[str]:
 
 def figure2_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rows of the Figure 2 models found in ``table`` (column ``paper_name``) and, for the
-    others, why not: no timm implementation, or not in this file."""
+    others, why not: no timm implementation, not in this file, or timm's row is not the
+    paper's model (MobileOne: unfused train-time form, :data:`FIGURE2_UNFUSED`)."""
     found, missing = [], {}
     for paper_name in figure2_names():
+        if paper_name in FIGURE2_UNFUSED:
+            missing[paper_name] = unfused_reason(paper_name, table)
+            continue
         target = FIGURE2_TIMM.get(paper_name)
         if target is None:
             missing[paper_name] = "no timm implementation"
@@ -236,6 +262,41 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
 
 
+def _bootstrap_rho(x: np.ndarray, y: np.ndarray, n_bootstrap: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    idx = rng.integers(0, len(x), size=(n_bootstrap, len(x)))
+    return _spearman_rows(x[idx], y[idx])
+
+
+def independent_rho_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str = "macs",
+                               n_bootstrap: int = 2000, seed: int = 0,
+                               confidence: float = 0.95) -> dict:
+    """ρ_a − ρ_b of ρ(latency, ``metric``) for two **independent** samples (different models,
+    e.g. convolutional models vs transformers) with a percentile-bootstrap interval: each
+    sample resampled separately (vectorised), the difference taken per resample (resamples
+    with a constant column, hence an undefined ρ, dropped). ``differs`` is True when the
+    interval excludes 0."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for key, part in (("a", a), ("b", b)):
+        ok = part[[metric, "latency_ms"]].dropna()
+        x, y = ok[metric].to_numpy(float), ok["latency_ms"].to_numpy(float)
+        out[f"n_{key}"] = len(x)
+        out[f"rho_{key}"] = float(sps.spearmanr(x, y)[0]) if len(x) >= 3 else math.nan
+        out[f"_boot_{key}"] = _bootstrap_rho(x, y, n_bootstrap, rng) if len(x) >= 3 else None
+    delta = out["rho_a"] - out["rho_b"]
+    lo = hi = math.nan
+    if out["_boot_a"] is not None and out["_boot_b"] is not None:
+        d = out["_boot_a"] - out["_boot_b"]
+        d = d[np.isfinite(d)]
+        if len(d):
+            alpha = (1 - confidence) / 2
+            lo, hi = (float(v) for v in np.quantile(d, [alpha, 1 - alpha]))
+    out.pop("_boot_a"), out.pop("_boot_b")
+    return {**out, "delta": float(delta), "ci_low": lo, "ci_high": hi,
+            "differs": bool(math.isfinite(lo) and (lo > 0 or hi < 0))}
+
+
 def subsample_rho(part: pd.DataFrame, sizes, n_subsamples: int = 2000, seed: int = 0,
                   metric: str = "macs") -> tuple[dict[int, np.ndarray], list[str]]:
     """ρ(latency, ``metric``) of ``n_subsamples`` random subsets of ``part`` per size, drawn
@@ -313,15 +374,27 @@ def _cell(corr: pd.DataFrame, pop: str, metric: str):
     return None if hit.empty else hit.iloc[0]
 
 
-def _describe(r) -> str:
-    """ρ with its primary inference (bootstrap CI for n > 8, exact p for n ≤ 8)."""
+def _decimals(*bounds: float, against=()) -> int:
+    """2 decimals, or 3 where 2 would make the text look self-contradictory: the bounds round
+    to the same value, or a value compared with them rounds equal to one of them."""
+    r2 = [round(float(b), 2) for b in bounds if math.isfinite(b)]
+    if len(set(r2)) < len(r2) or any(round(float(v), 2) in r2 for v in against):
+        return 3
+    return 2
+
+
+def _describe(r, against=()) -> str:
+    """ρ with its primary inference (bootstrap CI for n > 8, exact p for n ≤ 8); ``against``:
+    values the text compares with the interval (more decimals where needed, :func:`_decimals`)."""
     n = int(r["n"])
     if n < 3 or not math.isfinite(r["rho"]):
         return f"no ρ (n = {n}: fewer than 3 models with a latency and this count)"
     if n <= stats.EXACT_MAX_N:
         return (f"ρ = {r['rho']:.2f} (small n = {n}: exact permutation p = "
                 f"{stats.format_p(r['exact_p'])}, no interval)")
-    text = f"ρ = {r['rho']:.2f} (95 % CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, n = {n})"
+    k = _decimals(r["ci_low"], r["ci_high"], against=against)
+    text = (f"ρ = {r['rho']:.{k}f} (95 % CI {r['ci_low']:.{k}f} to {r['ci_high']:.{k}f}, "
+            f"n = {n})")
     if not r.get("supported", True):
         text += ", an interval that includes 0"
     return text
@@ -343,10 +416,11 @@ def _share_text(share: float, total: int) -> str:
 def _paper_vs_interval(paper: pd.DataFrame, r) -> str:
     """Where the paper's Table 1 values fall relative to the interval of row ``r``."""
     parts = []
+    k = _decimals(r["ci_low"], r["ci_high"], against=paper["rho"])
     for _, p in paper.iterrows():
         where = ("below" if p["rho"] < r["ci_low"] else "above" if p["rho"] > r["ci_high"]
                  else "inside")
-        parts.append(f"the paper's {p['label']} ρ = {p['rho']:.2f} lies {where} this interval")
+        parts.append(f"the paper's {p['label']} ρ = {p['rho']:.{k}f} lies {where} this interval")
     return ("; " + ", ".join(parts)) if parts else ""
 
 
@@ -366,7 +440,9 @@ def conclusion(f: dict) -> str:
         if int(corr.loc[corr["population"] == pop, "n"].max()) == 0:
             lines.append(f"- {_upper(POPULATION_LABELS[pop])}: none in this file.")
             continue
-        text = f"- {_upper(POPULATION_LABELS[pop])} on the {dev}: latency vs MACs {_describe(r)}"
+        against = f["paper"]["rho"] if pop == "figure2" else ()
+        text = (f"- {_upper(POPULATION_LABELS[pop])} on the {dev}: latency vs MACs "
+                f"{_describe(r, against)}")
         if int(r["n"]) > stats.EXACT_MAX_N and math.isfinite(r["rho"]):
             verdict = stats.claim_verdict(r["ci_low"], r["ci_high"], 0.5, "weak")
             text += f"; the claim of a weak correlation {_VERDICT_WORDS[verdict]} here"
@@ -376,6 +452,13 @@ def conclusion(f: dict) -> str:
                   if (c := _cell(corr, pop, m)) is not None]
         lines.append(text + (". Also " + "; ".join(others) if others else "") + ".")
     lines.append(f"- Verdict rule: {weak_rule}.")
+    unfused = [k for k in f.get("figure2_missing", {}) if k in FIGURE2_UNFUSED]
+    if unfused:
+        lines.append(f"- {', '.join(unfused)} are not among the Figure 2 models used: timm "
+                     "benchmarks MobileOne in its unfused train-time form, not the deployed "
+                     "network the paper times (reasons with the counts below). Their timm rows "
+                     "remain in the all-models and efficient-regime populations, since that is "
+                     "what timm measured.")
     comp = f.get("comparisons")
     for pop, g in (comp.groupby("population", sort=False) if comp is not None else []):
         k, best = int(g["n_comparisons"].iloc[0]), METRIC_LABELS.get(g["best"].iloc[0])
@@ -393,19 +476,22 @@ def conclusion(f: dict) -> str:
             lines.append(f"- {int(g['n_missing'].iloc[0])} model(s) lack a "
                          f"{METRIC_LABELS.get(metric, metric)} count ({g['models'].iloc[0]}); "
                          "they are left out of that metric's correlations only.")
-    conv, trans = _cell(corr, "conv", "macs"), _cell(corr, "transformer", "macs")
-    if conv is not None and trans is not None and min(conv["n"], trans["n"]) > stats.EXACT_MAX_N:
-        apart = conv["ci_low"] > trans["ci_high"] or trans["ci_low"] > conv["ci_high"]
-        hi, lo = (conv, trans) if conv["rho"] >= trans["rho"] else (trans, conv)
-        lines.append(f"- MACs vs latency: ρ = {hi['rho']:.2f} among "
-                     f"{POPULATION_LABELS[hi['population']]} and {lo['rho']:.2f} among "
-                     f"{POPULATION_LABELS[lo['population']]}; " +
-                     ("the intervals of these independent groups do not overlap, so MACs rank "
-                      f"latency more closely among {POPULATION_LABELS[hi['population']]}."
-                      if apart else "the intervals overlap: no difference between the families "
-                      "is shown."))
+    fam = f.get("family_difference")
+    if fam is not None and min(fam["n_a"], fam["n_b"]) > stats.EXACT_MAX_N:
+        k = _decimals(fam["ci_low"], fam["ci_high"], against=[0.0])
+        text = (f"- MACs vs latency: ρ = {fam['rho_a']:.2f} among convolutional models "
+                f"(n = {fam['n_a']}) and {fam['rho_b']:.2f} among transformers (n = "
+                f"{fam['n_b']}); independent samples, so the difference ρ_conv − ρ_transformer = "
+                f"{fam['delta']:+.{k}f} gets a bootstrap interval resampling each family "
+                f"separately: 95 % CI {fam['ci_low']:+.{k}f} to {fam['ci_high']:+.{k}f}")
+        if fam["differs"]:
+            hi = "convolutional models" if fam["delta"] > 0 else "transformers"
+            text += f", which excludes 0: MACs rank latency more closely among {hi}."
+        else:
+            text += ", which includes 0: no difference between the families is shown."
+        lines.append(text)
     if f.get("figure2_missing"):
-        lines.append("- Figure 2 models not found: " + "; ".join(
+        lines.append("- Figure 2 models not used: " + "; ".join(
             f"{k} ({v})" for k, v in f["figure2_missing"].items()) + ".")
     n21, draws = f["paper_n"], f["draws"]
     if n21 in draws and len(draws[n21]):
@@ -440,9 +526,12 @@ def conclusion(f: dict) -> str:
 
 def findings(table: pd.DataFrame, pops: dict[str, pd.DataFrame], correlations: pd.DataFrame,
              comparisons: pd.DataFrame | None, draws: dict[int, np.ndarray], notes: list[str],
-             references: pd.DataFrame | None = None) -> dict:
+             references: pd.DataFrame | None = None, n_bootstrap: int = 2000,
+             seed: int = 0) -> dict:
     """Everything :func:`conclusion` states, computed from the notebook's results."""
-    return {"device": device_label(table), "correlations": correlations,
+    return {"family_difference": independent_rho_difference(
+                pops["conv"], pops["transformer"], "macs", n_bootstrap, seed)
+            if "conv" in pops and "transformer" in pops else None,"device": device_label(table), "correlations": correlations,
             "comparisons": comparisons, "figure2_missing": figure2_rows(table)[1],
             "missing": missing_counts(pops), "draws": draws, "notes": notes,
             "paper": paper_table1_macs(), "paper_n": len(figure2_names()),

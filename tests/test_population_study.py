@@ -103,10 +103,21 @@ def test_family_name_rule(name, family):
 
 
 def test_figure2_mapping_covers_the_papers_models():
-    assert set(ps.FIGURE2_TIMM) == set(ps.figure2_names()) and len(ps.FIGURE2_TIMM) == 21
-    rows, missing = ps.figure2_rows(ps.load_population())
+    assert set(ps.FIGURE2_TIMM) | set(ps.FIGURE2_UNFUSED) == set(ps.figure2_names())
+    assert len(ps.FIGURE2_TIMM) + len(ps.FIGURE2_UNFUSED) == 21
+    assert not set(ps.FIGURE2_TIMM) & set(ps.FIGURE2_UNFUSED)
+    table = ps.load_population()
+    rows, missing = ps.figure2_rows(table)
     assert len(rows) + len(missing) == 21
-    assert {k for k, v in ps.FIGURE2_TIMM.items() if v is None} == set(missing)
+    assert {k for k, v in ps.FIGURE2_TIMM.items() if v is None} | set(ps.FIGURE2_UNFUSED) == set(missing)
+    # MobileOne: timm's rows are the unfused train-time form, so not the paper's models ...
+    assert not rows["model"].str.startswith("mobileone").any()
+    s0 = table[(table["model"] == "mobileone_s0") & (table["input_size"] == 224)].iloc[0]
+    assert "unfused train-time form" in missing["MobileOne-S0"]
+    assert f"{s0['macs'] / 1e9:.3g} GMACs" in missing["MobileOne-S0"] and "0.275 GMACs" in missing["MobileOne-S0"]
+    # ... but they stay in the populations timm measured
+    pops = ps.populations(table)
+    assert pops["all"]["model"].eq("mobileone_s0").any()
 
 
 def test_subsamples_without_replacement_seeded_per_size():
@@ -141,6 +152,51 @@ def _findings(corr_rows, comparisons=None, draws=None, paper_n=21):
             "draws": draws or {}, "notes": ["n = 100 skipped: more than half"],
             "paper": pd.DataFrame({"label": ["desktop CPU", "phone"], "rho": [0.06, 0.47]}),
             "paper_n": paper_n}
+
+
+def test_independent_rho_difference_matches_a_loop_and_decides_by_the_interval():
+    rng = np.random.default_rng(3)
+    a = pd.DataFrame({"macs": rng.random(15), "latency_ms": rng.random(15)})
+    b = pd.DataFrame({"macs": rng.random(12), "latency_ms": rng.random(12)})
+    out = ps.independent_rho_difference(a, b, n_bootstrap=300, seed=4)
+    loop_rng, boots = np.random.default_rng(4), {}
+    for key, part in (("a", a), ("b", b)):  # the same draws, one resample at a time
+        idx = loop_rng.integers(0, len(part), size=(300, len(part)))
+        boots[key] = np.array([sps.spearmanr(part["macs"].to_numpy()[i],
+                                             part["latency_ms"].to_numpy()[i]).statistic for i in idx])
+    d = boots["a"] - boots["b"]
+    d = d[np.isfinite(d)]
+    assert out["ci_low"] == pytest.approx(np.quantile(d, 0.025))
+    assert out["ci_high"] == pytest.approx(np.quantile(d, 0.975))
+    assert out["delta"] == pytest.approx(sps.spearmanr(a["macs"], a["latency_ms"]).statistic
+                                         - sps.spearmanr(b["macs"], b["latency_ms"]).statistic)
+    x = np.arange(30.0)
+    mono = pd.DataFrame({"macs": x, "latency_ms": x + rng.normal(0, 1, 30)})
+    noise = pd.DataFrame({"macs": x, "latency_ms": rng.random(30)})
+    assert ps.independent_rho_difference(mono, noise, n_bootstrap=500)["differs"]
+    assert not ps.independent_rho_difference(noise, noise.iloc[::-1], n_bootstrap=500)["differs"]
+
+
+def test_conclusion_compares_families_by_the_interval_of_the_difference():
+    base = [_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]
+    fam = {"n_a": 30, "n_b": 20, "rho_a": 0.8, "rho_b": 0.5, "delta": 0.3, "ci_low": 0.05,
+           "ci_high": 0.55, "differs": True}
+    text = ps.conclusion({**_findings(base), "family_difference": fam})
+    assert "ρ_conv − ρ_transformer = +0.30" in text and "excludes 0" in text
+    assert "more closely among convolutional models" in text and "overlap" not in text
+    text = ps.conclusion({**_findings(base), "family_difference": {
+        **fam, "ci_low": -0.004, "ci_high": 0.55, "differs": False}})
+    assert "95 % CI -0.004 to +0.550, which includes 0" in text and "no difference" in text
+
+
+def test_rounding_never_makes_the_text_contradict_itself():
+    f = _findings([_corr_row("all", "macs", 0.982, 0.9801, 0.9849, 500),
+                   _corr_row("figure2", "macs", 0.82, 0.4712, 0.97, 12)])
+    text = ps.conclusion(f)
+    assert "CI 0.980 to 0.985" in text and "0.98 to 0.98" not in text
+    assert "95 % CI 0.471 to 0.970" in text and "phone ρ = 0.470 lies below this interval" in text
+    plain = ps.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]))
+    assert "CI 0.85 to 0.95" in plain
 
 
 def test_conclusion_follows_the_numbers():
