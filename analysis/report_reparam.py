@@ -200,7 +200,7 @@ def _sequential_sentence(rows: list[dict]) -> str:
                  + "; ".join(f"{k} {x:+.1f} µs" for k, x in us.items()) + ".")
         shown = [us[k] for k in v["overhead_variants"] if k in us]
         if shown and all(x > 0 for x in shown):
-            text += (" The positive overhead of the slower variants is what the block's own "
+            text += (" The positive overhead of the slower variants is consistent with what the block's own "
                      "module call and its identity SE call would cost, which only a flat "
                      "deployed module avoids.")
     return text
