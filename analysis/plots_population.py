@@ -14,21 +14,33 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
+from analysis import plots
 from analysis.plots import new_figure
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
              "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
              "purple": "#CC79A7", "grey": "#BBBBBB"}
-METRIC_COLORS = {"macs": OKABE_ITO["blue"], "params": OKABE_ITO["orange"],
-                 "activations": OKABE_ITO["green"]}
+#: Cost metrics in the project's cost colours (:data:`analysis.plots.COST_COLORS`); activations
+#: get a colour of their own that is none of the family, series or cost colours.
+ACTIVATIONS_COLOR = "#AA3377"
+METRIC_COLORS = {"macs": plots.COST_COLORS["macs"], "params": plots.COST_COLORS["params"],
+                 "activations": ACTIVATIONS_COLOR}
 METRIC_MARKERS = {"macs": "o", "params": "s", "activations": "^"}
 METRIC_AXIS = {"macs": ("MACs (G)", 1e9), "params": ("Parameters (M)", 1e6),
                "activations": ("Activations (M)", 1e6)}
-#: Device colours by a keyword of the device's name (checked in order).
-DEVICE_COLORS = (("iphone", OKABE_ITO["vermillion"]), ("phone", OKABE_ITO["vermillion"]),
-                 ("xeon", OKABE_ITO["purple"]), ("desktop", OKABE_ITO["purple"]),
-                 ("rtx", OKABE_ITO["sky"]), ("gpu", OKABE_ITO["sky"]))
+#: The paper's devices by a keyword of the name (checked in order), in the project's series
+#: colours: the paper's iPhone is the ``paper`` series, its other devices the device palette.
+DEVICE_COLORS = (("iphone", plots.series_color("paper")), ("phone", plots.series_color("paper")),
+                 ("xeon", plots.DEVICE_COLORS[0]), ("desktop", plots.DEVICE_COLORS[0]),
+                 ("rtx", plots.DEVICE_COLORS[1]), ("gpu", plots.DEVICE_COLORS[1]))
+#: Populations in the scatter (not families): greys and black, told apart by marker too.
+POPULATION_STYLE = {"other": "#CCCCCC", "efficient": "#666666", "figure2": "#000000"}
+#: Subset distributions (this device, all families mixed): black.
+SUBSET_COLOR = "#000000"
+#: Largest relative shift of a reference point off its n on the log axis (to separate points
+#: at the same n).
+MAX_DODGE = 0.02
 
 
 def device_color(name: str, default: str = OKABE_ITO["black"]) -> str:
@@ -77,15 +89,15 @@ def plot_population_scatter(table, *, efficient, figure2, device: str, title: st
     (``efficient``: boolean mask) and the paper's Figure 2 models (``figure2``: mask); log
     axes, one panel per metric."""
     fig, axes = new_figure(ncols=len(metrics), width=3.3, height=3.0, squeeze=False)
-    groups = [(~efficient & ~figure2, OKABE_ITO["grey"], "o", 5, "other models"),
-              (efficient & ~figure2, OKABE_ITO["blue"], "o", 7, "efficient regime"),
-              (figure2, OKABE_ITO["vermillion"], "D", 22, "paper's Figure 2 models")]
+    groups = [(~efficient & ~figure2, POPULATION_STYLE["other"], "o", 5, "other models"),
+              (efficient & ~figure2, POPULATION_STYLE["efficient"], "o", 7, "efficient regime"),
+              (figure2, POPULATION_STYLE["figure2"], "D", 22, "paper's Figure 2 models")]
     for ax, metric in zip(axes[0], metrics):
         label, scale = METRIC_AXIS.get(metric, (metric, 1))
         for mask, color, marker, size, _ in groups:
             part = table[mask & table[metric].notna()]
             ax.scatter(part[metric] / scale, part["latency_ms"], s=size, c=color, marker=marker,
-                       linewidths=0.4 if marker == "D" else 0, edgecolors="k", zorder=3,
+                       linewidths=0.4 if marker == "D" else 0, edgecolors="w", zorder=3,
                        alpha=1 if marker == "D" else 0.75)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -93,7 +105,7 @@ def plot_population_scatter(table, *, efficient, figure2, device: str, title: st
         _log_axes(ax)
         ax.set_xlabel(label)
         ax.set_ylabel(f"Latency on {device} (ms)")
-    handles = [Line2D([], [], ls="", marker=m, color=c, markeredgecolor="k" if m == "D" else c,
+    handles = [Line2D([], [], ls="", marker=m, color=c, markeredgecolor="w" if m == "D" else c,
                       markeredgewidth=0.4, label=lab) for _, c, m, _, lab in groups]
     fig.legend(handles=handles, loc="outside lower center", ncols=3)
     if title:
@@ -132,6 +144,29 @@ def plot_population_correlations(corr, *, populations, population_labels=None,
     return fig
 
 
+def dodged_positions(ns: list[int], occupied=frozenset(), max_dodge: float = MAX_DODGE) -> list[float]:
+    """x of reference points at their true ``ns`` on a log axis: points (and a subset bar in
+    ``occupied``) sharing an n are spread evenly over n·(1 ± ``max_dodge``), the bar kept at n."""
+    out, counts, used = [], {}, {}
+    for n in ns:
+        counts[n] = counts.get(n, 0) + 1
+    for n in ns:
+        m, bar = counts[n], n in occupied
+        slots = m + bar
+        if slots == 1:
+            out.append(float(n))
+            continue
+        factors = np.geomspace(1 - max_dodge, 1 + max_dodge, slots) if slots > 1 else [1.0]
+        order = [i for i in range(slots) if not (bar and i == slots // 2 and slots % 2)]
+        if bar and slots % 2 == 0:  # no centre slot left for the bar: keep the outer ones
+            factors = np.geomspace(1 - max_dodge, 1 + max_dodge, slots + 1)
+            order = [i for i in range(slots + 1) if i != slots // 2][:m]
+        k = used.get(n, 0)
+        used[n] = k + 1
+        out.append(float(n * factors[order[k]]))
+    return out
+
+
 def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None = None,
                        paper=None, references=None):
     """The sampling distribution of ρ(latency, MACs) per subset size (log x): 5–95 % range
@@ -141,11 +176,11 @@ def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None =
     fig, ax = new_figure(width=5.2, height=3.2)
     wide = quantiles.pivot(index="n", columns="quantile", values="rho").sort_index()
     for n, q in wide.iterrows():
-        ax.plot([n, n], [q[0.05], q[0.95]], color=OKABE_ITO["blue"], lw=1.2, zorder=2)
-        ax.plot([n, n], [q[0.25], q[0.75]], color=OKABE_ITO["blue"], lw=5, zorder=2,
+        ax.plot([n, n], [q[0.05], q[0.95]], color=SUBSET_COLOR, lw=1.2, zorder=2)
+        ax.plot([n, n], [q[0.25], q[0.75]], color=SUBSET_COLOR, lw=5, zorder=2,
                 solid_capstyle="butt")
-        ax.plot([n], [q[0.5]], "o", ms=3.5, mfc="white", mec=OKABE_ITO["blue"], zorder=3)
-    handles = [Line2D([], [], color=OKABE_ITO["blue"], lw=1.2,
+        ax.plot([n], [q[0.5]], "o", ms=3.5, mfc="white", mec=SUBSET_COLOR, zorder=3)
+    handles = [Line2D([], [], color=SUBSET_COLOR, lw=1.2,
                       label=f"random subsets on {device}: 5–95 % (thin), 25–75 % (thick), median")]
     if population_rho is not None and math.isfinite(population_rho):
         ax.axhline(population_rho, color="#666666", lw=0.8, zorder=1)
@@ -159,10 +194,8 @@ def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None =
                               label=f"paper, Table 1, {p['label']} (ρ = {p['rho']:.2f})"))
     markers = iter(["D", "v", "P", "X", "s", "^"])
     refs = references if references is not None else []
-    seen: dict[int, int] = {}
-    for r in (refs.itertuples() if len(refs) else []):
-        seen[r.n] = seen.get(r.n, 0) + 1
-        x = r.n * 1.07 ** seen[r.n]  # right of its n (and of a subset bar there), one step each
+    xs = dodged_positions([int(n) for n in refs["n"]] if len(refs) else [], set(wide.index))
+    for x, r in zip(xs, refs.itertuples() if len(refs) else []):
         color, marker = device_color(str(r.label)), next(markers, "o")
         err = [[max(r.rho - r.ci_low, 0)], [max(r.ci_high - r.rho, 0)]] \
             if math.isfinite(r.ci_low) else None
@@ -170,9 +203,12 @@ def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None =
                     elinewidth=0.8, zorder=4)
         handles.append(Line2D([], [], ls="", marker=marker, color=color, markeredgecolor="k",
                               markeredgewidth=0.4, label=f"{r.label} (n = {r.n}, 95 % CI)"))
+    if len(refs):
+        handles.append(Line2D([], [], ls="", label=f"points drawn at their n; points sharing an "
+                              f"n shifted by at most ±{MAX_DODGE:.0%} to stay apart"))
     ns = list(wide.index) + ([int(n) for n in refs["n"]] if len(refs) else [])
     ax.set_xscale("log")
-    ax.set_xlim(min(ns) / 1.25, max(ns) * 1.25 * 1.07 ** max(seen.values(), default=1))
+    ax.set_xlim(min(ns) / 1.25, max(ns) * 1.25)
     log_ticks(ax.xaxis, *ax.get_xlim(), preferred=list(wide.index))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_ylim(min(-0.1, ax.get_ylim()[0]), 1.02)

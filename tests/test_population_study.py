@@ -301,3 +301,37 @@ def test_log_ticks_at_least_three_plain_labels(lo, hi):
         assert len(ticks) >= 3 and all(lo <= t <= hi for t in ticks)
     finally:
         plt.close(fig)
+
+
+def test_reference_points_sit_at_their_true_n_and_colours_follow_the_project():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from analysis import plots
+
+    xs = pp.dodged_positions([21, 17, 21, 17], occupied={10, 21})
+    for x, n in zip(xs, [21, 17, 21, 17]):
+        assert abs(x / n - 1) <= pp.MAX_DODGE + 1e-12
+    assert xs[0] != xs[2] and xs[1] != xs[3] and 21 not in xs[::2]  # apart, off the bar
+    assert pp.dodged_positions([17], set()) == [17.0]
+    q = pd.DataFrame({"n": [10] * 5 + [21] * 5, "quantile": list(ps.QUANTILES) * 2,
+                      "rho": [0.1, 0.3, 0.5, 0.7, 0.9] * 2})
+    refs = pd.DataFrame({"label": ["paper Table 9, iPhone 12", "paper Table 9, NVIDIA RTX-2080Ti",
+                                   "Figure 2 models on X CPU"], "n": [21, 17, 17],
+                         "rho": [0.46, -0.3, 0.8], "ci_low": [0.0, -0.7, 0.5], "ci_high": [0.8, 0.2, 0.95]})
+    fig = pp.plot_subsample_rho(q, device="X CPU", references=refs)
+    try:
+        points = [ln for ln in fig.axes[0].lines if ln.get_marker() in ("D", "v", "P")]
+        assert len(points) == 3
+        for ln, n in zip(points, refs["n"]):
+            assert abs(ln.get_xdata()[0] / n - 1) <= pp.MAX_DODGE + 1e-12
+        assert to_hex(points[0].get_color()) == plots.SERIES_COLORS["paper"].lower()
+        family = {c.lower() for c in plots.FAMILY_COLORS.values()} - {"#000000"}
+        used = {to_hex(ln.get_color()) for ln in fig.axes[0].lines}
+        assert not used & family
+    finally:
+        plt.close(fig)
+    assert pp.METRIC_COLORS["macs"] == plots.COST_COLORS["macs"]
+    assert pp.METRIC_COLORS["activations"] not in (set(plots.FAMILY_COLORS.values())
+                                                   | set(plots.COST_COLORS.values())
+                                                   | set(plots.SERIES_COLORS.values()))
