@@ -12,11 +12,12 @@ import numpy as np
 from analysis import plots
 from analysis.prediction_study import MACS, PREDICTOR, SIMILAR
 
-#: Predictor vs baselines (Okabe–Ito black / reddish purple; MACs in the cost-kind colour).
+#: Predictor vs baselines: black vs greys, told apart by marker too (methods are neither
+#: families, series nor costs, so none of those colours).
 METHOD_STYLES = {
     PREDICTOR: {"color": "#000000", "marker": "o"},
-    MACS: {"color": plots.COST_COLORS.get("macs", "#4477AA"), "marker": "s"},
-    SIMILAR: {"color": "#CC79A7", "marker": "^"},
+    MACS: {"color": "#777777", "marker": "s"},
+    SIMILAR: {"color": "#AAAAAA", "marker": "^"},
 }
 
 
@@ -126,16 +127,16 @@ def plot_importance(importance, *, labels: dict | None = None):
     ``importance``: :func:`analysis.prediction_study.importance`."""
     labels = labels or {}
     wide = importance.pivot(index="feature", columns="device", values="share")
-    wide = wide.loc[list(dict.fromkeys(importance["feature"])),
-                    list(dict.fromkeys(importance["device"]))]
+    wide = 100 * wide.loc[list(dict.fromkeys(importance["feature"])),
+                          list(dict.fromkeys(importance["device"]))]  # in %
     fig, ax = plots.new_figure(width=1.0 * wide.shape[1] + 2.0, height=0.28 * len(wide) + 1.4)
-    image = ax.imshow(wide.to_numpy(), cmap="cividis", vmin=0, vmax=1, aspect="auto")
+    image = ax.imshow(wide.to_numpy(), cmap="cividis", vmin=0, vmax=100, aspect="auto")
     for (i, j), v in np.ndenumerate(wide.to_numpy()):
-        ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6.5,
-                color="black" if v > 0.55 else "white")
+        ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6.5,
+                color="black" if v > 55 else "white")
     ax.set_xticks(range(wide.shape[1]), [_wrap(d, 14) for d in wide.columns], fontsize=6.5)
     ax.set_yticks(range(len(wide)), [labels.get(f, f) for f in wide.index])
     ax.grid(False)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="Share of permutation importance")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="Share of permutation importance (%)")
     ax.set_title("Which costs the per-device predictor relies on (%)")
     return fig
