@@ -478,7 +478,8 @@ def conclusion(f: dict) -> str:
                          "they are left out of that metric's correlations only.")
     fam = f.get("family_difference")
     if fam is not None and min(fam["n_a"], fam["n_b"]) > stats.EXACT_MAX_N:
-        k = _decimals(fam["ci_low"], fam["ci_high"], against=[0.0])
+        k = max(_decimals(fam["ci_low"], fam["ci_high"], against=[0.0]),
+                3 if abs(fam["delta"]) < 0.005 else 2)  # never print a difference as ±0.00
         text = (f"- MACs vs latency: ρ = {fam['rho_a']:.2f} among convolutional models "
                 f"(n = {fam['n_a']}) and {fam['rho_b']:.2f} among transformers (n = "
                 f"{fam['n_b']}); independent samples, so the difference ρ_conv − ρ_transformer = "

@@ -187,6 +187,9 @@ def test_conclusion_compares_families_by_the_interval_of_the_difference():
     text = ps.conclusion({**_findings(base), "family_difference": {
         **fam, "ci_low": -0.004, "ci_high": 0.55, "differs": False}})
     assert "95 % CI -0.004 to +0.550, which includes 0" in text and "no difference" in text
+    text = ps.conclusion({**_findings(base), "family_difference": {
+        **fam, "delta": -0.002, "ci_low": -0.011, "ci_high": 0.012, "differs": False}})
+    assert "= -0.002" in text and "-0.00 " not in text
 
 
 def test_rounding_never_makes_the_text_contradict_itself():
