@@ -58,4 +58,6 @@ def test_subsample_csv_figures_and_summary(quick):
     assert len(summary["provenance"]["code_sha256"]) == 64
     q = sub[(sub["n"] == 21)].set_index("quantile")["rho"]
     assert f"ranges from {q[0.05]:.2f} to {q[0.95]:.2f} (5–95 %)" in summary["conclusion"]
+    assert "MobileOne-S0 (mobileone_s0 in timm is the unfused train-time form" in summary["conclusion"]
+    assert "ρ_conv − ρ_transformer" in summary["conclusion"] and "intervals overlap" not in summary["conclusion"]
     assert "/" not in summary["latency_csv"][:1]  # repository-relative, no machine path

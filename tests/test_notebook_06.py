@@ -64,3 +64,4 @@ def test_figures_and_summary(quick):
     assert summary["parameters"]["SEED"] == QUICK_PARAMETERS[NOTEBOOK.stem]["SEED"]
     assert len(summary["provenance"]["code_sha256"]) == 64
     assert "Leave-one-model-out" in summary["conclusion"]
+    assert "median ρ is above both baselines' medians" not in summary["conclusion"]
