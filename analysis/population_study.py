@@ -375,12 +375,21 @@ def _cell(corr: pd.DataFrame, pop: str, metric: str):
 
 
 def _decimals(*bounds: float, against=()) -> int:
-    """2 decimals, or 3 where 2 would make the text look self-contradictory: the bounds round
-    to the same value, or a value compared with them rounds equal to one of them."""
-    r2 = [round(float(b), 2) for b in bounds if math.isfinite(b)]
-    if len(set(r2)) < len(r2) or any(round(float(v), 2) in r2 for v in against):
-        return 3
-    return 2
+    """2 decimals, or 3 (at most 4) where 2 would make the text look self-contradictory: the
+    bounds round to the same value, or a value compared with them (and not equal to one)
+    rounds equal to one of them."""
+    for k in (2, 3):
+        rk = [round(float(b), k) for b in bounds if math.isfinite(b)]
+        if len(set(rk)) == len(rk) and not any(round(float(v), k) in rk for v in against
+                                               if float(v) not in bounds):
+            return k
+    return 4
+
+
+def _ci_pair(lo: float, hi: float) -> str:
+    """``+0.05 to +0.07`` with enough decimals that the bounds (and 0) stay distinct."""
+    k = _decimals(lo, hi, against=[0.0])
+    return f"{lo:+.{k}f} to {hi:+.{k}f}"
 
 
 def _describe(r, against=()) -> str:
@@ -465,7 +474,7 @@ def conclusion(f: dict) -> str:
         text = f"- {_upper(POPULATION_LABELS.get(pop, pop))}: {best} have the highest ρ"
         for better, part in g.groupby("better", sort=False):
             items = ", ".join(f"{METRIC_LABELS.get(r.other, r.other)} (Δρ = {r.delta:+.2f}, paired "
-                              f"95 % CI {r.ci_low:+.2f} to {r.ci_high:+.2f}, Holm p = "
+                              f"95 % CI {_ci_pair(r.ci_low, r.ci_high)}, Holm p = "
                               f"{stats.format_p(r.p_holm)})" for r in part.itertuples())
             text += (f"; they rank latency better than {items}" if better else
                      f"; they are not shown to be better than {items}")
@@ -498,14 +507,15 @@ def conclusion(f: dict) -> str:
     if n21 in draws and len(draws[n21]):
         d = draws[n21]
         q05, q50, q95 = np.quantile(d, [0.05, 0.5, 0.95])
+        k = _decimals(q05, q95, against=f["paper"]["rho"])  # 3 where 2 would contradict
         text = (f"- How much can {n21} models tell? ρ(latency, MACs) of {len(d)} random "
                 f"{n21}-model subsets of the efficient regime on the {dev} ranges from "
-                f"{q05:.2f} to {q95:.2f} (5–95 %), median {q50:.2f}.")
+                f"{q05:.{k}f} to {q95:.{k}f} (5–95 %), median {q50:.{k}f}.")
         for _, p in f["paper"].iterrows():
             share = share_at_or_below(d, p["rho"])
             where = ("below the 5 % quantile" if share < 0.05 else
                      "above the 95 % quantile" if share > 0.95 else "inside the 5–95 % range")
-            text += (f" The paper's {p['label']} ρ = {p['rho']:.2f} lies {where}: "
+            text += (f" The paper's {p['label']} ρ = {p['rho']:.{k}f} lies {where}: "
                      f"{_share_text(share, len(d))} give a ρ this low or lower.")
         text += (" Both paper values come from other devices; the comparison says how typical "
                  f"such a value would be for {n21} models drawn at random on this one.")

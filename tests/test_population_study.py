@@ -198,6 +198,10 @@ def test_rounding_never_makes_the_text_contradict_itself():
     text = ps.conclusion(f)
     assert "CI 0.980 to 0.985" in text and "0.98 to 0.98" not in text
     assert "95 % CI 0.471 to 0.970" in text and "phone ρ = 0.470 lies below this interval" in text
+    draws = {21: np.linspace(0.4690, 0.99, 1001)}  # 5 % quantile 0.4950..., paper 0.47 below
+    draws[21][:60] = 0.4702
+    text = ps.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], draws=draws))
+    assert "ranges from 0.4702 to" in text and "phone ρ = 0.4700 lies below" in text
     plain = ps.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]))
     assert "CI 0.85 to 0.95" in plain
 
