@@ -440,8 +440,8 @@ def conclusion(f: dict) -> str:
     corr, lines = f["correlations"], []
     dev = f["device"]
     weak_rule = ("the paper's \"weakly correlated on a desktop CPU\" is judged by a stated rule: "
-                 "it holds if the CI's upper bound is below 0.5, is contradicted if its lower "
-                 "bound is above 0.5, else inconclusive")
+                 "it holds if the whole 95 % CI lies within ±0.5, is contradicted if it lies "
+                 "wholly beyond ±0.5 (a strong correlation of either sign), else inconclusive")
     for pop in POPULATIONS:
         r = _cell(corr, pop, "macs")
         if r is None:

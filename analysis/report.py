@@ -140,9 +140,9 @@ def table1_sentences(table1: pd.DataFrame) -> list[str]:
 def claim_verdicts(correlations: pd.DataFrame, metrics=("macs", "params"),
                    threshold: float = WEAK_THRESHOLD) -> pd.DataFrame:
     """The paper's claim "latency is weakly correlated with <metric>" judged on every device:
-    ``device, metric, rho, ci_low, ci_high, n, verdict`` (holds if the CI's upper bound is
-    below ``threshold``, contradicted if its lower bound is above it, else inconclusive —
-    always inconclusive without a CI, n ≤ 8)."""
+    ``device, metric, rho, ci_low, ci_high, n, verdict`` (holds if the whole CI lies within
+    ±``threshold``, contradicted if it lies wholly beyond ±``threshold``, else inconclusive —
+    always inconclusive without a CI, n ≤ 8; :func:`analysis.stats.claim_verdict`)."""
     part = correlations[correlations["metric"].isin(metrics)].copy()
     part["verdict"] = [claim_verdict(lo, hi, threshold, "weak")
                        for lo, hi in zip(part["ci_low"], part["ci_high"])]
