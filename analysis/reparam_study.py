@@ -25,6 +25,7 @@ import torch.nn as nn
 from analysis import paths
 from analysis.errors import ConfigError, DataFormatError
 from analysis.models import MobileOneBlock, get_entry, mobileone, reparameterize_model
+from analysis.models.fusion import randomize_batchnorm
 from analysis.util import as_list
 
 #: Variants of the paper (Table 7), in order.
@@ -69,21 +70,6 @@ def k_values(values) -> list[int]:
 def official_k(variant: str) -> int:
     """The k of the published variant (read off the built model: S0 4, S1–S4 1)."""
     return mobileone(variant).num_conv_branches
-
-
-def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Random BatchNorm statistics and affine parameters (as ``tests/fusion_helpers.py``), so
-    that fusion is tested on non-trivial BN folds; returns the model in eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.2)
-    return model.eval()
 
 
 def build_pair(variant: str, k: int, seed: int = 0) -> tuple[nn.Module, nn.Module]:

@@ -7,20 +7,11 @@ import copy
 import torch
 import torch.nn as nn
 
+from analysis.models.fusion import randomize_batchnorm
 
-def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm (1d or 2d) random running statistics and affine parameters, so that
-    folding them is actually exercised; eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.2)
-    return model.eval()
+
+#: Random BatchNorm statistics (the package's helper; used by notebook 04 as well).
+randomize_bn = randomize_batchnorm
 
 
 def max_rel_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> float:

@@ -10,18 +10,15 @@ from scipy import stats as sps
 
 from analysis import paths
 from analysis import population_study as ps
-from analysis.reproduce import QUICK_PARAMETERS, run_notebook
+from analysis.reproduce import QUICK_PARAMETERS
+from hygiene import quick_notebook_run
 
 NOTEBOOK = paths.NOTEBOOKS / "05_population_study.ipynb"
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nb05")
-    params = {**QUICK_PARAMETERS[NOTEBOOK.stem], "OUTPUT_DIR": str(out / "results"),
-              "FIGURE_DIR": str(out / "figures")}
-    run_notebook(NOTEBOOK, out / "executed.ipynb", params)
-    return out
+    return quick_notebook_run(NOTEBOOK.stem, tmp_path_factory)
 
 
 def test_population_correlations_csv_and_scipy(quick):

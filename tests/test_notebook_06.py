@@ -11,18 +11,15 @@ from scipy import stats as sps
 
 from analysis import paths
 from analysis import prediction_study as S
-from analysis.reproduce import QUICK_PARAMETERS, run_notebook
+from analysis.reproduce import QUICK_PARAMETERS
+from hygiene import quick_notebook_run
 
 NOTEBOOK = paths.NOTEBOOKS / "06_latency_prediction.ipynb"
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nb06")
-    params = {**QUICK_PARAMETERS[NOTEBOOK.stem], "OUTPUT_DIR": str(out / "results"),
-              "FIGURE_DIR": str(out / "figures")}
-    run_notebook(NOTEBOOK, out / "executed.ipynb", params)
-    return out
+    return quick_notebook_run(NOTEBOOK.stem, tmp_path_factory)
 
 
 def test_writes_both_csvs(quick):

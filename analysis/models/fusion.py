@@ -73,6 +73,22 @@ def deploy(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
+def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every BatchNorm (1d or 2d) seeded random running statistics and affine parameters,
+    so that folding them into the convs is actually exercised (fresh BatchNorms are the
+    identity); returns the model in eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
+                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=g) * 0.2)
+    return model.eval()
+
+
 def calibrate_batchnorm(model: nn.Module, inputs: torch.Tensor) -> nn.Module:
     """Set every BatchNorm's running statistics to those of ``model``'s activations on
     ``inputs`` (in place; returns ``model`` in its previous train/eval mode).
