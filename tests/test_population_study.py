@@ -14,6 +14,7 @@ from scipy import stats as sps
 
 from analysis import plots_population as pp
 from analysis import population_study as ps
+from analysis import report_population as rp
 from analysis.errors import DataFormatError
 
 HEADER = ("model,infer_img_size,infer_samples_per_sec,infer_step_time,infer_batch_size,"
@@ -63,7 +64,7 @@ def test_missing_macs_named_and_excluded_from_macs_only(tmp_path):
     assert corr.loc[("all", "macs"), "rho"] == pytest.approx(ref, abs=1e-12)
     ref = sps.spearmanr(table["params"], table["latency_ms"]).statistic
     assert corr.loc[("all", "params"), "rho"] == pytest.approx(ref, abs=1e-12)
-    text = ps.conclusion(ps.findings(table, pops, corr.reset_index(), None, {}, []))
+    text = rp.conclusion(ps.findings(table, pops, corr.reset_index(), None, {}, []))
     assert "3 model(s) lack a MACs count" in text and all(m in text for m in gone)
 
 
@@ -181,13 +182,13 @@ def test_conclusion_compares_families_by_the_interval_of_the_difference():
     base = [_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]
     fam = {"n_a": 30, "n_b": 20, "rho_a": 0.8, "rho_b": 0.5, "delta": 0.3, "ci_low": 0.05,
            "ci_high": 0.55, "differs": True}
-    text = ps.conclusion({**_findings(base), "family_difference": fam})
+    text = rp.conclusion({**_findings(base), "family_difference": fam})
     assert "ρ_conv − ρ_transformer = +0.30" in text and "excludes 0" in text
     assert "more closely among convolutional models" in text and "overlap" not in text
-    text = ps.conclusion({**_findings(base), "family_difference": {
+    text = rp.conclusion({**_findings(base), "family_difference": {
         **fam, "ci_low": -0.004, "ci_high": 0.55, "differs": False}})
     assert "95 % CI -0.004 to +0.550, which includes 0" in text and "no difference" in text
-    text = ps.conclusion({**_findings(base), "family_difference": {
+    text = rp.conclusion({**_findings(base), "family_difference": {
         **fam, "delta": -0.002, "ci_low": -0.011, "ci_high": 0.012, "differs": False}})
     assert "= -0.002" in text and "-0.00 " not in text
 
@@ -195,14 +196,14 @@ def test_conclusion_compares_families_by_the_interval_of_the_difference():
 def test_rounding_never_makes_the_text_contradict_itself():
     f = _findings([_corr_row("all", "macs", 0.982, 0.9801, 0.9849, 500),
                    _corr_row("figure2", "macs", 0.82, 0.4712, 0.97, 12)])
-    text = ps.conclusion(f)
+    text = rp.conclusion(f)
     assert "CI 0.980 to 0.985" in text and "0.98 to 0.98" not in text
     assert "95 % CI 0.471 to 0.970" in text and "phone ρ = 0.470 lies below this interval" in text
     draws = {21: np.linspace(0.4690, 0.99, 1001)}  # 5 % quantile 0.4950..., paper 0.47 below
     draws[21][:60] = 0.4702
-    text = ps.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], draws=draws))
+    text = rp.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], draws=draws))
     assert "ranges from 0.4702 to" in text and "phone ρ = 0.4700 lies below" in text
-    plain = ps.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]))
+    plain = rp.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]))
     assert "CI 0.85 to 0.95" in plain
 
 
@@ -215,7 +216,7 @@ def test_conclusion_follows_the_numbers():
                    _corr_row("transformer", "macs", np.nan, np.nan, np.nan, 0),
                    _corr_row("figure2", "macs", 0.9, np.nan, np.nan, 5, exact_p=0.0167)],
                   draws=draws)
-    text = ps.conclusion(f)
+    text = rp.conclusion(f)
     lines = {ln.split(" on ")[0]: ln for ln in text.splitlines()}
     assert "is contradicted" in lines["- All models"]
     assert "holds" in lines["- Efficient regime"]
@@ -228,7 +229,7 @@ def test_conclusion_follows_the_numbers():
     assert "desktop CPU ρ = 0.06 lies below the 5 % quantile: none of the 1000 subsets" in text
     assert "ShuffleNetV2-1.0 (no timm implementation)" in text and "n = 100 skipped" in text
     f = _findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], draws={10: draws[21]})
-    assert "No subsample distribution at n = 21" in ps.conclusion(f)
+    assert "No subsample distribution at n = 21" in rp.conclusion(f)
 
 
 def test_conclusion_calls_a_predictor_better_only_when_the_paired_test_says_so():
@@ -237,12 +238,12 @@ def test_conclusion_calls_a_predictor_better_only_when_the_paired_test_says_so()
          "ci_high": 0.15, "p_holm": 0.002, "n_comparisons": 2, "better": True},
         {"population": "all", "best": "macs", "other": "activations", "delta": 0.03,
          "ci_low": -0.02, "ci_high": 0.08, "p_holm": 0.3, "n_comparisons": 2, "better": False}])
-    text = ps.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], comp))
+    text = rp.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], comp))
     line = next(ln for ln in text.splitlines() if ln.startswith("- All models: "))
     assert "rank latency better than parameters (Δρ = +0.10" in line
     assert "not shown to be better than activations" in line
     assert "2 paired comparisons, Holm-adjusted" in line
-    no_ci = ps.conclusion(_findings([_corr_row("all", "macs", 0.1, -0.3, 0.4, 30,
+    no_ci = rp.conclusion(_findings([_corr_row("all", "macs", 0.1, -0.3, 0.4, 30,
                                                supported=False)]))
     assert "an interval that includes 0" in no_ci
 

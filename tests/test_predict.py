@@ -15,6 +15,7 @@ from analysis import paths, plots
 from analysis import plots_prediction as pp
 from analysis import predict as P
 from analysis import prediction_study as S
+from analysis import report_prediction as R
 from analysis.cli import main
 from analysis.latency import load_latency
 
@@ -156,17 +157,17 @@ def test_loo_sentences_follow_targets():
     loo = pd.DataFrame([_loo_row("A", 0.95), _loo_row("A", 0.5, predictor="macs"),
                         _loo_row("B", 0.85), _loo_row("B", 0.8, predictor="macs"),
                         _loo_row("C", 0.99, n=8), _loo_row("C", 0.9, n=8, predictor="macs")])
-    a, b, c = S.loo_sentences(loo)
+    a, b, c = R.loo_sentences(loo)
     assert "meets the target" in a and "misses" in b and "no target" in c
 
 
 def test_importance_sentence_direction():
     rows = [{"device": "D", "feature": f, "share": s, "importance": s, "coefficient": 1.0}
             for f, s in [("macs", 0.7), ("memory_bytes", 0.2), ("operators", 0.1)]]
-    (text,) = S.importance_sentences(pd.DataFrame(rows))
+    (text,) = R.importance_sentences(pd.DataFrame(rows))
     assert "MACs and parameters outweigh" in text
     rows[0]["share"], rows[1]["share"] = 0.1, 0.8
-    (text,) = S.importance_sentences(pd.DataFrame(rows))
+    (text,) = R.importance_sentences(pd.DataFrame(rows))
     assert "the paper names outweigh MACs" in text
 
 
@@ -177,7 +178,7 @@ def test_new_device_sentence_never_claims_unmet_target():
             {"device": "D", "k": 8, "method": S.MACS, "n_splits": 10, "rho_median": 0.5,
              "rho_p10": 0.4, "mdape_median": 50.0, "within10_median": 0.1,
              "coverage90": np.nan, "beats_both_share": np.nan}]
-    (text,) = S.new_device_sentences(pd.DataFrame(rows))
+    (text,) = R.new_device_sentences(pd.DataFrame(rows))
     assert "meets all" not in text and "10th percentile 0.60 < 0.7" in text
     assert "median ρ" not in text.split("misses")[1]
 
@@ -239,7 +240,7 @@ def test_loo_vs_macs_calls_better_only_when_interval_excludes_zero():
     rows = pd.DataFrame([{**base, "device": "A", "ci_low": 0.1, "ci_high": 0.7},
                          {**base, "device": "B", "ci_low": -0.1, "ci_high": 0.7},
                          {**base, "device": "C", "ci_low": np.nan, "ci_high": np.nan, "n": 6}])
-    a, b, c = S.loo_vs_macs_sentences(rows)
+    a, b, c = R.loo_vs_macs_sentences(rows)
     assert "better than MACs" in a
     assert "better" not in b and "cannot be told apart" in b
     assert "better" not in c and "too small" in c
@@ -255,10 +256,10 @@ def test_loo_vs_macs_delta_is_the_difference_of_rhos(shipped, feats):
 def test_importance_sentence_names_family_when_it_dominates():
     rows = [{"device": "D", "feature": f, "share": s, "importance": s, "coefficient": 1.0}
             for f, s in [("macs", 0.1), ("memory_bytes", 0.2), ("transformer", 0.7)]]
-    (text,) = S.importance_sentences(pd.DataFrame(rows))
+    (text,) = R.importance_sentences(pd.DataFrame(rows))
     assert "family indicator carries more" in text
     rows[2]["share"] = 0.25
-    (text,) = S.importance_sentences(pd.DataFrame(rows))
+    (text,) = R.importance_sentences(pd.DataFrame(rows))
     assert "family indicator carries more" not in text
 
 
@@ -266,11 +267,11 @@ def test_conclusion_small_devices_and_missing_k():
     loo = pd.DataFrame([_loo_row("A", 0.97, n=9), _loo_row("A", 0.5, n=9, predictor="macs")])
     summary = pd.DataFrame(columns=["device", "k", "method", "rho_median", "rho_p10",
                                     "beats_both_share", "coverage90"])
-    text = S.conclusion(loo, summary, S.report_k(summary))
+    text = R.conclusion(loo, summary, R.report_k(summary))
     assert "does not apply" in text and "reaches ρ ≥ 0.9" not in text
     assert "enough models for the new-device scenario" in text
-    assert S.report_k(pd.DataFrame({"k": [3, 5]})) == 5
-    assert S.report_k(pd.DataFrame({"k": [3, 8, 12]})) == S.TARGET_K
+    assert R.report_k(pd.DataFrame({"k": [3, 5]})) == 5
+    assert R.report_k(pd.DataFrame({"k": [3, 8, 12]})) == S.TARGET_K
 
 
 def test_too_small_user_file_is_one_clear_error(tmp_path):
@@ -301,11 +302,11 @@ def test_paired_comparison_over_splits_does_not_count_near_ties():
     pred = summary[summary["method"] == S.PREDICTOR].set_index("device")
     assert pred.loc["A", "paired_delta_median"] == pytest.approx(0.08)
     assert pred.loc["T", "paired_delta_median"] == pytest.approx(0.01)
-    g = S.paired_split_groups(pred.reset_index())
+    g = R.paired_split_groups(pred.reset_index())
     assert [d for d, _ in g["above"]] == ["A"] and [d for d, _ in g["tie"]] == ["T"]
     assert [d for d, _ in g["below"]] == ["B"]
     loo = pd.DataFrame([_loo_row("A", 0.95)])
-    text = S.conclusion(loo, summary, 8)
+    text = R.conclusion(loo, summary, 8)
     assert "ahead by more than 0.02 on 1 of 3 devices (A (+0.080))" in text
     assert "near ties within ±0.02, not counted as ahead: T (+0.010)" in text
     assert "descriptive" in text and "median ρ is above both" not in text
@@ -315,7 +316,7 @@ def test_missed_target_is_worded_as_the_failing_condition():
     rows = [{"device": "D", "k": 8, "method": S.PREDICTOR, "n_splits": 10, "rho_median": 0.95,
              "rho_p10": 0.8, "mdape_median": 20.0, "within10_median": 0.3, "coverage90": 0.9,
              "beats_both_share": 0.9}]
-    (text,) = S.new_device_sentences(pd.DataFrame(rows))
+    (text,) = R.new_device_sentences(pd.DataFrame(rows))
     assert ("misses 1 of the 3 targets: above both baselines in only 90 % of the splits, "
             "not in every split") in text
     assert "(above both baselines in every split)" not in text
