@@ -243,16 +243,6 @@ def latency_view(long: pd.DataFrame, value: str = "latency_ms") -> pd.DataFrame:
                             dropna=False).reindex(list(dict.fromkeys(long["paper_row"])))
 
 
-def chart_data(long: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Rows of ``long`` for a chart of ``value``. A series without any value (the paper's
-    Table 3) is kept, so that every series keeps its colour across the charts, but its label
-    says ``"— not available"`` (it draws no bars)."""
-    out = long.copy()
-    empty = ~out.groupby("key")[value].transform(lambda s: s.notna().any()).astype(bool)
-    out.loc[empty, "series"] = out.loc[empty, "series"] + " — not available"
-    return out
-
-
 def cost_ratio_data(complexity: pd.DataFrame) -> pd.DataFrame:
     """Long table ``paper_row, cost, ratio`` of every :data:`RATIO_COSTS` ratio to the
     reference, for a chart next to the slowdowns."""

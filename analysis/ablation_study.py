@@ -33,7 +33,7 @@ from analysis.models.ablation import (SE_PLACEMENTS, AblationNet, build_variant,
                                       layer_table, variants)
 from analysis.ablation_series import (  # noqa: F401 - re-exported for the notebooks
     COST_LABELS, PAPER_LABEL, RATIO_COSTS, SERIES_COLUMNS, TABLES, AblationTable, DeviceSeries,
-    add_slowdowns, chart_data, comparison_table, cost_correlations, cost_ratio_data,
+    add_slowdowns, comparison_table, cost_correlations, cost_ratio_data,
     device_series, get_table, latency_view, measured_series, paper_rank_correlation,
     paper_results, paper_series, series_info, series_table)
 from analysis.util import as_list, run_each

@@ -82,15 +82,10 @@ def runs_dir() -> Path:
 
 def run_name(latency_csv=None) -> str:
     """Name of a re-run's folder: the stem of the first latency file given, else ``default``."""
-    if not latency_csv:
-        return "default"
-    first = latency_csv
-    if isinstance(first, str):
-        first = first.split(",")[0].strip()
-    elif not isinstance(first, os.PathLike):
-        first = list(first)[0] if len(list(first)) else ""
-    stem = Path(str(first)).stem if first else ""
-    return stem or "default"
+    if isinstance(latency_csv, (str, os.PathLike)):
+        latency_csv = str(latency_csv).split(",")
+    first = next((str(f).strip() for f in latency_csv or () if str(f).strip()), "")
+    return Path(first).stem or "default"
 
 
 def output_dirs(notebook: str, output_dir=None, figure_dir=None, latency_csv=None,

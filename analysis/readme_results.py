@@ -24,11 +24,11 @@ def _out(notebook: str, name: str) -> pd.DataFrame:
     return pd.read_csv(paths.NOTEBOOK_OUTPUTS / notebook / name)
 
 
-def _rho(r, ci=("ci_low", "ci_high")) -> str:
-    if r.get("inference") == "exact permutation" or not math.isfinite(r[ci[0]]):
-        return f"{r['our_rho'] if 'our_rho' in r else r['rho']:.2f} (n = {int(r['n'])}, exact p)"
-    value = r["our_rho"] if "our_rho" in r else r["rho"]
-    return f"{value:.2f} [{r[ci[0]]:.2f}, {r[ci[1]]:.2f}]"
+def _rho(r) -> str:
+    """Our ρ of a Table 1 row with its primary inference (CI, or exact test for n ≤ 8)."""
+    if not math.isfinite(r["ci_low"]):
+        return f"{r['our_rho']:.2f} (n = {int(r['n'])}, exact p)"
+    return f"{r['our_rho']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
 
 
 def table1_section() -> list[str]:

@@ -45,16 +45,6 @@ def label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
-def strength(rho: float) -> str:
-    """Descriptive strength of |ρ| (very weak < 0.2 ≤ weak < 0.4 ≤ moderate < 0.6 ≤ strong <
-    0.8 ≤ very strong); the sign is said separately (:func:`direction`)."""
-    a = abs(rho)
-    if math.isnan(a):
-        return "undefined"
-    return ("very weak" if a < 0.2 else "weak" if a < 0.4 else "moderate" if a < 0.6
-            else "strong" if a < 0.8 else "very strong")
-
-
 def direction(rho: float) -> str:
     return "positive" if rho > 0 else "negative" if rho < 0 else "zero"
 
@@ -303,5 +293,5 @@ def describe_table1(table1: pd.DataFrame) -> str:
 
 __all__ = ["METRIC_LABELS", "WEAK_THRESHOLD", "agreement_sentence", "best_predictor_sentences",
            "claim_verdicts", "conv_only_sentences", "correlation_conclusion", "describe_table1",
-           "direction", "disagreement_text", "inference_text", "label", "strength",
+           "direction", "disagreement_text", "inference_text", "label",
            "support_text", "table1_sentences", "verdict_sentences", "PROSE_BASIS", "bound"]

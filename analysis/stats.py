@@ -23,18 +23,17 @@ Every function takes plain arrays or DataFrames and returns numbers or DataFrame
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import asdict, dataclass
 from itertools import combinations, permutations
 from typing import Sequence
 
 import numpy as np
-import math
-
 import pandas as pd
 from scipy import stats as sps
 
 from analysis.errors import ConfigError
-
 
 #: Largest n for which the exact permutation test is the primary inference (8! = 40 320
 #: orderings); above it the bootstrap CI is.
@@ -118,6 +117,7 @@ def exact_spearman_p(x: Sequence[float], y: Sequence[float]) -> float:
     return float(min(res.pvalue, 1.0))
 
 
+@functools.lru_cache(maxsize=None)
 def spearman_critical_value(n: int, alpha: float = ALPHA) -> float:
     """Smallest |ρ| whose exact two-sided p-value (no ties) is ≤ ``alpha`` for ``n`` pairs;
     NaN when no ordering reaches it or n is outside 3..:data:`EXACT_MAX_N`."""
