@@ -66,15 +66,28 @@ def _add_reproduce(sub) -> None:
     p = _parser(sub, "reproduce", "regenerate every table, figure and notebook", """
         Run every notebook in notebooks/ in order with papermill (default parameters,
         shipped data) and rewrite the rendered notebooks, their results and figures/.""")
-    p.add_argument("--only", help="run only the notebooks whose names contain this text")
-    p.add_argument("--quick", action="store_true",
-                   help="small sizes, few runs and resamples (reproduce.QUICK_PARAMETERS), "
-                        "into runs/quick/; never touches the committed study")
+    p.add_argument("--only", help="run only these notebooks: names or parts of names, "
+                                  "comma-separated (e.g. 01,ablation)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true",
+                      help="small sizes, few runs and resamples (notebooks/quick/<name>.yaml), "
+                           "into runs/quick/; never touches the committed study")
+    mode.add_argument("--check", action="store_true",
+                      help="recompute every study in-process into a temporary folder and "
+                           "report each committed result that differs (exit 1); writes nothing")
 
 
 def _run_reproduce(args) -> int:
-    from analysis.reproduce import reproduce
+    from analysis.reproduce import check, reproduce
 
+    if args.check:
+        diffs = check(only=args.only)
+        for d in diffs:
+            print(f"differs: {d}", file=sys.stderr)
+        verdict = ("the committed study is what the current code computes" if not diffs else
+                   f"{len(diffs)} committed file(s) differ: run make reproduce")
+        print(f"check: {verdict}")
+        return 1 if diffs else 0
     reproduce(only=args.only, quick=args.quick)
     return 0
 

@@ -21,12 +21,36 @@ def tracked_file_hashes() -> dict[str, str]:
 
 
 def quick_notebook_run(stem: str, tmp_path_factory, **extra):
-    """Run a notebook once with its QUICK_PARAMETERS into a temporary folder (results in
-    ``<folder>/results``, figures in ``<folder>/figures``); returns the folder."""
-    from analysis.reproduce import QUICK_PARAMETERS, run_notebook
+    """Run a notebook once with its quick profile (``notebooks/quick/<stem>.yaml``) into a
+    temporary folder (results in ``<folder>/results``, figures in ``<folder>/figures``);
+    returns the folder."""
+    from analysis.reproduce import run_notebook
+    from analysis.studies.params import quick_parameters
 
     out = tmp_path_factory.mktemp(stem[:4])
-    params = {**QUICK_PARAMETERS[stem], "OUTPUT_DIR": str(out / "results"),
+    params = {**quick_parameters(stem), "OUTPUT_DIR": str(out / "results"),
               "FIGURE_DIR": str(out / "figures"), **extra}
     run_notebook(paths.NOTEBOOKS / f"{stem}.ipynb", out / "executed.ipynb", params)
     return out
+
+
+def assert_run_matches_notebook(stem: str, folder, **extra) -> None:
+    """The in-process ``run`` of a study, with the quick profile (and ``extra``), writes
+    exactly the CSV and JSON files that the papermill run in ``folder/results`` wrote — the
+    notebook and ``run(params)`` are one code path."""
+    import tempfile
+    from pathlib import Path
+
+    from analysis.reproduce import compare_folders
+    from analysis.studies import study
+    from analysis.studies.core import write
+    from analysis.studies.params import make, quick_parameters
+
+    module = study(stem)
+    with tempfile.TemporaryDirectory() as tmp:
+        params = make(stem, getattr(module, "RULES", None),
+                      **{**quick_parameters(stem), **extra, "OUTPUT_DIR": tmp,
+                         "FIGURE_DIR": str(Path(tmp) / "figures")})
+        write(module.run(params, draw=False), tmp, Path(tmp) / "figures", announce=False)
+        diffs = compare_folders(Path(folder) / "results", Path(tmp), stem, rtol=0.0)
+        assert [str(d) for d in diffs] == []
