@@ -54,3 +54,19 @@ def assert_run_matches_notebook(stem: str, folder, **extra) -> None:
         write(module.run(params, draw=False), tmp, Path(tmp) / "figures", announce=False)
         diffs = compare_folders(Path(folder) / "results", Path(tmp), stem, rtol=0.0)
         assert [str(d) for d in diffs] == []
+
+
+def assert_golden(name: str, text: str) -> None:
+    """``text`` equals ``tests/golden/<name>.md``; ``UPDATE_GOLDEN=1 pytest …`` rewrites the
+    file instead (review the diff before committing it). Golden files hold the generated prose
+    of synthetic findings, so a rewording touches one file, not ten assertions."""
+    import os
+
+    path = paths.ROOT / "tests" / "golden" / f"{name}.md"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        return
+    assert path.is_file(), f"{path} missing: run UPDATE_GOLDEN=1 pytest to create it"
+    expected = path.read_text(encoding="utf-8")
+    assert text.rstrip("\n") == expected.rstrip("\n"), f"prose differs from {path.name}"
