@@ -134,3 +134,23 @@ def percent_range(low: float, high: float, digits: int = 0) -> str:
 def rho_value(rho: float, digits: int = 2) -> str:
     """``ρ = 0.46`` (``ρ undefined`` for NaN)."""
     return f"ρ = {number(rho, digits)}" if finite(rho) else "ρ undefined"
+
+
+def rho_text(r, *, against: Sequence[float] = (), scipy_p: bool = True) -> str:
+    """ρ with its primary inference, the one way every notebook writes it: for n > 8
+    ``ρ = 0.46 (95 % CI −0.03 to 0.79, n = 21; scipy p = 0.037)``; for n ≤ 8 ``ρ = 1.00 (small
+    n = 3: exact permutation p = 0.33, no interval)``. ``r`` has the fields of
+    :class:`analysis.stats.Correlation` (a row or a mapping); ``against``: values the text
+    compares with the interval (more decimals where 2 would read as equal, :func:`decimals`);
+    ``scipy_p``: quote scipy's asymptotic p beside the interval."""
+    n = int(r["n"])
+    if n < 3 or not finite(r["rho"]):
+        return f"ρ undefined (n = {n}: at least 3 models with varying values are needed)"
+    if not finite(r["ci_low"]):
+        return (f"ρ = {number(r['rho'])} (small n = {n}: exact permutation p = "
+                f"{format_p(r['exact_p'])}, no interval)")
+    lo, hi = r["ci_low"], r["ci_high"]
+    k = decimals(lo, hi, against=against)
+    tail = f"; scipy p = {format_p(r['p_value'])}" if scipy_p and finite(r["p_value"]) else ""
+    return (f"ρ = {number(r['rho'], k)} (95 % CI {number(lo, k)} to {number(hi, k)}, "
+            f"n = {n}{tail})")
