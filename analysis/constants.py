@@ -22,6 +22,12 @@ N_PERMUTATIONS = 10_000
 #: strength |ρ| is judged against this threshold (:func:`analysis.stats.claim_verdict`).
 WEAK_THRESHOLD = 0.5
 
+# -- measurement noise ----------------------------------------------------------------------------
+
+#: The noise band of a device/runtime/mode is this quantile of the session-to-session
+#: |log ratio| of one network (:mod:`analysis.noise`; the rule is stated there, before results).
+NOISE_QUANTILE = 0.95
+
 # -- cost metrics -------------------------------------------------------------------------------
 
 #: Candidate predictors of latency, in display order, with their labels for tables and figures.
