@@ -15,7 +15,7 @@ from scipy import stats as sps
 from analysis.cli import main
 from analysis.errors import ConfigError
 from analysis.latency import harness, load_latency, measure_model, measure_models, sample_stats
-from analysis.latency.stats import trimmed_mean
+from analysis.latency.sampling import trimmed_mean
 
 # ---------------------------------------------------------------- statistics
 

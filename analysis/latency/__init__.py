@@ -10,7 +10,7 @@ Modules: :mod:`~analysis.latency.formats` (loading and validation) built on
 :mod:`~.delimited` (decoding, delimiters), :mod:`~.schema` (columns, cell parsing),
 :mod:`~.summaries` (aggregation, conflicts) and :mod:`~.timm` (timm's benchmark results);
 :mod:`~.checks` (implausible units, devices by name);
-:mod:`~.stats` (summary statistics of samples), :mod:`~.paper` (the paper's Table 9 latencies
+:mod:`~.sampling` (summary statistics of samples), :mod:`~.paper` (the paper's Table 9 latencies
 as files), :mod:`~.harness` (measurement), :mod:`~.runtimes` (PyTorch, ONNX Runtime),
 :mod:`~.context` (CPU, versions, date). ``data/README.md`` documents the format.
 """
@@ -27,7 +27,7 @@ from analysis.latency.schema import (DEFAULTS, KEY_COLUMNS, OPTIONAL_COLUMNS, RE
 from analysis.latency.harness import MEASURE_COLUMNS, measure_model, measure_models
 from analysis.latency.paper import paper_latency_files, write_paper_latency_files
 from analysis.latency.runtimes import RUNTIMES
-from analysis.latency.stats import sample_stats, trimmed_mean
+from analysis.latency.sampling import sample_stats, trimmed_mean
 from analysis.latency.timm import read_timm_benchmark
 
 __all__ = [

@@ -32,7 +32,7 @@ from analysis.errors import AnalysisError, ConfigError
 from analysis.latency.context import machine_context
 from analysis.latency.formats import load_latency
 from analysis.latency.runtimes import RUNTIMES, runner, runtime_version
-from analysis.latency.stats import sample_stats
+from analysis.latency.sampling import sample_stats
 from analysis.util import run_each
 
 #: Columns of a measurement file, in order (the project's long format plus context).

@@ -15,13 +15,14 @@ from typing import Sequence
 
 from analysis.errors import DataFormatError
 from analysis.latency.delimited import DECIMAL_COMMA, Table
-from analysis.latency.stats import STATISTIC_FUNCTIONS
+from analysis.latency.sampling import STATISTIC_FUNCTIONS
 
 #: Columns every file of the long format must have.
 REQUIRED_COLUMNS = ("model", "latency_ms")
 #: Optional columns of the long format (see :data:`DEFAULTS`).
 OPTIONAL_COLUMNS = ("device", "runtime", "statistic", "n_runs", "batch_size", "input_size",
-                    "precision", "threads", "source", "date", "macs", "params")
+                    "precision", "threads", "source", "date", "macs", "params", "form", "k",
+                    "mode", "regime", "physical_device", "campaign", "session", "order")
 #: Optional further statistics of the same runs as a summary row (milliseconds; ``cv`` = ratio).
 STAT_COLUMNS = ("min_ms", "median_ms", "mean_ms", "trimmed_mean_ms", "p90_ms", "std_ms", "cv")
 
@@ -36,6 +37,16 @@ STATISTICS = (*SUMMARY_STATISTICS, UNSTATED, SAMPLE)
 PRECISIONS = ("fp32", "fp16", "bf16", "int8", "mixed", "unknown")
 PRECISION_ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "float": "fp32",
                      "bfloat16": "bf16"}
+#: The form of the network measured: ``fused`` (re-parameterized, as deployed), ``train``
+#: (train-time branches, with ``k``), ``sequential`` (a plain ``nn.Sequential`` of the same
+#: layers) or ``reference`` (not a network: e.g. a matmul that measures throughput).
+FORMS = ("fused", "train", "sequential", "reference")
+FORM_ALIASES = {"deployed": "fused", "inference": "fused", "reparameterized": "fused",
+                "train_time": "train", "unfused": "train", "plain": "sequential"}
+#: How the runtime executes: ``eager`` (op by op, as PyTorch eager) or ``graph`` (a captured
+#: graph replayed, e.g. a CUDA graph: kernel time without launch cost).
+MODES = ("eager", "graph")
+MODE_ALIASES = {"cuda_graph": "graph", "cudagraph": "graph"}
 
 #: Values used when a column is absent or a cell is empty. ``device`` defaults to the file's
 #: name without extension, ``input_size`` to the model's native size (zoo models only),
@@ -43,7 +54,10 @@ PRECISION_ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "floa
 DEFAULTS = {"device": "<file name without .csv>", "runtime": "unknown", "statistic": "min",
             "n_runs": None, "batch_size": 1, "input_size": "<native size of the zoo model>",
             "precision": "unknown", "threads": None, "source": "<path of the file>",
-            "date": None, "macs": None, "params": None}
+            "date": None, "macs": None, "params": None, "form": "fused", "k": None,
+            "mode": "eager", "regime": "<mode and precision when the file states a mode>",
+            "physical_device": "<the device>", "campaign": None, "session": None,
+            "order": None}
 
 #: One hour in milliseconds: a latency above it is treated as a unit mistake.
 MAX_LATENCY_MS = 3_600_000.0
@@ -53,14 +67,27 @@ MIN_MACS, MIN_PARAMS = 1e5, 1e3
 #: Columns of the tidy table, in order (extra columns of the files follow them).
 TIDY_COLUMNS = ("model", "model_id", "device", "runtime", "statistic", "latency_ms", "n_runs",
                 "batch_size", "input_size", "precision", "threads", "macs", "params", "source",
-                "date", "file", "line")
-INT_COLUMNS = ("n_runs", "batch_size", "input_size", "threads")
+                "date", "file", "line", "form", "k", "mode", "regime", "physical_device",
+                "n_sessions", "session_low_ms", "session_high_ms")
+#: Columns of a session row (:func:`~analysis.latency.load_sessions`), after the tidy ones.
+SESSION_COLUMNS = ("campaign", "session", "order")
+#: Summary over the sessions of one identity: how many, and the lowest and highest of the
+#: per-session statistic (``latency_ms`` is their median).
+SESSIONS_SUMMARY = ("n_sessions", "session_low_ms", "session_high_ms")
+INT_COLUMNS = ("n_runs", "batch_size", "input_size", "threads", "k", "n_sessions")
 #: Columns of a saved tidy table that the loader recomputes (``model_id`` is read, see
 #: ``formats._resolve_model``; ``file`` and ``line`` are replaced by the new location).
 COMPUTED = ("model_id", "file", "line")
 
-#: A row's identity: two summaries with the same key and statistic must agree.
-KEY_COLUMNS = ("model", "device", "runtime", "precision", "batch_size", "input_size")
+#: A row's identity: two summaries with the same key and statistic must agree; several
+#: sessions of one key are repeated measurements.
+KEY_COLUMNS = ("model", "device", "runtime", "precision", "batch_size", "input_size", "form",
+               "k", "mode")
+#: Context that must be equal across the sessions of one identity (those a file has).
+CONTEXT_COLUMNS = ("threads", "runtime_version", "torch_version", "onnxruntime_version",
+                   "numpy_version", "python_version", "platform", "kernel", "host", "cpu",
+                   "cores_logical", "accelerator", "gpu", "driver", "cuda", "cudnn", "tf32",
+                   "cudnn_benchmark", "clock")
 
 
 class LatencyDataWarning(UserWarning):
@@ -90,10 +117,26 @@ class Row:
         return DataFormatError(f"{self.where(column)}: {message}")
 
     def key(self) -> tuple:
+        """The identity (:data:`KEY_COLUMNS`), names compared case-insensitively."""
         v = self.values
         model = v["model_id"] or v["model"].lower()
         return (model, v["device"].lower(), v["runtime"].lower(), v["precision"],
-                v["batch_size"], v["input_size"])
+                v["batch_size"], v["input_size"], v.get("form", "fused"), v.get("k"),
+                v.get("mode", "eager"))
+
+    def session_key(self) -> tuple | None:
+        """``(campaign, session)`` of a session row, ``None`` for a summary without one."""
+        session = self.values.get("session")
+        return None if session is None else (self.values.get("campaign") or "", session)
+
+    def label(self) -> str:
+        """The model and what else sets it apart, for messages (``MobileOne-S0 (train k=4,
+        graph fp16) on 'NVIDIA H200'``)."""
+        v = self.values
+        parts = [p for p in (v.get("form") if v.get("form", "fused") != "fused" else "",
+                             f"k={v['k']}" if v.get("k") else "", v.get("regime") or "") if p]
+        return (f"{v['model']}{' (' + ', '.join(parts) + ')' if parts else ''} on "
+                f"{v['device']!r}")
 
     def copy(self) -> "Row":
         return Row(self.table, self.line, dict(self.values), dict(self.extras), self.stated)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.latency.schema import INT_COLUMNS, SAMPLE, STAT_COLUMNS, TIDY_COLUMNS, Row
-from analysis.latency.stats import sample_stats
+from analysis.latency.sampling import sample_stats
 
 
 def mark_raw_samples(rows: list[Row]) -> list[Row]:
