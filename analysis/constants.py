@@ -16,8 +16,14 @@ ALPHA = 0.05
 EXACT_MAX_N = 8
 #: Default bootstrap resamples of every interval (one value for the whole package).
 N_BOOTSTRAP = 10_000
-#: Default resamples of a Monte Carlo permutation test (n > :data:`EXACT_MAX_N`).
-N_PERMUTATIONS = 10_000
+#: Default resamples of a Monte Carlo permutation test (n > :data:`EXACT_MAX_N`); with
+#: scipy's p = (k + 1) / (N + 1) the smallest two-sided p is 2 / 10 000 = 1 / 5 000.
+N_PERMUTATIONS = 9_999
+#: A claim about |ρ| decided by less than this (the precision the prose prints) is borderline.
+VERDICT_MARGIN = 0.01
+#: A metric is called the best predictor of a device only when it has the highest ρ in at
+#: least this share of bootstrap resamples of the models (selection-aware).
+BEST_PROBABILITY = 0.95
 #: The paper calls FLOPs and parameters *weakly* correlated with latency; a claim about the
 #: strength |ρ| is judged against this threshold (:func:`analysis.stats.claim_verdict`).
 WEAK_THRESHOLD = 0.5
@@ -84,5 +90,7 @@ TARGET_P10_RHO = 0.7
 PREDICTION_TOLERANCE = 0.10
 #: Notebook 06: a device needs this many models before a target applies to it.
 MIN_MODELS_FOR_TARGET = 20
+#: Notebook 06: fewest models a device needs to be evaluated at all (3 to calibrate, 3 held out).
+MIN_MODELS_EVALUATED = 6
 #: Notebook 06: paired differences of ρ within this margin are near ties, never "above".
 NEAR_TIE = 0.02
