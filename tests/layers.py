@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("analysis.errors", "analysis.paths", "analysis.constants", "analysis.util")),
     ("models", ("analysis.models",)),
     ("data", ("analysis.complexity", "analysis.latency", "analysis.export")),
-    ("statistics", ("analysis.stats", "analysis.noise", "analysis.predict")),
+    ("statistics", ("analysis.stats", "analysis.noise", "analysis.inference", "analysis.predict")),
     ("presentation", ("analysis.text", "analysis.plots")),
     ("studies", ("analysis.studies",)),
     ("application", ("analysis.reproduce", "analysis.readme_results", "analysis.zoo_readme",
