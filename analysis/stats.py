@@ -80,14 +80,21 @@ def _rank_rows(a: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_spearman(x: Sequence[float], y: Sequence[float], n_bootstrap: int = 10_000,
-                       seed: int = 0) -> np.ndarray:
+                       seed: int | np.random.Generator = 0) -> np.ndarray:
     """Spearman ρ of ``n_bootstrap`` resamples of the (x, y) pairs (NaN where a resample is
-    constant in x or y, e.g. all copies of one model)."""
+    constant in x or y, e.g. all copies of one model). ``seed`` may be a Generator, which then
+    continues its stream (several samples resampled from one seeded stream)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_bootstrap, n))
-    return _pearson_rows(_rank_rows(x[idx]), _rank_rows(y[idx]))
+    return spearman_rows(x[idx], y[idx])
+
+
+def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman ρ of each row pair of ``x`` and ``y`` (same shape; ρ along the last axis), e.g.
+    resamples or subsets of one sample; NaN where a row is constant."""
+    return _pearson_rows(_rank_rows(x), _rank_rows(y))
 
 
 def _pearson_rows(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:

@@ -88,6 +88,19 @@ def test_bootstrap_replicates_equal_spearman_on_each_resample(xy):
         assert b == pytest.approx(sps.spearmanr(x[i], y[i]).statistic, abs=1e-12)
 
 
+def test_spearman_rows_match_scipy_and_a_generator_continues_its_stream(xy):
+    x, y = xy
+    rng = np.random.default_rng(1)
+    rows_x, rows_y = rng.random((4, 12)), np.round(rng.random((4, 12)), 1)  # ties in y
+    ref = [sps.spearmanr(a, b).statistic for a, b in zip(rows_x, rows_y)]
+    np.testing.assert_allclose(st.spearman_rows(rows_x, rows_y), ref, atol=1e-12)
+    assert np.isnan(st.spearman_rows(np.ones((1, 5)), rows_y[:1, :5])).all()
+    stream = np.random.default_rng(7)
+    first, second = (st.bootstrap_spearman(x, y, 30, stream) for _ in range(2))
+    assert np.array_equal(first, st.bootstrap_spearman(x, y, 30, seed=7))
+    assert not np.array_equal(first, second)  # the second call drew the next resamples
+
+
 def test_bootstrap_interval_covers_the_true_rho_at_n21():
     """Coverage by simulation: bivariate normal, r = 0.6, whose population Spearman ρ is
     (6/π)·asin(r/2) (Pearson's formula). The percentile interval must not undercover."""
