@@ -143,8 +143,13 @@ def plain_number(v: float, _pos=None) -> str:
     return f"{v:g}"
 
 
-def log_ticks(lo: float, hi: float, minimum: int = 3) -> list[float]:
-    """The sparsest 1-2-5-style tick values inside ``[lo, hi]`` with at least ``minimum``."""
+def log_ticks(lo: float, hi: float, minimum: int = 3, preferred=()) -> list[float]:
+    """The sparsest 1-2-5-style tick values inside ``[lo, hi]`` with at least ``minimum``;
+    the ``preferred`` values (e.g. the sizes a figure shows) instead where at least
+    ``minimum`` of them fall inside."""
+    chosen = sorted(float(v) for v in preferred if lo <= v <= hi)
+    if len(chosen) >= minimum:
+        return chosen
     ticks: list[float] = []
     for mantissas in _MANTISSAS:
         ticks = [m * 10.0 ** k for k in range(math.floor(math.log10(lo)) - 1,
@@ -158,19 +163,20 @@ def log_ticks(lo: float, hi: float, minimum: int = 3) -> list[float]:
     return ticks
 
 
-def plain_log_axis(ax, which: str = "both", minimum: int = 3) -> None:
-    """Log axis with ≥ ``minimum`` labelled ticks in plain numbers; widens the limits a
-    little when the data span too small a range for that."""
+def plain_log_axis(ax, which: str = "both", minimum: int = 3, preferred=()) -> None:
+    """Log axis with ≥ ``minimum`` labelled ticks in plain numbers (``preferred`` values where
+    enough fall inside, :func:`log_ticks`); widens the limits a little when the data span too
+    small a range for that."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     for name in ("x", "y") if which == "both" else (which,):
         axis = getattr(ax, f"{name}axis")
         get, set_ = getattr(ax, f"get_{name}lim"), getattr(ax, f"set_{name}lim")
         lo, hi = get()
-        ticks = log_ticks(lo, hi, minimum)
+        ticks = log_ticks(lo, hi, minimum, preferred)
         while len(ticks) < minimum:
             lo, hi = lo / 1.15, hi * 1.15
-            ticks = log_ticks(lo, hi, minimum)
+            ticks = log_ticks(lo, hi, minimum, preferred)
         set_(lo, hi)
         axis.set_major_locator(FixedLocator(ticks))
         axis.set_major_formatter(FuncFormatter(plain_number))
