@@ -11,11 +11,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from analysis import paths
 from analysis.errors import AnalysisError, ConfigError
 from analysis.export import FORMATS as EXPORT_FORMATS
 from analysis.export import PRECISIONS as EXPORT_PRECISIONS
-from analysis.latency.runtimes import RUNTIMES
+from analysis.latency.campaign import run_campaign, setups_for, split_choices
+from analysis.latency.context import (command_line, default_device, describe_context,
+                                      machine_context)
+from analysis.latency.runtimes import ACCELERATORS, RUNTIMES
 from analysis.latency.schema import SUMMARY_STATISTICS
+from analysis.latency.sets import SETS, model_items, set_items
 from analysis.util import slug
 
 
@@ -138,16 +143,40 @@ def _input_size(text: str) -> int | None:
 
 
 def _add_measure(sub) -> None:
-    p = _parser(sub, "measure", "measure latency on this machine (PyTorch or ONNX Runtime)", """
+    p = _parser(sub, "measure", "measure latency on this machine (CPU or CUDA GPU)", """
         Time models on this machine following the paper's protocol (model and input
         prepared before timing, warm-up runs dropped, N timed runs with
-        time.perf_counter_ns) and write one row per model to a CSV in the project's format:
-        min (the paper's statistic) as latency_ms, plus median, p90, mean, std, cv and the
-        context (CPU, threads, versions, date). Rows are written as they are measured;
-        --resume continues an interrupted run.""")
-    p.add_argument("--models", default="figure2",
-                   help="group name(s) or model name(s), comma-separated (default: figure2)")
-    p.add_argument("--runtime", choices=RUNTIMES, default="torch")
+        time.perf_counter_ns, with torch.cuda.synchronize around each on a GPU) as a campaign:
+        --sessions N times every item, each session in its own seeded order with a fresh model
+        and input, on every --runtime x --mode x --precision. One row per session, item and
+        setup goes to a CSV in the project's format: min (the paper's statistic) as
+        latency_ms, plus median, p90, mean, std, cv, the session and campaign, and the context
+        (CPU or GPU, threads, versions, command). Rows are written as they are measured;
+        --resume continues an interrupted campaign.""")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--models", default="figure2",
+                      help="group name(s) or model name(s), comma-separated (default: figure2)")
+    what.add_argument("--set", choices=sorted(SETS), dest="set_name",
+                      help="a measurement set of the notebooks instead of --models: ablation "
+                           "(Tables 2-3), reparam (train-time vs fused, k sweep), sequential "
+                           "(fused vs plain nn.Sequential), matmul (reference throughput)")
+    p.add_argument("--runtime", default="torch",
+                   help=f"runtime(s), comma-separated: {', '.join(RUNTIMES)} (default torch)")
+    p.add_argument("--accelerator", choices=ACCELERATORS, default="cpu",
+                   help="where the model runs (default cpu); cuda needs an NVIDIA GPU")
+    p.add_argument("--mode", default="eager",
+                   help="eager and/or graph (a CUDA graph captured once after warm-up and "
+                        "replayed; cuda only), comma-separated (default eager)")
+    p.add_argument("--precision", default="fp32",
+                   help="fp32, fp16 and/or bf16, comma-separated (default fp32)")
+    p.add_argument("--tf32", action="store_true",
+                   help="allow TF32 in matmuls and convolutions on a GPU (default off)")
+    p.add_argument("--no-cudnn-benchmark", action="store_true",
+                   help="turn cudnn.benchmark off on a GPU (default on)")
+    p.add_argument("--sessions", type=_positive_int, default=1,
+                   help="sessions: every item timed once per session (default 1)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the session orders, weights and inputs (default 0)")
     p.add_argument("--threads", type=_positive_int,
                    help="intra-op threads (default: torch.get_num_threads())")
     p.add_argument("--runs", type=_positive_int, default=100, help="timed runs (default 100)")
@@ -158,40 +187,55 @@ def _add_measure(sub) -> None:
                    help="square input side in pixels (default auto = each model's native size)")
     p.add_argument("--unfused", action="store_true",
                    help="measure the train-time form of re-parameterizable models")
-    p.add_argument("--device", help="label for the device column (default: the CPU model)")
+    p.add_argument("--device",
+                   help="label for the device column (default: the GPU's name with "
+                        "--accelerator cuda, else the CPU model and its core count)")
     p.add_argument("--out", type=Path,
                    help="CSV to write (default: runs/measurements/local-<device>-<runtime>.csv,"
                         " outside the study; pass --out data/latency/local-….csv and list the "
                         "file in the study's latency files to make it part of the study)")
+    p.add_argument("--keep-samples", action="store_true",
+                   help="also write every timed run to <out stem>.samples.csv")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true",
-                       help="append the models not yet in --out (the context must match)")
+                       help="continue the campaign in --out (same seed; the context must match)")
     group.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines")
 
 
 def _run_measure(args) -> int:
-    from analysis import paths
-    from analysis.latency import describe_context, machine_context, measure_models
-
-    ctx = machine_context()
-    device = args.device or ctx["cpu"]
-    out = args.out or (paths.runs_dir() / "measurements"
-                       / f"local-{slug(device, 'device')}-{args.runtime}.csv")
     if args.warmup < 0:
         raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
-    print(f"context: {describe_context(ctx)}", file=sys.stderr)
-    frame = measure_models(args.models, args.runtime, runs=args.runs, warmup=args.warmup,
-                           threads=args.threads, input_size=args.input_size,
-                           batch_size=args.batch_size, fuse=not args.unfused, device=device,
-                           out=out, resume=args.resume, force=args.force,
-                           progress=not args.no_progress)
-    skipped, failed = frame.attrs["skipped"], frame.attrs["failed"]
-    print(f"wrote {len(frame)} rows to {out}"
-          + (f" ({len(skipped)} models already there)" if skipped else ""))
-    for name, message in failed.items():
-        print(f"  FAILED {name}: {message}", file=sys.stderr)
-    return 1 if failed else 0
+    if args.seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {args.seed}")
+    runtimes = split_choices(args.runtime, "runtime")
+    modes, precisions = split_choices(args.mode, "mode"), split_choices(args.precision,
+                                                                        "precision")
+    # every setup checked before anything is built (e.g. --accelerator cuda without a GPU)
+    setups_for(runtimes, threads=1, accelerator=args.accelerator, modes=modes,
+               precisions=precisions)
+    if args.set_name and (args.unfused or args.input_size):
+        raise ConfigError("--set measures its own forms at their own sizes; drop --unfused "
+                          "and --input-size")
+    items = set_items(args.set_name) if args.set_name else model_items(
+        args.models, fuse=not args.unfused, input_size=args.input_size)
+    device = args.device or default_device(args.accelerator)
+    stem = "-".join(filter(None, [slug(device, "device"), args.set_name, *runtimes]))
+    out = args.out or paths.runs_dir() / "measurements" / f"local-{stem}.csv"
+    print(f"context: {describe_context(machine_context(args.accelerator))}", file=sys.stderr)
+    result = run_campaign(items, runtimes, sessions=args.sessions, runs=args.runs,
+                          warmup=args.warmup, threads=args.threads, seed=args.seed, out=out,
+                          accelerator=args.accelerator, modes=modes, precisions=precisions,
+                          tf32=args.tf32, cudnn_benchmark=not args.no_cudnn_benchmark,
+                          batch_size=args.batch_size, device=device, resume=args.resume,
+                          force=args.force, keep_samples=args.keep_samples,
+                          progress=not args.no_progress, command=command_line(sys.argv[1:]))
+    n = len(result.rows)
+    print(f"wrote {n} row{'s' if n != 1 else ''} to {out} (campaign {result.campaign})"
+          + (f" ({len(result.skipped)} already there)" if result.skipped else ""))
+    for label, message in result.failed.items():
+        print(f"  FAILED {label}: {message}", file=sys.stderr)
+    return 1 if result.failed else 0
 
 
 def _add_export(sub) -> None:

@@ -1,7 +1,7 @@
 """Notebook 04, the machine side: no overhead left behind, the matmul ceiling, Core ML packages.
 
-- :func:`plain_sequential` + :func:`interleaved_times` — the fused MobileOne against a plain
-  ``nn.Sequential`` of the very same layers (convs, SE, ReLUs, pooling, classifier), timed
+- :func:`~analysis.models.fusion.plain_sequential` + :func:`interleaved_times` — the fused
+  MobileOne against a plain ``nn.Sequential`` of the very same layers (convs, SE, ReLUs, pooling, classifier), timed
   interleaved in one loop so that both see the same machine state;
 - :func:`matmul_ceiling` — the machine's measured fp32 compute ceiling (``torch.matmul`` of
   two n×n matrices, min of runs) and :func:`achieved` — a model's GFLOP/s as a fraction of it;
@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,59 +20,22 @@ import torch
 import torch.nn as nn
 
 from analysis.errors import ConfigError
+from analysis.latency.runtimes import runner, torch_threads
+from analysis.latency.timing import time_interleaved, time_runs
 from analysis.models import MobileOneBlock
-
-
-def plain_sequential(fused: nn.Module) -> nn.Sequential:
-    """The fused MobileOne as one flat ``nn.Sequential``: for every block its ``reparam_conv``,
-    its SE module (where it has one) and a ReLU; then pooling, flatten and the classifier.
-    The layers are shared with ``fused`` (same weights), so both compute the same function."""
-    layers: list[nn.Module] = []
-    for block in fused.modules():
-        if isinstance(block, MobileOneBlock):
-            if getattr(block, "reparam_conv", None) is None or not block.inference_mode:
-                raise ConfigError("plain_sequential needs a fused (re-parameterized) MobileOne")
-            layers.append(block.reparam_conv)
-            if not isinstance(block.se, nn.Identity):
-                layers.append(block.se)
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers, fused.gap, nn.Flatten(1), fused.linear).eval()
+from analysis.models.fusion import plain_sequential  # noqa: F401 - moved there; old name kept
 
 
 def interleaved_times(models: dict[str, nn.Module], example: torch.Tensor, *, runs: int,
                       warmup: int, threads: int, runtime: str = "torch") -> dict[str, np.ndarray]:
-    """Per model, ``runs`` single-inference times (ms) in ``runtime``, timed interleaved.
-
-    Every model is prepared first by the harness's runtime (``analysis.latency.runtimes``:
-    threads set; PyTorch eager in inference mode, or exported to ONNX and loaded in ONNX
-    Runtime), then warmed up; one loop times every model once per round, alternating the order
-    between rounds, so slow phases of a shared machine hit all models alike. Garbage
-    collection is paused while timing (as in the harness)."""
-    from analysis.latency.runtimes import runner
-
-    if runs < 1 or warmup < 0:
-        raise ConfigError(f"runs must be >= 1 and warmup >= 0, got {runs} and {warmup}")
-    names = list(models)
-    samples = {n: np.empty(runs) for n in names}
-    clock = time.perf_counter_ns
+    """Per model, ``runs`` single-inference times (ms) in ``runtime``, timed interleaved by the
+    project's one timing loop (:func:`analysis.latency.timing.time_interleaved`): every model
+    prepared first by the harness's runtime (:func:`analysis.latency.runtimes.runner`), then
+    warmed up; each round times every model once, alternating the order between rounds."""
     with contextlib.ExitStack() as stack:
-        run = {n: stack.enter_context(runner(runtime, models[n].eval(), example, threads))
-               for n in names}
-        for _ in range(warmup):
-            for n in names:
-                run[n]()
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            for r in range(runs):
-                for n in (names if r % 2 == 0 else names[::-1]):
-                    t0 = clock()
-                    run[n]()
-                    samples[n][r] = (clock() - t0) / 1e6
-        finally:
-            if was_enabled:
-                gc.enable()
-    return samples
+        run = {n: stack.enter_context(runner(runtime, m.eval(), example, threads))
+               for n, m in models.items()}
+        return time_interleaved(run, runs=runs, warmup=warmup)
 
 
 def sequential_overhead(variants, *, input_size: int, threads: int, runs: int | dict[str, int],
@@ -119,7 +80,8 @@ def sequential_overhead(variants, *, input_size: int, threads: int, runs: int | 
 
 def matmul_ceiling(threads: int, n: int = 2048, runs: int = 10, seed: int = 0) -> dict:
     """The measured fp32 ceiling: ``torch.matmul`` of two ``n × n`` float32 matrices on
-    ``threads`` threads, one untimed run, then the minimum of ``runs`` timed runs.
+    ``threads`` threads, one untimed run, then the minimum of ``runs`` timed runs (the one
+    timing loop, :func:`analysis.latency.timing.time_runs`).
 
     A product takes n³ multiply-adds = 2 n³ floating-point operations, so
     ``gflops = 2 n³ / t_min / 1e9``."""
@@ -128,17 +90,10 @@ def matmul_ceiling(threads: int, n: int = 2048, runs: int = 10, seed: int = 0) -
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(n, n, generator=g)
     b = torch.randn(n, n, generator=g)
-    times = []
-    from analysis.latency.runtimes import torch_threads
-
     with torch_threads(threads), torch.inference_mode():
-        torch.matmul(a, b)
-        for _ in range(runs):
-            t0 = time.perf_counter_ns()
-            torch.matmul(a, b)
-            times.append((time.perf_counter_ns() - t0) / 1e9)
+        times = time_runs(lambda: torch.matmul(a, b), runs=runs, warmup=1) / 1e3
     flop = 2 * n ** 3
-    t_min = min(times)
+    t_min = float(times.min())
     return {"n": n, "runs": runs, "threads": threads, "flop": flop, "min_s": t_min,
             "median_s": float(np.median(times)), "gflops": flop / t_min / 1e9}
 

@@ -24,17 +24,19 @@ from analysis.latency.formats import describe_latency, load_latency
 from analysis.latency.schema import (DEFAULTS, KEY_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS,
                                      STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS, TIDY_COLUMNS,
                                      LatencyDataWarning)
-from analysis.latency.harness import MEASURE_COLUMNS, measure_model, measure_models
+from analysis.latency.campaign import Measurements, measure_models, run_campaign
+from analysis.latency.harness import MEASURE_COLUMNS, Item, measure_model
 from analysis.latency.paper import paper_latency_files, write_paper_latency_files
 from analysis.latency.runtimes import RUNTIMES
 from analysis.latency.sampling import sample_stats, trimmed_mean
 from analysis.latency.timm import read_timm_benchmark
 
 __all__ = [
-    "DEFAULTS", "KEY_COLUMNS", "MAX_MACS_PER_S", "MEASURE_COLUMNS", "MIN_MACS_PER_S",
+    "DEFAULTS", "Item", "KEY_COLUMNS", "Measurements", "MAX_MACS_PER_S", "MEASURE_COLUMNS",
+    "MIN_MACS_PER_S",
     "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "RUNTIMES", "STATISTICS", "STAT_COLUMNS",
     "SUMMARY_STATISTICS", "TIDY_COLUMNS", "LatencyDataWarning", "check_units",
     "describe_context", "describe_latency", "device_labels", "load_latency", "machine_context",
     "measure_model", "measure_models", "paper_latency_files", "read_timm_benchmark",
-    "sample_stats", "select_devices", "trimmed_mean", "write_paper_latency_files",
+    "run_campaign", "sample_stats", "select_devices", "trimmed_mean", "write_paper_latency_files",
 ]

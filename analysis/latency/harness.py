@@ -1,303 +1,252 @@
-"""Local latency measurement, following the paper's protocol (see ``data/README.md``).
+"""Local latency measurement of one model, following the paper's protocol (``data/README.md``).
 
-For each model: build it (fused by default, as deployed), pre-allocate the input, prepare the
-runtime (threads, export, session) — all before timing; run ``warmup`` inferences that are
-dropped; then time ``runs`` inferences one by one with :func:`time.perf_counter_ns` (monotonic,
-nanosecond resolution), with Python's garbage collector paused. The row records the minimum
-(the paper's statistic) as ``latency_ms`` and also median, p90, mean, trimmed mean, standard
-deviation and coefficient of variation, plus the context (CPU, cores, threads, library
-versions, commit, date, batch size, input size, precision).
+One measurement is four small steps:
 
-:func:`measure_models` writes each row to the output CSV as soon as it is measured, so an
-interrupted run keeps its rows and can resume (``resume=True`` skips the models already in
-the file); it never overwrites an existing file unless ``force=True``.
+1. :func:`resolve` — what is measured: a registry model (fused, as deployed, or its train-time
+   form) or a module, as an :class:`Item` (label, form, k, input size, how to build it);
+2. :func:`prepare` — a fresh model (seeded weights, eval mode) and a pre-allocated, seeded
+   input, before any timing;
+3. :func:`time_prepared` — the runtime prepared (:func:`analysis.latency.runtimes.runner`:
+   threads, backend flags, export or CUDA-graph capture), ``warmup`` runs dropped, ``runs``
+   timed one by one by the project's one timing loop (:mod:`analysis.latency.timing`):
+   ``perf_counter_ns`` around each run, with ``torch.cuda.synchronize`` on a GPU;
+4. :func:`describe` — one row of the measurement format: the minimum (the paper's statistic)
+   as ``latency_ms``, median, p90, mean, trimmed mean, std and cv, the identity (model, form,
+   k, mode, precision, runtime, device, batch size, input size) and the context.
+
+:func:`measure_model` chains them for one model; campaigns of many models over several
+sessions are :mod:`analysis.latency.campaign`.
 """
 
 from __future__ import annotations
 
-import csv
-import gc
-import os
-import sys
-import time
-from pathlib import Path
-from typing import Mapping, Sequence
+import contextlib
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
 
-from analysis.errors import AnalysisError, ConfigError
-from analysis.latency.context import machine_context
-from analysis.latency.formats import load_latency
-from analysis.latency.runtimes import RUNTIMES, runner, runtime_version
+from analysis.errors import ConfigError
+from analysis.latency.context import default_device, machine_context
+from analysis.latency.runtimes import Setup, check_setup, runner, runtime_version, timer_for
 from analysis.latency.sampling import sample_stats
-from analysis.util import run_each
+from analysis.latency.schema import CONTEXT_COLUMNS, FORMS, SESSION_COLUMNS
+from analysis.latency.timing import Timer, time_runs
+from analysis.models import create_model, deploy, get_entry
 
-#: Columns of a measurement file, in order (the project's long format plus context).
-MEASURE_COLUMNS = (
-    "model", "latency_ms", "statistic", "device", "runtime", "runtime_version", "precision",
-    "batch_size", "input_size", "threads", "n_runs", "warmup", "fused",
-    "min_ms", "median_ms", "p90_ms", "mean_ms", "trimmed_mean_ms", "std_ms", "cv",
-    "macs", "params", "clock", "cpu", "cores_logical", "cores_physical", "torch_version",
-    "onnxruntime_version", "numpy_version", "python_version", "platform", "code_commit",
-    "date", "source",
-)
+#: Columns of a measurement file, in order: identity, session, values, counts, context (equal
+#: across the sessions of one identity), then what may differ per run.
+IDENTITY_COLUMNS = ("model", "form", "k", "mode", "precision", "runtime", "device",
+                    "batch_size", "input_size")
+VALUE_COLUMNS = ("latency_ms", "statistic", "min_ms", "median_ms", "p90_ms", "mean_ms",
+                 "trimmed_mean_ms", "std_ms", "cv", "n_runs", "warmup")
+COUNT_COLUMNS = ("macs", "params")
+RUN_COLUMNS = ("date", "code_commit", "command", "seed", "source")
+#: ``CONTEXT_COLUMNS`` (the loader's :mod:`~analysis.latency.schema`) must be equal across the
+#: sessions of one identity; ``SESSION_COLUMNS`` = campaign, session, order.
+MEASURE_COLUMNS = (*IDENTITY_COLUMNS, *SESSION_COLUMNS, *VALUE_COLUMNS, *COUNT_COLUMNS,
+                   *CONTEXT_COLUMNS, *RUN_COLUMNS)
 
 SOURCE = "local measurement: python -m analysis measure (analysis/latency/harness.py)"
 
-#: Context that must match for ``resume`` to append to an existing file (columns of the file).
-_RESUME_KEYS = ("device", "runtime", "precision", "batch_size", "threads", "fused", "n_runs",
-                "warmup")
-#: The option that sets each of them, for the message.
-_RESUME_OPTIONS = {"device": "--device", "runtime": "--runtime", "precision": "fp32 always",
-                   "batch_size": "--batch-size", "threads": "--threads", "fused": "--unfused",
-                   "n_runs": "--runs", "warmup": "--warmup"}
+#: ``(module as measured, input size, batch size) -> (macs, params)``.
+Counter = Callable[[nn.Module, int, int], tuple[int, int]]
 
 
-def _check_positive(name: str, value, minimum: int = 1) -> int:
+def image_batch(batch_size: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    """The default input: ``batch_size`` random RGB images of ``size`` × ``size``."""
+    return torch.randn(batch_size, 3, size, size, generator=generator)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to time. ``build()`` returns the module in the measured form; ``macs`` and
+    ``params`` are fixed counts, ``counter`` computes them (items whose form the registry
+    cannot rebuild carry their own counts); ``make_input(batch_size, size, generator)``."""
+
+    label: str
+    build: Callable[[], nn.Module]
+    input_size: int
+    form: str = "fused"
+    k: int | None = None
+    model_id: str | None = None
+    macs: int | None = None
+    params: int | None = None
+    counter: Counter | None = None
+    make_input: Callable[[int, int, torch.Generator], torch.Tensor] = image_batch
+
+    def __post_init__(self):
+        if self.form not in FORMS:
+            raise ConfigError(f"{self.label}: form {self.form!r} is not one of "
+                              f"{', '.join(FORMS)}")
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(model, form, k)`` as written in the file (k empty when not stated)."""
+        return self.label, self.form, "" if self.k is None else str(self.k)
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ConfigError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
+
+
+def branches(module: nn.Module) -> int | None:
+    """k of a train-time MobileOne (its ``num_conv_branches``) or RepVGG (1: one 3×3 conv-BN
+    branch beside the 1×1 and identity ones); ``None`` for any other network."""
+    k = getattr(module, "num_conv_branches", None)
+    if k is not None:
+        return int(k)
+    return 1 if any(getattr(m, "rbr_dense", None) is not None for m in module.modules()) \
+        else None
+
+
+def resolve(model_or_name: str | nn.Module, *, fuse: bool = True, input_size: int | None = None,
+            name: str | None = None, counter: Counter | None = None) -> Item:
+    """The :class:`Item` for a registry name (id, display name or alias) or a module.
+
+    ``fuse``: the deployed, re-parameterized form (``analysis.models.deploy``); else the
+    train-time form in eval mode (``form="train"``, with k for MobileOne/RepVGG). A module
+    outside the registry, or a train-time form, gets its counts from ``counter`` if given."""
+    if input_size is not None:
+        input_size = check_count("input_size", input_size)
+    form = "fused" if fuse else "train"
+    if isinstance(model_or_name, nn.Module):
+        module = model_or_name
+        k = None if fuse else branches(module)
+        return Item(name or type(module).__name__,
+                    (lambda: deploy(module)) if fuse else (lambda: module),
+                    input_size or 224, form, k, None, counter=counter)
+    entry = get_entry(model_or_name)
+    k = branches(entry.build()) if not fuse and entry.id.startswith(("mobileone", "repvgg")) \
+        else None
+    return Item(entry.display_name,
+                (lambda: deploy(create_model(entry.id))) if fuse
+                else (lambda: create_model(entry.id).eval()),
+                input_size or entry.input_size, form, k, entry.id,
+                counter=None if fuse else counter)
+
+
+def prepare(item: Item, *, batch_size: int = 1, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
+    """A fresh module (weights drawn with ``seed``, eval mode) and its pre-allocated input."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = item.build()
+    generator = torch.Generator().manual_seed(seed)
+    return module.eval(), item.make_input(batch_size, item.input_size, generator)
+
+
+def time_prepared(module: nn.Module, example: torch.Tensor, setup: Setup, *, runs: int,
+                  warmup: int, timer: Timer | None = None) -> np.ndarray:
+    """``runs`` timed inferences (ms, in order) after ``warmup`` dropped ones, the runtime
+    prepared first; ``timer`` defaults to the setup's (:func:`~.runtimes.timer_for`)."""
+    with runner(setup, module, example) as run:
+        return time_runs(run, runs=runs, warmup=warmup, timer=timer or timer_for(setup))
 
 
 def _round(value):
     return round(float(value), 6) if isinstance(value, (float, np.floating)) else value
 
 
+def counts_of(item: Item, module: nn.Module, batch_size: int) -> tuple[int | None, int | None]:
+    """``(macs, params)`` of the item: fixed ones, else its counter's, else ``(None, None)``
+    (a registry model's deployed form: the study's own counts apply)."""
+    if item.macs is not None or item.params is not None:
+        return item.macs, item.params
+    if item.counter is not None:
+        macs, params = item.counter(module, item.input_size, batch_size)
+        return int(macs), int(params)
+    return None, None
+
+
+def describe(item: Item, setup: Setup, samples_ms: np.ndarray, *, warmup: int,
+             batch_size: int, context: dict, device: str, timer: Timer,
+             counts: tuple[int | None, int | None] = (None, None)) -> dict:
+    """One row of the measurement format (:data:`MEASURE_COLUMNS` plus ``model_id``); the
+    session columns are left empty (a campaign fills them)."""
+    stats = sample_stats(samples_ms)
+    row = {
+        "model": item.label, "model_id": item.model_id, "form": item.form, "k": item.k,
+        "mode": setup.mode, "precision": setup.precision, "runtime": setup.runtime,
+        "device": device, "batch_size": batch_size, "input_size": item.input_size,
+        "campaign": None, "session": None, "order": None,
+        "latency_ms": stats["min"], "statistic": "min", "min_ms": stats["min"],
+        "median_ms": stats["median"], "p90_ms": stats["p90"], "mean_ms": stats["mean"],
+        "trimmed_mean_ms": stats["trimmed_mean"], "std_ms": stats["std"], "cv": stats["cv"],
+        "n_runs": stats["n"], "warmup": warmup, "macs": counts[0], "params": counts[1],
+        "threads": setup.threads, "runtime_version": runtime_version(setup.runtime),
+        **{k: context.get(k) for k in CONTEXT_COLUMNS[2:-3]},
+        "tf32": setup.tf32 if setup.accelerator == "cuda" else None,
+        "cudnn_benchmark": setup.benchmark if setup.accelerator == "cuda" else None,
+        "clock": timer.describe(), "date": context.get("date"),
+        "code_commit": context.get("code_commit"), "command": context.get("command"),
+        "seed": context.get("seed"), "source": SOURCE,
+    }
+    return {k: _round(v) for k, v in row.items()}
+
+
+@contextlib.contextmanager
+def restored_mode(module: nn.Module) -> Iterator[None]:
+    """Leave ``module``'s train/eval mode as it was (a caller's module is put in eval mode)."""
+    was_training = module.training
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
 def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, runs: int = 100,
                   warmup: int = 10, threads: int | None = None, input_size: int | None = None,
                   batch_size: int = 1, fuse: bool = True, device: str | None = None,
-                  name: str | None = None, keep_samples: bool = False,
-                  count: bool = True, seed: int = 0) -> dict:
-    """Time one model and return one row of the measurement format (a dict).
+                  name: str | None = None, keep_samples: bool = False, count: bool = True,
+                  seed: int = 0, accelerator: str = "cpu", mode: str = "eager",
+                  precision: str = "fp32", tf32: bool = False,
+                  cudnn_benchmark: bool | None = None, timer: Timer | None = None,
+                  counter: Counter | None = None) -> dict:
+    """Time one model: :func:`resolve` → :func:`prepare` → :func:`time_prepared` →
+    :func:`describe`; returns the row (a dict).
 
     Args:
         model_or_name: a registered model name (id, display name or alias) or an ``nn.Module``.
-        runtime: ``"torch"`` (eager, inference mode) or ``"onnxruntime"`` (CPU provider).
+        runtime, accelerator, mode, precision, tf32, cudnn_benchmark: how it runs
+            (:class:`~analysis.latency.runtimes.Setup`); ``accelerator="cuda"`` without a CUDA
+            device raises :class:`ConfigError` before anything is built.
         runs: timed inferences (the paper's app uses 1000; 100 is the default here).
         warmup: inferences run before timing and dropped.
         threads: intra-op threads; ``None`` = ``torch.get_num_threads()`` at call time.
         input_size: square input side; ``None`` = the model's native size (224 for a module).
         batch_size: images per inference (the paper: 1).
-        fuse: measure the deployed, re-parameterized form (``analysis.models.deploy``); with
-            ``False`` the train-time form (in eval mode).
-        device: label for the ``device`` column; default: the CPU model string.
+        fuse: the deployed, re-parameterized form; with ``False`` the train-time form.
+        device: label for the ``device`` column; default :func:`~.context.default_device`.
         name: label for the ``model`` column when ``model_or_name`` is a module.
         keep_samples: add ``samples_ms`` (the timed runs, in order) to the result.
-        count: for a module outside the zoo, count its MACs with fvcore (after timing) so
-            that the row carries its own ``macs`` and ``params``.
-        seed: seed of the pre-allocated random input.
-
-    Returns:
-        ``{column: value}`` with the keys of :data:`MEASURE_COLUMNS` plus ``model_id``
-        (``None`` for a module) and, with ``keep_samples``, ``samples_ms``.
+        count: fill ``macs``/``params`` for a module outside the registry or a train-time
+            form, with ``counter`` (MACs) — parameters are counted here when no counter is
+            given.
+        seed: seed of the model's weights (registry models) and of the pre-allocated input.
+        timer: the :class:`~analysis.latency.timing.Timer` (tests inject a fake clock).
     """
-    from analysis.models import create_model, deploy, get_entry
-
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}")
-    runs = _check_positive("runs", runs)
-    warmup = _check_positive("warmup", warmup, 0)
-    batch_size = _check_positive("batch_size", batch_size)
-    threads = _check_positive("threads", torch.get_num_threads() if threads is None else threads)
-    if input_size is not None:
-        input_size = _check_positive("input_size", input_size)
-
-    macs = None
-    if isinstance(model_or_name, nn.Module):
-        entry = None
-        label = name or type(model_or_name).__name__
-        size = input_size or 224
-        module = model_or_name
-    else:
-        entry = get_entry(model_or_name)
-        label = entry.display_name
-        size = input_size or entry.input_size
-        module = create_model(entry.id)
-    if fuse:
-        module = deploy(module)  # a fused copy in eval mode
-    was_training = module.training
-    module.eval()
-    params = sum(p.numel() for p in module.parameters())
-
-    generator = torch.Generator().manual_seed(seed)
-    example = torch.randn(batch_size, 3, size, size, generator=generator)
-    samples = np.empty(runs, dtype=np.int64)
-    try:
-        with runner(runtime, module, example, threads) as run:
-            for _ in range(warmup):
-                run()
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                clock = time.perf_counter_ns
-                for i in range(runs):
-                    t0 = clock()
-                    run()
-                    samples[i] = clock() - t0
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-    finally:
-        module.train(was_training)
-    if entry is None and count:  # outside the zoo: own counts make the row self-contained
-        from analysis.complexity import count_complexity
-
-        macs = count_complexity(module, size, fuse=False, batch_size=batch_size).macs
-    samples_ms = samples / 1e6
-    stats = sample_stats(samples_ms)
-    ctx = machine_context()
-    row = {
-        "model": label, "model_id": entry.id if entry else None,
-        "latency_ms": stats["min"], "statistic": "min",
-        "device": device or ctx["cpu"], "runtime": runtime,
-        "runtime_version": runtime_version(runtime), "precision": "fp32",
-        "batch_size": batch_size, "input_size": size, "threads": threads,
-        "n_runs": runs, "warmup": warmup, "fused": bool(fuse),
-        "min_ms": stats["min"], "median_ms": stats["median"], "p90_ms": stats["p90"],
-        "mean_ms": stats["mean"], "trimmed_mean_ms": stats["trimmed_mean"],
-        "std_ms": stats["std"], "cv": stats["cv"],
-        "macs": macs, "params": params if entry is None and count else None,
-        "clock": "time.perf_counter_ns", **ctx, "source": SOURCE,
-    }
-    row = {k: _round(v) for k, v in row.items()}
+    setup = check_setup(Setup(runtime, check_count("threads", torch.get_num_threads()
+                                                   if threads is None else threads),
+                              accelerator, mode, precision, tf32, cudnn_benchmark))
+    runs, warmup = check_count("runs", runs), check_count("warmup", warmup, 0)
+    batch_size = check_count("batch_size", batch_size)
+    item = resolve(model_or_name, fuse=fuse, input_size=input_size, name=name, counter=counter)
+    timer = timer or timer_for(setup)
+    guard = restored_mode(model_or_name) if isinstance(model_or_name, nn.Module) \
+        else contextlib.nullcontext()
+    with guard:
+        module, example = prepare(item, batch_size=batch_size, seed=seed)
+        samples = time_prepared(module, example, setup, runs=runs, warmup=warmup, timer=timer)
+        counts = counts_of(item, module, batch_size) if count else (None, None)
+        if count and counts == (None, None) and item.model_id is None:
+            counts = (None, sum(p.numel() for p in module.parameters()))
+    context = {**machine_context(accelerator), "seed": seed}
+    row = describe(item, setup, samples, warmup=warmup, batch_size=batch_size, context=context,
+                   device=device or default_device(accelerator), timer=timer, counts=counts)
     if keep_samples:
-        row["samples_ms"] = samples_ms.tolist()
+        row["samples_ms"] = samples.tolist()
     return row
-
-
-def _normalise_models(models) -> list[tuple[str, str | nn.Module]]:
-    """``[(label, name_or_module)]`` from a group/name spec, a list of names or ``{label: nn}``."""
-    from analysis.models import get_entry, resolve_models
-
-    if isinstance(models, Mapping):
-        return [(str(k), v) for k, v in models.items()]
-    ids = resolve_models(models)
-    return [(get_entry(i).display_name, i) for i in ids]
-
-
-def _check_resumable(out: Path, existing: pd.DataFrame, expected: dict,
-                     sizes: dict[str, int]) -> None:
-    """Refuse to append to ``out`` unless every :data:`_RESUME_KEYS` value and each model's
-    input size match this run."""
-    for column, value in expected.items():
-        option = _RESUME_OPTIONS[column]
-        if column not in existing.columns:
-            raise ConfigError(f"{out}: cannot resume, the file has no column {column!r} (it was "
-                              f"not written by `measure`); choose another --out or pass --force")
-        found = {str(v).lower() for v in existing[column].dropna()}
-        if found and found != {str(value).lower()}:
-            raise ConfigError(f"{out}: cannot resume, the file was measured with {column}="
-                              f"{', '.join(sorted(found))} but this run uses {column}={value} "
-                              f"({option}); choose another --out or pass --force to overwrite "
-                              f"it")
-    for model, size in zip(existing["model"], existing["input_size"]):
-        if model in sizes and not pd.isna(size) and int(size) != sizes[model]:
-            raise ConfigError(f"{out}: cannot resume, {model} was measured at {int(size)} px "
-                              f"but this run uses {sizes[model]} px; choose another --out or "
-                              f"pass --force")
-
-
-def _append(out: Path, fieldnames: Sequence[str], row: dict) -> None:
-    new = not out.exists() or out.stat().st_size == 0
-    with open(out, "a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(fieldnames), extrasaction="ignore",
-                                lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def measure_models(models, runtime: str = "torch", *, runs: int = 100, warmup: int = 10,
-                   threads: int | None = None, input_size: int | None = None,
-                   batch_size: int = 1, fuse: bool = True, device: str | None = None,
-                   out: str | os.PathLike | None = None, resume: bool = False,
-                   force: bool = False, progress: bool = True,
-                   on_error: str = "skip") -> pd.DataFrame:
-    """Measure several models (see :func:`measure_model`) and optionally write a CSV.
-
-    Args:
-        models: a group or model name, a comma-separated / list mix of them, or a mapping
-            ``{label: nn.Module}``.
-        out: CSV written row by row (the project's format, read by ``load_latency``). An
-            existing file is an error unless ``resume`` (append the models not yet in it; the
-            context must match) or ``force`` (overwrite).
-        progress: show a progress bar across models (tqdm, on stderr).
-        on_error: ``"skip"`` (default): a model that fails (export or run) is reported and
-            the batch continues; ``"raise"``: the error propagates.
-        Other arguments: as :func:`measure_model`, applied to every model.
-
-    Returns:
-        The rows measured by this call, one per model, in order. ``frame.attrs["failed"]``
-        maps the label of every failed model to its error message; ``frame.attrs["skipped"]``
-        lists the models found in the file when resuming.
-    """
-    from tqdm import tqdm
-
-    if on_error not in ("skip", "raise"):
-        raise ConfigError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}")
-    items = _normalise_models(models)
-    threads = _check_positive("threads", torch.get_num_threads() if threads is None else threads)
-    runs, warmup = _check_positive("runs", runs), _check_positive("warmup", warmup, 0)
-    from analysis.models import get_entry
-
-    sizes = {label: (input_size or (get_entry(m).input_size if isinstance(m, str) else 224))
-             for label, m in items}
-    skipped: list[str] = []
-    fieldnames: Sequence[str] = MEASURE_COLUMNS
-    out_path = Path(out) if out is not None else None
-    if out_path is not None:
-        if out_path.is_dir():
-            raise ConfigError(f"{out_path} is a directory; --out must be a CSV file path")
-        if out_path.exists() and force:
-            out_path.unlink()  # the user asked to overwrite it
-        elif out_path.exists() and resume:
-            existing = load_latency(out_path)
-            planned = {"device": device or machine_context()["cpu"], "runtime": runtime,
-                       "precision": "fp32", "batch_size": batch_size, "threads": threads,
-                       "fused": bool(fuse), "n_runs": runs, "warmup": warmup}
-            _check_resumable(out_path, existing, {k: planned[k] for k in _RESUME_KEYS}, sizes)
-            with open(out_path, newline="", encoding="utf-8-sig") as fh:
-                fieldnames = next(csv.reader(fh))
-            done = set(existing["model"])
-            skipped = [label for label, _ in items if label in done]
-            items = [(label, m) for label, m in items if label not in done]
-        elif out_path.exists():
-            raise ConfigError(f"{out_path} exists; pass --resume (resume=True) to measure only "
-                              f"the models not yet in it, or --force (force=True) to "
-                              f"overwrite it")
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-
-    written: list[str] = []
-
-    def work(item) -> dict:
-        label, model = item
-        row = measure_model(model, runtime, runs=runs, warmup=warmup, threads=threads,
-                            input_size=input_size, batch_size=batch_size, fuse=fuse,
-                            device=device, name=label)
-        if out_path is not None:
-            _append(out_path, fieldnames, row)
-            written.append(label)
-        tqdm.write(f"{label}: min {row['min_ms']:.3f} ms, median {row['median_ms']:.3f} ms, "
-                   f"cv {row['cv']:.3f}", file=sys.stderr)
-        return row
-
-    try:
-        reraise = (Exception,) if on_error == "raise" else (AnalysisError,)
-        rows, failed = run_each(items, work, label=lambda item: item[0], progress=progress,
-                                desc=f"measure ({runtime})", reraise=reraise)
-    except KeyboardInterrupt:
-        if out_path is not None:
-            tqdm.write(f"interrupted: {len(written)} models written to {out_path}; run again "
-                       f"with --resume to measure the rest", file=sys.stderr)
-        raise
-    frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS[:1], "model_id", *MEASURE_COLUMNS[1:]])
-    frame.attrs["failed"] = failed
-    frame.attrs["skipped"] = skipped
-    return frame

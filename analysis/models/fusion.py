@@ -16,6 +16,8 @@ import copy
 import torch
 import torch.nn as nn
 
+from analysis.errors import ConfigError
+
 
 def fuse_bn(kernel: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Fold a BatchNorm that follows a bias-free conv into the conv's kernel and a bias.
@@ -112,3 +114,28 @@ def calibrate_batchnorm(model: nn.Module, inputs: torch.Tensor) -> nn.Module:
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return model.train(training)
+
+
+def plain_sequential(fused: nn.Module) -> nn.Sequential:
+    """A fused MobileOne as one flat ``nn.Sequential``: for every block its ``reparam_conv``,
+    its Squeeze-Excite module (where it has one) and its activation; then pooling, flatten and
+    the classifier. The layers are shared with ``fused`` (same weights), so both compute the
+    same function, without the blocks' Python structure (what a plain network costs).
+
+    Raises:
+        ConfigError: for a network with no MobileOne blocks, or with unfused ones.
+    """
+    layers: list[nn.Module] = []
+    for block in fused.modules():
+        if not (hasattr(block, "se") and hasattr(block, "inference_mode")
+                and hasattr(block, "reparameterize")):
+            continue  # MobileOne blocks (duck-typed: this module sits below mobileone.py)
+        if getattr(block, "reparam_conv", None) is None or not block.inference_mode:
+            raise ConfigError("plain_sequential needs a fused (re-parameterized) MobileOne")
+        layers.append(block.reparam_conv)
+        if not isinstance(block.se, nn.Identity):
+            layers.append(block.se)
+        layers.append(block.activation)
+    if not layers or not all(hasattr(fused, a) for a in ("gap", "linear")):
+        raise ConfigError("plain_sequential needs a fused (re-parameterized) MobileOne")
+    return nn.Sequential(*layers, fused.gap, nn.Flatten(1), fused.linear).eval()

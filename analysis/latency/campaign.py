@@ -1,0 +1,361 @@
+"""Measurement campaigns: every item timed in several sessions, one summary row per session.
+
+A campaign (issue 19) runs ``sessions`` sessions; each session times all items once, in its own
+seeded random order (so slow phases of a shared machine, or clock drift, hit every model alike
+over the campaign), with a fresh model and input per session, and on each setup (runtime ×
+mode × precision) in turn. Each (session, item, setup) writes one row of the measurement format
+(:data:`~analysis.latency.harness.MEASURE_COLUMNS`) with ``campaign`` (start, kernel build,
+host fingerprint: :func:`~analysis.latency.context.campaign_id`), ``session`` (from 1) and
+``order`` (the item's position in that session, from 0).
+
+Rows are appended to ``out`` as they are measured (flushed and synced), so an interrupted
+campaign keeps them; ``resume`` continues it (same campaign id, seed and therefore orders;
+refused when the context differs, naming the column), ``force`` starts it anew. With
+``keep_samples`` the individual runs go to ``<out stem>.samples.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from analysis.errors import AnalysisError, ConfigError, first_line
+from analysis.latency.context import (campaign_id, command_line, default_device,
+                                      machine_context)
+from analysis.latency.harness import (MEASURE_COLUMNS, Counter, Item, check_count, counts_of,
+                                      describe, prepare, resolve, time_prepared)
+from analysis.latency.runtimes import (MODES, PRECISIONS, RUNTIMES, Setup, check_setup,
+                                       runtime_version, timer_for)
+from analysis.latency.schema import CONTEXT_COLUMNS
+from analysis.latency.timing import Timer
+from analysis.models import get_entry, resolve_models
+
+#: Columns of the raw-runs side file (``keep_samples``).
+SAMPLE_COLUMNS = ("campaign", "session", "order", "model", "form", "k", "mode", "precision",
+                  "runtime", "device", "batch_size", "input_size", "run", "latency_ms")
+#: Settings a resumed campaign must share with its file, and the option that sets each.
+RESUME_OPTIONS = {"device": "--device", "batch_size": "--batch-size", "threads": "--threads",
+                  "n_runs": "--runs", "warmup": "--warmup", "seed": "--seed",
+                  "accelerator": "--accelerator", "tf32": "--tf32",
+                  "cudnn_benchmark": "--no-cudnn-benchmark", "clock": "the timer"}
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What a campaign returns: the rows measured now (``rows``, as written, plus
+    ``model_id``), the failures (``{label: "Type: message"}``), the labels already in the file
+    when resuming (``skipped``) and those left unmeasured at the ``deadline`` (``unfinished``).
+    """
+
+    rows: pd.DataFrame
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    out: Path | None = None
+    campaign: str = ""
+
+
+def as_items(models, *, fuse: bool = True, input_size: int | None = None,
+             counter: Counter | None = None) -> list[Item]:
+    """Items from a list of :class:`Item`, a mapping ``{label: nn.Module}``, or registry
+    names / groups (a comma-separated string or a list)."""
+    if isinstance(models, Mapping):
+        return [resolve(m, fuse=fuse, input_size=input_size, name=str(label), counter=counter)
+                for label, m in models.items()]
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Item) for m in models):
+        return list(models)
+    return [resolve(get_entry(i).id, fuse=fuse, input_size=input_size, counter=counter)
+            for i in resolve_models(models)]
+
+
+def session_order(n_items: int, seed: int, session: int) -> list[int]:
+    """The order of ``n_items`` items in ``session`` of a campaign seeded with ``seed``."""
+    return [int(i) for i in np.random.default_rng([seed, session]).permutation(n_items)]
+
+
+def _item_seed(seed: int, session: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, session, index]).generate_state(1)[0])
+
+
+def setups_for(runtimes, *, threads: int, accelerator: str = "cpu", modes=("eager",),
+               precisions=("fp32",), tf32: bool = False,
+               cudnn_benchmark: bool | None = None) -> list[Setup]:
+    """Every runtime × mode × precision as a checked :class:`Setup` (one error if any cannot
+    run here)."""
+    names = [[runtimes] if isinstance(runtimes, str) else list(runtimes),
+             [modes] if isinstance(modes, str) else list(modes),
+             [precisions] if isinstance(precisions, str) else list(precisions)]
+    for values, what in zip(names, ("runtime", "mode", "precision")):
+        if not values:
+            raise ConfigError(f"no {what} selected")
+    return [check_setup(Setup(r, threads, accelerator, m, p, tf32, cudnn_benchmark))
+            for r, m, p in itertools.product(*names)]
+
+
+def _label(item: Item, setup: Setup, session: int, sessions: int, n_setups: int) -> str:
+    parts = [item.label + (f" (k={item.k})" if item.k is not None else "")
+             + ("" if item.form == "fused" else f" [{item.form}]")]
+    if n_setups > 1:
+        parts.append(setup.label())
+    if sessions > 1:
+        parts.append(f"session {session}")
+    return " · ".join(parts)
+
+
+def _done_key(session, item: Item, setup: Setup) -> tuple:
+    return (str(session), *item.key, setup.runtime, setup.mode, setup.precision)
+
+
+def _append(path: Path, fieldnames: Sequence[str], rows: list[dict]) -> None:
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(fieldnames), extrasaction="ignore",
+                                lineterminator="\n")
+        if new:
+            writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def samples_path(out: Path) -> Path:
+    """Where ``keep_samples`` writes the raw runs of ``out``."""
+    return out.with_name(out.stem + ".samples.csv")
+
+
+def _resume_state(out: Path, expected: dict, setups: list[Setup], context: dict,
+                  sizes: dict[str, int]) -> tuple[str, set, list[str]]:
+    """``(campaign id, done keys, header)`` of an existing file, after checking that this run
+    continues it: same settings (:data:`RESUME_OPTIONS`), context and input sizes."""
+    try:
+        old = pd.read_csv(out, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{out}: cannot resume, the file cannot be read as a measurement "
+                          f"({first_line(exc)}); choose another --out or pass --force") from None
+    missing = [c for c in ("campaign", "session", "model", *expected) if c not in old.columns]
+    if missing:
+        raise ConfigError(f"{out}: cannot resume, the file has no column {missing[0]!r} (it "
+                          f"was not written by this version of `measure`); choose another "
+                          f"--out or pass --force")
+    if old.empty:
+        return campaign_id(), set(), list(old.columns)
+    checks = [(c, _text(v), RESUME_OPTIONS[c], old) for c, v in expected.items()]
+    for column in CONTEXT_COLUMNS[2:-3]:
+        if column in old.columns and column in context:
+            checks.append((column, _text(context[column]), "the machine and its libraries",
+                           old))
+    for setup in setups:
+        part = old[old["runtime"] == setup.runtime] if "runtime" in old.columns else old
+        checks.append(("runtime_version", runtime_version(setup.runtime),
+                       f"{setup.runtime}'s version", part))
+    for column, value, option, part in checks:
+        found = set(part[column]) if column in part.columns else set()
+        if found and found != {value}:
+            raise ConfigError(f"{out}: cannot resume, the file was measured with {column}="
+                              f"{', '.join(sorted(found))} but this run uses {column}={value} "
+                              f"({option}); choose another --out or pass --force to overwrite "
+                              f"it")
+    for model, size in zip(old["model"], old.get("input_size", [""] * len(old))):
+        if model in sizes and size and int(float(size)) != sizes[model]:
+            raise ConfigError(f"{out}: cannot resume, {model} was measured at "
+                              f"{int(float(size))} px but this run uses {sizes[model]} px "
+                              f"(--input-size); choose another --out or pass --force")
+    campaigns = sorted(set(old["campaign"]) - {""})
+    if len(campaigns) > 1:
+        raise ConfigError(f"{out}: cannot resume, the file holds {len(campaigns)} campaigns "
+                          f"({', '.join(campaigns)}); resume continues one")
+    cols = ["session", "model", "form", "k", "runtime", "mode", "precision"]
+    filled = old.assign(**{c: old[c] if c in old.columns else default for c, default in
+                           (("form", "fused"), ("k", ""), ("mode", "eager"),
+                            ("runtime", "torch"), ("precision", "fp32"))})
+    done = set(map(tuple, filled[cols].itertuples(index=False, name=None)))
+    return (campaigns[0] if campaigns else campaign_id()), done, list(old.columns)
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _open_out(out, *, resume: bool, force: bool, expected: dict, setups, context,
+              sizes) -> tuple[Path | None, str, set, Sequence[str]]:
+    if out is None:
+        return None, campaign_id(), set(), MEASURE_COLUMNS
+    path = Path(out)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; --out must be a CSV file path")
+    if path.exists() and force:
+        path.unlink()  # the user asked to overwrite it
+        if samples_path(path).exists():
+            samples_path(path).unlink()
+    elif path.exists() and resume:
+        cid, done, header = _resume_state(path, expected, setups, context, sizes)
+        return path, cid, done, header
+    elif path.exists():
+        raise ConfigError(f"{path} exists; pass --resume (resume=True) to continue the "
+                          f"campaign in it, or --force (force=True) to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, campaign_id(), set(), MEASURE_COLUMNS
+
+
+def _progress(done: int, total: int, row: dict, label: str) -> None:
+    print(f"[{done}/{total}] {label}: min {row['min_ms']:.3f} ms, median "
+          f"{row['median_ms']:.3f} ms, cv {row['cv']:.3f}", file=sys.stderr, flush=True)
+
+
+def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 100,
+                 warmup: int = 10, threads: int | None = None, seed: int = 0, out=None,
+                 timer: Timer | None = None, accelerator: str = "cpu", modes=("eager",),
+                 precisions=("fp32",), tf32: bool = False, cudnn_benchmark: bool | None = None,
+                 batch_size: int = 1, device: str | None = None, resume: bool = False,
+                 force: bool = False, keep_samples: bool = False, progress: bool = True,
+                 on_error: str = "skip", deadline: float | None = None,
+                 command: str | None = None, shuffle: bool = True) -> Measurements:
+    """Run a campaign (module docstring) and return its :class:`Measurements`.
+
+    Args:
+        items: :class:`Item` list, registry names/groups, or ``{label: nn.Module}``
+            (:func:`as_items`; modules are measured fused).
+        runtimes, modes, precisions: the setups, each a name or a list (every combination).
+        sessions, seed: how many sessions; the seed of their orders, weights and inputs.
+        runs, warmup, threads, batch_size, accelerator, tf32, cudnn_benchmark, device, timer:
+            as in :func:`analysis.latency.harness.measure_model`.
+        out, resume, force, keep_samples: the CSV written row by row (module docstring).
+        on_error: ``"skip"`` records a failing item and goes on (a configuration error,
+            :class:`~analysis.errors.AnalysisError`, still stops the campaign); ``"raise"``.
+        deadline: a :func:`time.monotonic` value after which nothing more is started; the
+            rest is listed in ``unfinished``.
+        command: the command line recorded in each row (default: this process's).
+        shuffle: ``False`` keeps the given order in every session.
+    """
+    if on_error not in ("skip", "raise"):
+        raise ConfigError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+    sessions, runs = check_count("sessions", sessions), check_count("runs", runs)
+    warmup, batch_size = check_count("warmup", warmup, 0), check_count("batch_size", batch_size)
+    seed = check_count("seed", seed, 0)
+    threads = check_count("threads", torch.get_num_threads() if threads is None else threads)
+    setups = setups_for(runtimes, threads=threads, accelerator=accelerator, modes=modes,
+                        precisions=precisions, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
+    items = as_items(items)
+    if not items:
+        raise ConfigError("nothing to measure: no item selected")
+    device = device or default_device(accelerator)
+    context = {**machine_context(accelerator), "seed": seed,
+               "command": command if command is not None else command_line()}
+    gpu = accelerator == "cuda"
+    expected = {"device": device, "batch_size": batch_size, "threads": threads,
+                "n_runs": runs, "warmup": warmup, "seed": seed, "accelerator": accelerator,
+                "tf32": setups[0].tf32 if gpu else None,
+                "cudnn_benchmark": setups[0].benchmark if gpu else None,
+                "clock": (timer or timer_for(setups[0])).describe()}
+    sizes = {item.label: item.input_size for item in items}
+    out_path, cid, done, fieldnames = _open_out(out, resume=resume, force=force,
+                                                expected=expected, setups=setups,
+                                                context=context, sizes=sizes)
+    rows, failed, skipped, unfinished = [], {}, [], []
+    counts: dict[tuple, tuple] = {}
+    total, finished = sessions * len(items) * len(setups), 0
+    reraise = (Exception,) if on_error == "raise" else (AnalysisError,)
+    try:
+        for session in range(1, sessions + 1):
+            order = session_order(len(items), seed, session) if shuffle else range(len(items))
+            for position, index in enumerate(order):
+                item = items[index]
+                labels = {s: _label(item, s, session, sessions, len(setups)) for s in setups}
+                todo = [s for s in setups if _done_key(session, item, s) not in done]
+                skipped += [labels[s] for s in setups if s not in todo]
+                finished += len(setups) - len(todo)
+                if not todo:
+                    continue
+                if deadline is not None and time.monotonic() > deadline:
+                    unfinished += [labels[s] for s in todo]
+                    continue
+                try:
+                    module, example = prepare(item, batch_size=batch_size,
+                                              seed=_item_seed(seed, session, index))
+                except KeyboardInterrupt:
+                    raise
+                except reraise:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
+                    failed.update({labels[s]: first_line(exc, with_type=True) for s in todo})
+                    finished += len(todo)
+                    continue
+                for setup in todo:
+                    finished += 1
+                    try:
+                        samples = time_prepared(module, example, setup, runs=runs,
+                                                warmup=warmup, timer=timer)
+                        if item.key not in counts:
+                            counts[item.key] = counts_of(item, module, batch_size)
+                    except KeyboardInterrupt:
+                        raise
+                    except reraise:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - reported, the others go on
+                        failed[labels[setup]] = first_line(exc, with_type=True)
+                        if progress:
+                            print(f"[{finished}/{total}] {labels[setup]}: failed "
+                                  f"({failed[labels[setup]]})", file=sys.stderr, flush=True)
+                        continue
+                    row = describe(item, setup, samples, warmup=warmup, batch_size=batch_size,
+                                   context=context, device=device,
+                                   timer=timer or timer_for(setup), counts=counts[item.key])
+                    row.update(campaign=cid, session=session, order=position)
+                    if out_path is not None:
+                        _append(out_path, fieldnames, [row])
+                        if keep_samples:
+                            _append(samples_path(out_path), SAMPLE_COLUMNS,
+                                    [{**row, "run": i, "latency_ms": round(float(v), 6)}
+                                     for i, v in enumerate(samples)])
+                    rows.append(row)
+                    if progress:
+                        _progress(finished, total, row, labels[setup])
+    except KeyboardInterrupt:
+        if out_path is not None:
+            print(f"interrupted: {len(rows)} rows written to {out_path}; run again with "
+                  f"--resume to measure the rest", file=sys.stderr, flush=True)
+        raise
+    frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "model_id"])
+    return Measurements(frame, failed, skipped, unfinished, out_path, cid)
+
+
+def measure_models(models, runtime="torch", *, runs: int = 100, warmup: int = 10,
+                   threads: int | None = None, input_size: int | None = None,
+                   batch_size: int = 1, fuse: bool = True, device: str | None = None,
+                   out=None, resume: bool = False, force: bool = False, progress: bool = True,
+                   on_error: str = "skip", sessions: int = 1, seed: int = 0,
+                   counter: Counter | None = None, **options) -> Measurements:
+    """Measure registry models (a group or model name, a comma-separated / list mix of them)
+    or ``{label: nn.Module}``: :func:`run_campaign` over :func:`as_items`. ``options`` go to
+    :func:`run_campaign` (``accelerator``, ``modes``, ``precisions``, ``timer`` …)."""
+    items = as_items(models, fuse=fuse, input_size=input_size, counter=counter)
+    return run_campaign(items, runtime, sessions=sessions, runs=runs, warmup=warmup,
+                        threads=threads, seed=seed, out=out, batch_size=batch_size,
+                        device=device, resume=resume, force=force, progress=progress,
+                        on_error=on_error, **options)
+
+
+#: Runtimes, modes and precisions a campaign may combine (for the CLI's messages).
+CHOICES = {"runtime": RUNTIMES, "mode": MODES, "precision": PRECISIONS}
+
+
+def split_choices(text: str, what: str) -> list[str]:
+    """``"torch,onnxruntime"`` → ``["torch", "onnxruntime"]``, each checked against
+    :data:`CHOICES`."""
+    values = [v.strip().lower() for v in str(text).split(",") if v.strip()]
+    bad = [v for v in values if v not in CHOICES[what]]
+    if bad or not values:
+        raise ConfigError(f"--{what} {text!r}: expected one or more of "
+                          f"{', '.join(CHOICES[what])}, comma-separated")
+    return list(dict.fromkeys(values))
