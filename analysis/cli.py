@@ -18,6 +18,7 @@ from analysis.export import PRECISIONS as EXPORT_PRECISIONS
 from analysis.latency.campaign import run_campaign, setups_for, split_choices
 from analysis.latency.context import (command_line, default_device, describe_context,
                                       machine_context)
+from analysis.latency import MAX_LISTED, describe_latency, read_checked
 from analysis.latency.runtimes import ACCELERATORS, RUNTIMES
 from analysis.latency.schema import SUMMARY_STATISTICS
 from analysis.latency.sets import SETS, model_items, set_items
@@ -110,21 +111,17 @@ def _add_validate(sub) -> None:
 
 
 def _run_validate(args) -> int:
-    import warnings
-
-    from analysis.latency import check_units, describe_latency, load_latency
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = load_latency(args.files, statistic=args.statistic)
-        check_units(table)  # Table 9's MACs for zoo models, the file's own for the others
+    # units checked with Table 9's MACs for zoo models, the file's own for the others
+    table, notes, _ = read_checked(args.files, statistic=args.statistic, warn=False)
     for file, rows in table.groupby("file", sort=False):
-        print(f"{file}: {len(rows)} rows")
-    print(describe_latency(table))
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        print(f"{file}: {len(rows)} row{'s' if len(rows) > 1 else ''}")
+    print(describe_latency(table, limit=MAX_LISTED))
+    for message in notes[:MAX_LISTED]:
+        print(f"warning: {message}", file=sys.stderr)
+    if len(notes) > MAX_LISTED:
+        print(f"warning: … and {len(notes) - MAX_LISTED} more warnings", file=sys.stderr)
     print(f"ok: {len(args.files)} file{'s' if len(args.files) > 1 else ''} valid"
-          + (f", {len(caught)} warning{'s' if len(caught) > 1 else ''}" if caught else ""))
+          + (f", {len(notes)} warning{'s' if len(notes) > 1 else ''}" if notes else ""))
     return 0
 
 

@@ -61,8 +61,8 @@ def test_shipped_latency_files_validate():
 
 
 def test_every_csv_in_data_latency_validates():
-    files = sorted(paths.LATENCY_DATA.glob("*.csv"))
-    assert files
+    files = sorted(f for f in paths.LATENCY_DATA.glob("*.csv") if f.name != "manifest.csv")
+    assert len(files) >= 5
     for f in files:
         assert len(load_latency(f)) > 0
 
@@ -220,7 +220,6 @@ def test_missing_required_column(tmp_path, header, missing):
     ("nan", "missing value"),
     ("NaN", "missing value"),
     ("inf", "not a finite number"),
-    ("", "empty"),
     ("0", "must be positive"),
     ("-1.5", "must be positive"),
     ("3600001", "more than one hour"),

@@ -190,3 +190,119 @@ def test_unknown_device_lists_the_available_ones(two_runtimes, devices):
     with pytest.raises(ConfigError, match=r"no device .* available: 'Pixel 8', 'iPhone 12'.*"
                                           r"Pixel 8 · tflite, Pixel 8 · nnapi, iPhone 12 · coreml"):
         select_devices(two_runtimes, devices)
+
+
+# ---------------------------------------------------------------- (f) half-filled templates
+
+
+def template(rows: list[tuple[str, str]]) -> str:
+    """An export template (its own columns) with ``(model, latency_ms)`` filled in."""
+    from analysis.export.template import TEMPLATE_COLUMNS
+
+    lines = [",".join(TEMPLATE_COLUMNS)]
+    for model, ms in rows:
+        cells = {"model": model, "latency_ms": ms, "device": "Pixel 8" if ms else "",
+                 "runtime": "onnxruntime", "statistic": "median", "batch_size": "1",
+                 "input_size": "224", "precision": "fp32", "export_file": f"{model}.onnx"}
+        lines.append(",".join(cells.get(c, "") for c in TEMPLATE_COLUMNS))
+    return "\n".join(lines) + "\n"
+
+
+def test_template_rows_left_empty_are_skipped_and_listed_once(tmp_path):
+    rows = [("MobileOne-S0", "0.9"), ("MobileOne-S1", ""), ("MobileOne-S2", "1.4"),
+            ("MobileOne-S3", "")]
+    table, caught = loaded_quietly(write(tmp_path, template(rows), "latency_template.csv"))
+    assert table["model"].tolist() == ["MobileOne-S0", "MobileOne-S2"]
+    empty = [c for c in caught if "not measured yet" in c]
+    assert len(empty) == 1 and "2 rows" in empty[0]
+    assert "MobileOne-S1 (line 3), MobileOne-S3 (line 5)" in empty[0]
+    assert not any("device" in c for c in caught)  # the skipped rows' empty device: no warning
+
+
+def test_a_template_with_nothing_measured_is_an_error_saying_so(tmp_path):
+    path = write(tmp_path, template([("MobileOne-S0", ""), ("MobileOne-S1", "")]))
+    with pytest.raises(DataFormatError, match=r"phone\.csv, line 2, column 2 \('latency_ms'\): "
+                                              r"nothing measured yet.*empty on all 2 rows"):
+        load_latency(path)
+
+
+def test_all_problems_of_a_file_are_reported_at_once(tmp_path):
+    bad = [f"MobileOne-S{i % 5},-{i},p" for i in range(30)]
+    text = "model,latency_ms,device\nMobileOne-S0,0.8,p\nMobileOne-SX,0.9,p\n" + \
+        "\n".join(bad) + "\nMobileOne-S1,0.9,p,extra\n"
+    with pytest.raises(DataFormatError) as info:
+        load_latency(write(tmp_path, text))
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'phone.csv'}, line 3, column 1 ('model'): ")
+    assert lines[0].endswith("; and 31 more problems in this file:")
+    assert lines[1].startswith("  line 4, column 2 ('latency_ms'): ")
+    assert len(lines) == 20 and lines[-1] == "  … and 13 more"
+
+
+def test_two_problems_are_both_listed(tmp_path):
+    text = "model,latency_ms\nMobileOne-S0,abc\nMobileOne-S1,1.0,x\n"
+    with pytest.raises(DataFormatError) as info:
+        load_latency(write(tmp_path, text))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2 and "line 2, column 2 ('latency_ms')" in lines[0]
+    assert lines[1].startswith("  line 3, column 3: found 3 comma-separated fields")
+
+
+# ---------------------------------------------------------------- (g) not a CSV text file
+
+
+def test_utf16_without_bom_is_named(tmp_path):
+    path = tmp_path / "phone.csv"
+    path.write_bytes("model,latency_ms\nMobileOne-S0,0.79\n".encode("utf-16-le"))
+    with pytest.raises(DataFormatError, match=r"is UTF-16 LE text without a byte-order mark.*"
+                                              r"save it as 'CSV UTF-8'"):
+        load_latency(path)
+
+
+def workbook(path, *names):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name in names:
+            z.writestr(name, "<x/>")
+    return path
+
+
+@pytest.mark.parametrize("names, what, program", [
+    (("[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"),
+     r"an Excel workbook \(\.xlsx\)", "Excel"),
+    (("Index/Document.iwa", "Metadata/Properties.plist"),
+     r"an Apple Numbers document \(\.numbers\)", "Numbers"),
+])
+def test_a_workbook_renamed_csv_is_named(tmp_path, names, what, program):
+    path = workbook(tmp_path / "phone.csv", *names)
+    with pytest.raises(DataFormatError, match=rf"phone\.csv: is {what}, not a CSV text file.*"
+                                              rf"open it in {program} and save it as CSV"):
+        load_latency(path)
+
+
+def test_an_old_excel_workbook_renamed_csv_is_named(tmp_path):
+    path = tmp_path / "phone.csv"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    with pytest.raises(DataFormatError, match=r"Excel 97-2003 workbook \(\.xls\)"):
+        load_latency(path)
+
+
+# ---------------------------------------------------------------- (h) one checked reader
+
+
+def test_read_checked_applies_the_unit_check(tmp_path):
+    from analysis.latency import read_checked
+
+    path = write(tmp_path, "model,latency_ms,device\nMobileOne-S0,0.00079,Pixel 8\n"
+                           "MobileOne-S1,0.00095,Pixel 8\nMobileOne-S2,0.0012,Pixel 8\n")
+    with pytest.warns(LatencyDataWarning, match="in seconds"):
+        table, notes, units = read_checked(path)
+    assert len(table) == 3 and len(notes) == 1 and "seconds" in notes[0]
+    assert units["problem"].iloc[0] == notes[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LatencyDataWarning)
+        quiet = read_checked(path, warn=False)  # the caller prints the notes itself
+    assert quiet.warnings == notes
+    fine = write(tmp_path, "model,latency_ms,device\nMobileOne-S0,0.79,Pixel 8\n", "ok.csv")
+    assert read_checked(fine).warnings == ()

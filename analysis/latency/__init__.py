@@ -8,8 +8,10 @@
 
 Modules: :mod:`~analysis.latency.formats` (loading and validation) built on
 :mod:`~.delimited` (decoding, delimiters), :mod:`~.schema` (columns, cell parsing),
-:mod:`~.summaries` (aggregation, conflicts) and :mod:`~.timm` (timm's benchmark results);
-:mod:`~.checks` (implausible units, devices by name);
+:mod:`~.summaries` (aggregation, conflicts), :mod:`~.sessions` (a campaign's sessions) and
+:mod:`~.timm` (timm's benchmark results); :mod:`~.checks` (:func:`read_checked`, the one way
+commands read latency: units checked; devices by name); :mod:`~.h200` (the shipped H200
+campaign, generated from the raw reference files);
 :mod:`~.sampling` (summary statistics of samples), :mod:`~.paper` (the paper's Table 9 latencies
 as files), :mod:`~.harness` (measurement), :mod:`~.runtimes` (PyTorch, ONNX Runtime),
 :mod:`~.context` (CPU, versions, date). ``data/README.md`` documents the format.
@@ -17,11 +19,14 @@ as files), :mod:`~.harness` (measurement), :mod:`~.runtimes` (PyTorch, ONNX Runt
 
 from __future__ import annotations
 
-from analysis.latency.checks import (MAX_MACS_PER_S, MIN_MACS_PER_S, check_units, device_labels,
-                                     select_devices)
+from analysis.latency.checks import (MAX_MACS_PER_S, MIN_MACS_PER_S, CheckedLatency, check_units,
+                                     device_column, device_labels, read_checked, select_devices)
 from analysis.latency.context import describe_context, machine_context
-from analysis.latency.formats import describe_latency, load_latency
-from analysis.latency.schema import (DEFAULTS, KEY_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS,
+from analysis.latency.delimited import MAX_LISTED
+from analysis.latency.formats import describe_latency, load_latency, load_sessions
+from analysis.latency.h200 import h200_campaign_file, write_h200_campaign
+from analysis.latency.schema import (CONTEXT_COLUMNS, DEFAULTS, FORMS, KEY_COLUMNS, MODES,
+                                     OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SESSION_COLUMNS,
                                      STAT_COLUMNS, STATISTICS, SUMMARY_STATISTICS, TIDY_COLUMNS,
                                      LatencyDataWarning)
 from analysis.latency.campaign import Measurements, measure_models, run_campaign
@@ -39,4 +44,9 @@ __all__ = [
     "describe_context", "describe_latency", "device_labels", "load_latency", "machine_context",
     "measure_model", "measure_models", "paper_latency_files", "read_timm_benchmark",
     "run_campaign", "sample_stats", "select_devices", "trimmed_mean", "write_paper_latency_files",
+]
+__all__ += [  # the loader's campaigns and checks (issues 19, 21, 23)
+    "CONTEXT_COLUMNS", "CheckedLatency", "FORMS", "MAX_LISTED", "MODES", "SESSION_COLUMNS",
+    "device_column", "h200_campaign_file", "load_sessions", "read_checked",
+    "write_h200_campaign",
 ]

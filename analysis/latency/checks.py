@@ -1,22 +1,29 @@
 """Checks and selections on a loaded latency table: units that look wrong, devices by name.
 
-:func:`check_units` catches a latency column written in seconds or microseconds (0.0008 or 800
-for a 0.8 ms model), which the loader cannot see row by row: it compares the implied
-throughput, MACs per second, with what hardware does. :func:`select_devices` picks devices by
-plain name (all their runtimes) or as "device · runtime".
+:func:`read_checked` is how every command and notebook reads latency files: it loads them
+(:func:`~analysis.latency.load_latency`) and applies :func:`check_units`, returning the table
+with the warnings. :func:`check_units` catches a latency column written in seconds or
+microseconds (0.0008 or 800 for a 0.8 ms model), which the loader cannot see row by row: it
+compares the implied throughput, MACs per second, with what hardware does.
+:func:`select_devices` picks devices by plain name (all their runtimes and regimes), as
+"device · runtime", "device · regime" or "device · runtime · regime" (``/`` works too).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import warnings
+from typing import Iterable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import ConfigError
+from analysis.latency.formats import load_latency
 from analysis.latency.schema import LatencyDataWarning
+from analysis.models import get_entry
 from analysis.util import as_list
 
 #: Highest plausible median throughput of one device, MACs per second. A phone's neural
@@ -29,7 +36,7 @@ MAX_MACS_PER_S = 50e12
 #: microseconds.
 MIN_MACS_PER_S = 1e9
 
-THROUGHPUT_COLUMNS = ("device", "runtime", "models", "median_macs_per_s", "problem")
+THROUGHPUT_COLUMNS = ("device", "runtime", "regime", "models", "median_macs_per_s", "problem")
 
 
 def _macs(table: pd.DataFrame, macs_by_model_id) -> pd.Series:
@@ -39,8 +46,6 @@ def _macs(table: pd.DataFrame, macs_by_model_id) -> pd.Series:
     mapping = dict(macs_by_model_id) if macs_by_model_id is not None else {}
 
     def published(model_id) -> float:
-        from analysis.models import get_entry
-
         if model_id is None or (isinstance(model_id, float) and math.isnan(model_id)):
             return math.nan
         pub = get_entry(model_id).published
@@ -64,44 +69,106 @@ def check_units(table: pd.DataFrame, macs_by_model_id=None, *,
         warn: issue a :class:`~analysis.latency.LatencyDataWarning` per problem.
 
     Returns:
-        One row per (device, runtime): ``models`` (with known MACs), ``median_macs_per_s``
-        and ``problem`` — ``""``, or a sentence when the median is above
-        :data:`MAX_MACS_PER_S` ("latency in seconds?") or below :data:`MIN_MACS_PER_S`
-        ("microseconds?").
+        One row per (device, runtime, regime): ``models`` (with known MACs),
+        ``median_macs_per_s`` and ``problem`` — ``""``, or a sentence when the median is
+        above :data:`MAX_MACS_PER_S` ("latency in seconds?") or below
+        :data:`MIN_MACS_PER_S` ("microseconds?").
     """
     rate = _macs(table, macs_by_model_id) / (table["latency_ms"].astype(float) / 1e3)
+    grouped = rate.groupby([table["device"], table["runtime"], _regime(table)], sort=False)
+    medians, counts = grouped.median(), grouped.count()  # over the models with known MACs
     rows = []
-    for (device, runtime), part in rate.groupby([table["device"], table["runtime"]], sort=False):
-        part = part.dropna()
-        median = float(part.median()) if len(part) else math.nan
+    for (device, runtime, regime), median, n in zip(medians.index, medians, counts):
         problem = ""
-        shown = f"{device} · {runtime}: median implied throughput {median:.3g} MAC/s"
+        shown = (f"{device} · {runtime}{' · ' + regime if regime else ''}: median implied "
+                 f"throughput {median:.3g} MAC/s")
         if median > MAX_MACS_PER_S:
-            problem = (f"{shown} over {len(part)} models is above {MAX_MACS_PER_S:.0e} "
+            problem = (f"{shown} over {n} models is above {MAX_MACS_PER_S:.0e} "
                        f"(50 TMAC/s): is latency_ms in seconds? (0.0008 for 0.8 ms)")
         elif median < MIN_MACS_PER_S:
-            problem = (f"{shown} over {len(part)} models is below {MIN_MACS_PER_S:.0e} "
+            problem = (f"{shown} over {n} models is below {MIN_MACS_PER_S:.0e} "
                        f"(1 GMAC/s): is latency_ms in microseconds? (800 for 0.8 ms)")
         if problem and warn:
             warnings.warn(problem, LatencyDataWarning, stacklevel=2)
-        rows.append((device, runtime, len(part), median, problem))
+        rows.append((device, runtime, regime, int(n), float(median), problem))
     return pd.DataFrame(rows, columns=list(THROUGHPUT_COLUMNS))
 
 
-_PAIR = re.compile(r"^(?P<device>.+?)\s*(?:·|/)\s*(?P<runtime>[^·/]+)$")
+class CheckedLatency(NamedTuple):
+    """What :func:`read_checked` returns: ``table, warnings, units = read_checked(…)``."""
+
+    #: the :func:`~analysis.latency.load_latency` table
+    table: pd.DataFrame
+    #: every :class:`~analysis.latency.LatencyDataWarning` message, in order, once each
+    warnings: tuple[str, ...]
+    #: :func:`check_units`'s table (median implied throughput per device, runtime, regime)
+    units: pd.DataFrame
+
+
+def read_checked(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike],
+                 statistic: str | None = None, *, macs_by_model_id=None,
+                 include_test_models: bool = False, warn: bool = True) -> CheckedLatency:
+    """Read latency files and apply every check: the one way commands and notebooks read
+    latency (``validate``, ``predict``, the studies), so that units are always checked.
+
+    Args:
+        path_or_paths, statistic, include_test_models: as :func:`~analysis.latency.
+            load_latency`.
+        macs_by_model_id: MACs per zoo model for :func:`check_units` (a notebook passes its
+            complexity counts; default: a row's own ``macs``, else Table 9's).
+        warn: re-issue the collected warnings as :class:`LatencyDataWarning` (a notebook shows
+            them); ``False`` when the caller prints ``CheckedLatency.warnings`` itself.
+
+    Raises:
+        DataFormatError, ConfigError: as :func:`~analysis.latency.load_latency`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = load_latency(path_or_paths, statistic, include_test_models=include_test_models)
+        units = check_units(table, macs_by_model_id)
+    messages: dict[str, None] = {}
+    for w in caught:
+        if not issubclass(w.category, LatencyDataWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        else:
+            messages[str(w.message)] = None
+    if warn:
+        for message in messages:
+            warnings.warn(message, LatencyDataWarning, stacklevel=2)
+    return CheckedLatency(table, tuple(messages), units)
+
+
+def _regime(table: pd.DataFrame) -> pd.Series:
+    if "regime" not in table.columns:
+        return pd.Series("", index=table.index)
+    return table["regime"].fillna("").astype(str)
+
+
+_SEPARATOR = re.compile(r"\s*(?:·|/)\s*")
+
+
+def device_column(table: pd.DataFrame) -> pd.Series:
+    """The label of every row's device: ``"device · runtime"``, or ``"device · runtime ·
+    regime"`` when the row has a regime (the four regimes of the H200 are four devices):
+    group by it, not by device and runtime alone."""
+    regime = _regime(table)
+    base = table["device"].astype(str) + " · " + table["runtime"].astype(str)
+    return base.where(regime == "", base + " · " + regime)
 
 
 def device_labels(table: pd.DataFrame) -> list[str]:
-    """Every ``"device · runtime"`` of ``table``, in order of appearance."""
-    pairs = table[["device", "runtime"]].drop_duplicates()
-    return [f"{d} · {r}" for d, r in pairs.itertuples(index=False)]
+    """Every ``"device · runtime"`` (``"device · runtime · regime"``) of ``table``, in order
+    of appearance."""
+    return list(dict.fromkeys(device_column(table)))
 
 
 def select_devices(table: pd.DataFrame, devices) -> pd.DataFrame:
     """The rows of the devices named in ``devices``, in that order (``None``/``[]``: all).
 
-    Each name is a device (case-insensitive; all its runtimes) or ``"device · runtime"`` /
-    ``"device/runtime"``; ``devices`` may be a list or a comma-separated string.
+    Each name is a device (case-insensitive; all its runtimes and regimes), its physical
+    device, or the device with a runtime and/or a regime: ``"Pixel 8 · nnapi"``,
+    ``"NVIDIA H200/graph fp16"``, ``"NVIDIA H200 · torch · eager fp32"`` (``·`` or ``/``);
+    ``devices`` may be a list or a comma-separated string.
 
     Raises:
         ConfigError: for a name that matches nothing, listing the devices available.
@@ -109,15 +176,20 @@ def select_devices(table: pd.DataFrame, devices) -> pd.DataFrame:
     wanted = as_list(devices)
     if not wanted:
         return table
-    device = table["device"].astype(str).str.strip().str.lower()
-    runtime = table["runtime"].astype(str).str.strip().str.lower()
+    low = lambda c: table[c].astype(str).str.strip().str.lower()  # noqa: E731
+    device, runtime, regime = low("device"), low("runtime"), _regime(table).str.lower()
+    physical = low("physical_device") if "physical_device" in table.columns else device
     parts = []
     for name in wanted:
         text = str(name).strip().lower()
-        mask = device == text
-        pair = _PAIR.match(text)
-        if not mask.any() and pair:
-            mask = (device == pair["device"].strip()) & (runtime == pair["runtime"].strip())
+        mask = (device == text) | (physical == text)
+        pieces = _SEPARATOR.split(text)
+        if not mask.any() and len(pieces) >= 2:
+            dev = device == "/".join(pieces[:-1])
+            mask = dev & ((runtime == pieces[-1]) | (regime == pieces[-1]))
+        if not mask.any() and len(pieces) >= 3:
+            mask = ((device == "/".join(pieces[:-2])) & (runtime == pieces[-2])
+                    & (regime == pieces[-1]))
         if not mask.any():
             names = sorted(table["device"].astype(str).unique())
             raise ConfigError(f"DEVICES: no device {name!r} in the latency data; available: "

@@ -4,7 +4,11 @@ Decoding: UTF-8 (with or without byte-order mark) and UTF-16 with a byte-order m
 "Unicode text"). Delimiter: comma, semicolon or tab, recognised from the header line (an Excel
 ``sep=;`` first line is honoured). Trailing empty columns and blank rows that spreadsheets add
 are dropped. Nothing here knows the latency format: the caller names the columns it needs.
-Every error is a :class:`~analysis.errors.DataFormatError` naming the file and line.
+Every error is a :class:`~analysis.errors.DataFormatError` naming the file and line; the
+problems of single rows are collected (:attr:`Table.problems`) so that
+:func:`raise_problems` reports all of a file's at once, the first one first. A spreadsheet
+saved in its own format (``.xlsx``, ``.xls``, ``.numbers``, ``.ods``) or UTF-16 without
+byte-order mark is named as such, with how to save it as CSV.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import difflib
 import functools
 import io
 import re
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from analysis.errors import DataFormatError
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+#: At most this many lines of a list (a file's problems, the devices or warnings of a
+#: summary) are shown, then a count of the others.
+MAX_LISTED = 20
 _SEP_HINT = re.compile(r"\s*sep=(.)\s*")
 #: A number written with a decimal comma (``0,79``), allowed in ;- and tab-separated files.
 DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -34,6 +42,7 @@ def read_text(path: Path) -> str:
         raise DataFormatError(f"{path}: is a directory; expected a CSV file "
                               f"(pass the files in it, e.g. {path}/*.csv)")
     data = path.read_bytes()
+    _refuse_other_formats(path, data)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -52,6 +61,66 @@ def read_text(path: Path) -> str:
             f"spreadsheet: save as 'CSV UTF-8')") from None
 
 
+#: How to save a CSV from each spreadsheet program.
+_SAVE_AS = {"Excel": "File > Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'",
+            "Numbers": "File > Export To > CSV… (Text Encoding: Unicode (UTF-8))",
+            "LibreOffice": "File > Save As > 'Text CSV (.csv)', character set Unicode (UTF-8)"}
+
+
+def _spreadsheet_kind(path: Path, data: bytes) -> tuple[str, str] | None:
+    """``(what the file is, the program that saves it as CSV)`` for a spreadsheet's own
+    format, ``None`` otherwise."""
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: Excel 97-2003
+        return "an Excel 97-2003 workbook (.xls)", "Excel"
+    if not data.startswith(b"PK\x03\x04"):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = z.namelist()
+            mime = z.read("mimetype").decode("ascii", "replace") if "mimetype" in names else ""
+    except (zipfile.BadZipFile, OSError, KeyError):
+        names, mime = [], ""
+    if any(n.startswith("xl/") for n in names):
+        return "an Excel workbook (.xlsx)", "Excel"
+    if any(n.startswith("Index/") or n == "Index.zip" for n in names):
+        return "an Apple Numbers document (.numbers)", "Numbers"
+    if "opendocument.spreadsheet" in mime:
+        return "an OpenDocument spreadsheet (.ods)", "LibreOffice"
+    return "a ZIP archive (as a spreadsheet program saves its workbooks)", "Excel"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``"UTF-16 LE"``/``"UTF-16 BE"`` when every other byte of the start is zero (UTF-16
+    text without byte-order mark), else ``None``."""
+    head = data[:400]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "UTF-16 LE"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "UTF-16 BE"
+    return None
+
+
+def _refuse_other_formats(path: Path, data: bytes) -> None:
+    """Name a spreadsheet's own format or UTF-16 without byte-order mark, and how to save
+    the file as CSV."""
+    kind = _spreadsheet_kind(path, data)
+    if kind is not None:
+        what, program = kind
+        raise DataFormatError(
+            f"{path}: is {what}, not a CSV text file (renaming a workbook to .csv does not "
+            f"convert it); open it in {program} and save it as CSV: {_SAVE_AS[program]}")
+    has_bom = data.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"))
+    encoding = None if has_bom else _utf16_without_bom(data)
+    if encoding is not None:
+        raise DataFormatError(
+            f"{path}: is {encoding} text without a byte-order mark (every other byte is "
+            f"zero), which cannot be told apart from other encodings safely; save it as "
+            f"'CSV UTF-8' (or as UTF-16 with a byte-order mark, Excel's 'Unicode text')")
+
+
 @dataclass
 class Table:
     """The raw cells of one delimited file, with the line number of every record."""
@@ -61,6 +130,8 @@ class Table:
     rows: list[tuple[int, list[str]]]  # (line number, cells)
     delimiter: str
     header_line: int = 1
+    #: ``(line, message)`` of every row that could not be read (see :func:`raise_problems`).
+    problems: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def shown(self) -> str:
@@ -153,22 +224,47 @@ def split_table(path: Path, text: str, *, required: Sequence[str],
         if not any(cells):
             continue  # blank line, or a spreadsheet's row of empty cells
         if _is_header_again(cells, header):
-            raise DataFormatError(
+            table.problems.append((line, (
                 f"{path}, line {line}: repeated header row (the column names of line "
-                f"{first + 1} again, as when files are joined); remove the line")
+                f"{first + 1} again, as when files are joined); remove the line")))
+            continue
         if len(cells) > len(header) and not any(cells[len(header):]):
             cells = cells[:len(header)]  # trailing empty cells a spreadsheet adds
         if len(cells) != len(header):
             name = table.delimiter_name
-            raise DataFormatError(
+            table.problems.append((line, (
                 f"{path}, line {line}, column {min(len(cells), len(header)) + 1}: found "
                 f"{len(cells)} {name}-separated fields, the header has {len(header)}; "
-                f"expected one value per column (quote values that contain a {name})")
+                f"expected one value per column (quote values that contain a {name})")))
+            continue
         table.rows.append((line, cells))
     if not table.rows:
+        raise_problems(table)
         raise DataFormatError(f"{path}: no data rows after the header (line {first + 1}); "
                               f"expected one row per measurement")
     return table
+
+
+def raise_problems(table: Table, limit: int = MAX_LISTED) -> None:
+    """Raise one :class:`DataFormatError` for every problem of ``table`` (none: return).
+
+    The first line is the first problem's own message (file, line, column, what was
+    expected), plus the count of the others; they follow one per line, without the file name,
+    at most ``limit`` lines in all, then ``… and N more``."""
+    if not table.problems:
+        return
+    problems = [m for _, m in sorted(table.problems, key=lambda p: p[0])]
+    first, others = problems[0], problems[1:]
+    if not others:
+        raise DataFormatError(first)
+    prefix = f"{table.shown}, "
+    shown = others[:limit - 2] if len(others) > limit - 1 else others
+    lines = [f"{first}; and {len(others)} more problem{'s' if len(others) > 1 else ''} in "
+             f"this file:"]
+    lines += [f"  {m[len(prefix):] if m.startswith(prefix) else m}" for m in shown]
+    if len(shown) < len(others):
+        lines.append(f"  … and {len(others) - len(shown)} more")
+    raise DataFormatError("\n".join(lines))
 
 
 def check_columns(table: Table, required: Sequence[str], what: str) -> None:

@@ -2,9 +2,10 @@
 
 The manifest is data, not code: one row per file with its ``kind`` (``paper``: the paper's
 published numbers, the reference devices of every re-run; ``campaign``: measured by this
-project, with sessions), its ``content`` (``zoo``: models of the registry; ``ablation``: the
-30-layer networks; ``reparam``: MobileOne's train-time and fused forms; …), the ``device`` and
-a description. A file in ``data/latency/`` joins the study only when it is listed here
+project, with sessions), its ``content`` — one or several of ``zoo`` (models of the
+registry), ``ablation`` (the 30-layer networks), ``reparam`` (MobileOne's train-time and
+fused forms) …, separated by ``;`` (``zoo;ablation``) — the ``device`` and a description.
+A file in ``data/latency/`` joins the study only when it is listed here
 (``tests/test_latency_manifest.py`` checks both ways).
 """
 
@@ -36,6 +37,11 @@ class Entry:
     def path(self) -> Path:
         return paths.LATENCY_DATA / self.file
 
+    @property
+    def contents(self) -> tuple[str, ...]:
+        """The ``;``-separated values of ``content`` (``zoo;ablation`` → both)."""
+        return tuple(c.strip() for c in self.content.split(";") if c.strip())
+
 
 def entries(manifest: Path = MANIFEST) -> list[Entry]:
     """The manifest's rows, checked (columns, kinds, files that exist)."""
@@ -48,6 +54,10 @@ def entries(manifest: Path = MANIFEST) -> list[Entry]:
         rows = []
         for line, row in enumerate(reader, start=2):
             entry = Entry(**{c: (row[c] or "").strip() for c in COLUMNS})
+            if not entry.contents:
+                raise DataFormatError(f"{paths.relative(manifest)}, line {line}, column "
+                                      f"'content': empty; expected what the file holds, e.g. "
+                                      f"zoo or zoo;ablation")
             if entry.kind not in KINDS:
                 raise DataFormatError(f"{paths.relative(manifest)}, line {line}, column 'kind': "
                                       f"expected one of {', '.join(KINDS)}, got {entry.kind!r}")
@@ -59,12 +69,12 @@ def entries(manifest: Path = MANIFEST) -> list[Entry]:
 
 
 def study_files(content: str | None = None, kind: str | None = None) -> list[Path]:
-    """Paths of the shipped files with this ``content`` and ``kind`` (``None``: any), in the
-    manifest's order."""
+    """Paths of the shipped files whose ``content`` includes ``content`` and of this ``kind``
+    (``None``: any), in the manifest's order."""
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     return [e.path for e in entries()
-            if (content is None or e.content == content) and (kind is None or e.kind == kind)]
+            if (content is None or content in e.contents) and (kind is None or e.kind == kind)]
 
 
 def reference_files() -> list[Path]:

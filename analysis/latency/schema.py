@@ -193,8 +193,9 @@ def latency(row: Row, column: str, text: str) -> float:
     if text == "":
         raise row.error(column, f"empty; expected {what}")
     if text.strip().lower() in ("nan", "na", "n/a", "null", "none", "-"):
-        raise row.error(column, f"expected {what}, got {text!r} (missing value); remove the "
-                                f"row if the model was not measured")
+        raise row.error(column, f"expected {what}, got {text!r} (missing value); leave the "
+                                f"cell empty (a row not measured yet is skipped) or remove "
+                                f"the row")
     value = number(row, column, text, what)
     if value <= 0:
         raise row.error(column, f"expected {what}, got {text!r} (a latency must be positive)")

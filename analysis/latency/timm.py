@@ -17,7 +17,8 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import DataFormatError
-from analysis.latency.delimited import Table, check_columns, read_text, split_table
+from analysis.latency.delimited import (Table, check_columns, raise_problems, read_text,
+                                        split_table)
 from analysis.latency.schema import (PRECISION_ALIASES, PRECISIONS, REQUIRED_COLUMNS, Row,
                                      integer, latency, number)
 from analysis.latency.summaries import dedupe, to_frame
@@ -59,42 +60,50 @@ def read_timm(table: Table, include_test_models: bool = False) -> list[Row]:
     rows = []
     for line, cells in table.rows:
         cell = dict(zip(table.header, cells))
-        name = cell["model"]
-        if not include_test_models and name.startswith("test_"):
+        if not include_test_models and cell["model"].startswith("test_"):
             continue
-        row = Row(table, line)
-        v = row.values
-        if not name:
-            raise row.error("model", "empty; expected a timm model name")
-        v["model"], v["model_id"] = name, None  # timm's implementations, not the zoo's
-        v["statistic"] = "mean"  # timm's benchmark averages the step time over its iterations
-        v["latency_ms"] = latency(row, "infer_step_time", cell["infer_step_time"])
-        v["device"], v["runtime"], v["precision"] = ctx["device"], ctx["runtime"], \
-            ctx["precision"]
-        v["n_runs"] = None
-        v["batch_size"] = integer(row, "infer_batch_size", cell["infer_batch_size"],
-                                  "a batch size >= 1")
-        if v["batch_size"] > 1:
-            raise row.error("infer_batch_size", (
-                f"batch size {v['batch_size']}: timm's step time of a batch measures "
-                f"throughput ({v['batch_size']} images per step), not the latency of one "
-                f"image; use results benchmarked with --batch-size 1"))
-        v["input_size"] = integer(row, "infer_img_size", cell["infer_img_size"],
-                                  "the input side in pixels")
-        v["threads"] = None
-        v["source"] = source
-        v["date"] = None
-        gmacs = number(row, "infer_gmacs", cell["infer_gmacs"], "GMACs")
-        v["macs"] = gmacs * 1e9 if gmacs is not None else None
-        mparams = number(row, "param_count", cell["param_count"], "millions of parameters")
-        v["params"] = mparams * 1e6 if mparams is not None else None
-        if "infer_macts" in cell:
-            macts = number(row, "infer_macts", cell["infer_macts"], "millions of activations")
-            row.extras["activations"] = macts * 1e6 if macts is not None else None
-        row.extras["runtime_version"] = ctx["runtime_version"]
-        row.extras["memory_layout"] = ctx["layout"]
-        rows.append(row)
+        try:
+            rows.append(_timm_row(table, line, cell, ctx, source))
+        except DataFormatError as exc:
+            table.problems.append((line, str(exc)))  # reported with the others
     return rows
+
+
+def _timm_row(table: Table, line: int, cell: dict, ctx: dict, source: str) -> Row:
+    """One row of timm's results in the tidy table's terms."""
+    name = cell["model"]
+    row = Row(table, line)
+    v = row.values
+    if not name:
+        raise row.error("model", "empty; expected a timm model name")
+    v["model"], v["model_id"] = name, None  # timm's implementations, not the zoo's
+    v["statistic"] = "mean"  # timm's benchmark averages the step time over its iterations
+    v["latency_ms"] = latency(row, "infer_step_time", cell["infer_step_time"])
+    v["device"], v["runtime"], v["precision"] = ctx["device"], ctx["runtime"], \
+        ctx["precision"]
+    v["n_runs"] = None
+    v["batch_size"] = integer(row, "infer_batch_size", cell["infer_batch_size"],
+                              "a batch size >= 1")
+    if v["batch_size"] > 1:
+        raise row.error("infer_batch_size", (
+            f"batch size {v['batch_size']}: timm's step time of a batch measures "
+            f"throughput ({v['batch_size']} images per step), not the latency of one "
+            f"image; use results benchmarked with --batch-size 1"))
+    v["input_size"] = integer(row, "infer_img_size", cell["infer_img_size"],
+                              "the input side in pixels")
+    v["threads"] = None
+    v["source"] = source
+    v["date"] = None
+    gmacs = number(row, "infer_gmacs", cell["infer_gmacs"], "GMACs")
+    v["macs"] = gmacs * 1e9 if gmacs is not None else None
+    mparams = number(row, "param_count", cell["param_count"], "millions of parameters")
+    v["params"] = mparams * 1e6 if mparams is not None else None
+    if "infer_macts" in cell:
+        macts = number(row, "infer_macts", cell["infer_macts"], "millions of activations")
+        row.extras["activations"] = macts * 1e6 if macts is not None else None
+    row.extras["runtime_version"] = ctx["runtime_version"]
+    row.extras["memory_layout"] = ctx["layout"]
+    return row
 
 
 def read_timm_benchmark(path: str | os.PathLike, *,
@@ -111,4 +120,6 @@ def read_timm_benchmark(path: str | os.PathLike, *,
     if not is_timm(table):
         raise DataFormatError(f"{table.shown}, line {table.header_line}: not a timm benchmark "
                               f"file; expected the columns {', '.join(TIMM_COLUMNS)}")
-    return to_frame(dedupe(read_timm(table, include_test_models)))
+    rows = read_timm(table, include_test_models)
+    raise_problems(table)
+    return to_frame(dedupe(rows))
