@@ -10,9 +10,10 @@ What a study writes, into its results folder:
 * one CSV per table (``<name>.csv``), floats at :data:`SIGNIFICANT_DIGITS` significant digits,
   so a recomputation that differs only in the last bits of a float writes the same bytes;
 * ``summary.json``: the study, its parameters (as used, after checking), what each table and
-  each of its columns holds, the figures, the typed findings, the generated conclusion, and
-  the inputs (data files with their SHA-256). Nothing that varies from run to run (dates, the
-  commit, machine paths) goes into it: two runs on the same inputs write identical bytes;
+  each of its columns holds, the typed findings, the generated conclusion, and the inputs
+  (data files with their SHA-256). Nothing that varies from run to run (dates, the commit,
+  machine paths) goes into it: two runs on the same inputs write identical bytes, with or
+  without figures (``run(params, draw=False)``, as ``reproduce --check`` runs it);
 * the figures (PNG and PDF, reproducible metadata) into the figure folder.
 """
 
@@ -101,7 +102,6 @@ class StudyResult:
                               "rows": int(len(t.frame)),
                               "columns": describe_columns(t.frame.columns, t.columns)}
                        for name, t in self.tables.items()},
-            "figures": sorted(self.figures),
             "findings": findings_dict(self.findings),
             "conclusion": self.conclusion,
             "inputs": {paths.relative(p): file_sha256(p) for p in sorted(set(self.inputs))},
