@@ -1,4 +1,5 @@
-"""Notebook 05 run once by papermill with its quick parameters; assertions on what it writes."""
+"""Notebook 05 run once by papermill with its quick profile: it writes what ``run(params)``
+writes in-process, and what it writes holds up against scipy and the quick parameters."""
 
 from __future__ import annotations
 
@@ -8,42 +9,40 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis import paths
-from analysis import population_study as ps
-from analysis.reproduce import QUICK_PARAMETERS
-from hygiene import quick_notebook_run
+from analysis.studies import population as study
+from analysis.studies.params import quick_parameters
+from hygiene import assert_run_matches_notebook, quick_notebook_run
 
-NOTEBOOK = paths.NOTEBOOKS / "05_population_study.ipynb"
+STEM = study.NOTEBOOK
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    return quick_notebook_run(NOTEBOOK.stem, tmp_path_factory)
+    return quick_notebook_run(STEM, tmp_path_factory)
 
 
-def test_population_correlations_csv_and_scipy(quick):
+def test_the_notebook_is_run(quick):
+    assert_run_matches_notebook(STEM, quick)
+
+
+def test_correlations_against_scipy(quick):
     corr = pd.read_csv(quick / "results" / "population_correlations.csv")
-    assert list(corr.columns[:8]) == ["population", "metric", "rho", "p_value", "ci_low",
-                                      "ci_high", "kendall_tau", "n"]
-    assert set(corr["population"]) == set(ps.POPULATIONS)
-    assert set(corr["metric"]) == set(ps.METRICS)
-    table = ps.load_population()  # the default LATENCY_CSV: the shipped timm file
-    ok = table[["params", "latency_ms"]].dropna()
-    ref = sps.spearmanr(ok["params"], ok["latency_ms"])
+    assert list(corr["population"].unique()) == list(study.POPULATIONS)
+    assert list(corr["metric"].unique()) == list(study.METRICS)
+    table = study.compute.load_population()  # the default LATENCY_CSV: the shipped timm file
+    ref = sps.spearmanr(table["params"], table["latency_ms"])
     row = corr[(corr["population"] == "all") & (corr["metric"] == "params")].iloc[0]
-    assert row["n"] == len(ok) == len(table)
-    assert row["rho"] == pytest.approx(ref.statistic, abs=1e-12)
+    assert row["n"] == len(table)
+    assert row["rho"] == pytest.approx(ref.statistic, rel=1e-9)
     assert row["ci_low"] <= row["rho"] <= row["ci_high"]
     fig2 = corr[(corr["population"] == "figure2") & (corr["metric"] == "macs")].iloc[0]
-    assert fig2["n"] == sum(v is not None for v in ps.FIGURE2_TIMM.values())
+    assert fig2["n"] == sum(v is not None for v in study.compute.FIGURE2_TIMM.values())
 
 
-def test_subsample_csv_figures_and_summary(quick):
+def test_subsets_figures_and_findings(quick):
+    quick_params = quick_parameters(STEM)
     sub = pd.read_csv(quick / "results" / "subsample_rho.csv")
-    assert list(sub.columns) == ["n", "quantile", "rho"]
-    sizes = QUICK_PARAMETERS[NOTEBOOK.stem]["SUBSAMPLE_SIZES"]
-    assert sorted(sub["n"].unique()) == sorted(sizes)
-    assert set(sub["quantile"]) == set(ps.QUANTILES)
+    assert sorted(sub["n"].unique()) == sorted(quick_params["SUBSAMPLE_SIZES"])
     for _, g in sub.groupby("n"):
         assert g.sort_values("quantile")["rho"].is_monotonic_increasing
     figures = {p.name for p in (quick / "figures").iterdir()}
@@ -51,10 +50,12 @@ def test_subsample_csv_figures_and_summary(quick):
                  "population_spearman_by_population_and_metric"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= figures
     summary = json.loads((quick / "results" / "summary.json").read_text())
-    assert summary["parameters"]["N_SUBSAMPLES"] == QUICK_PARAMETERS[NOTEBOOK.stem]["N_SUBSAMPLES"]
-    assert len(summary["provenance"]["code_sha256"]) == 64
-    q = sub[(sub["n"] == 21)].set_index("quantile")["rho"]
-    assert f"ranges from {q[0.05]:.2f} to {q[0.95]:.2f} (5–95 %)" in summary["conclusion"]
-    assert "MobileOne-S0 (mobileone_s0 in timm is the unfused train-time form" in summary["conclusion"]
-    assert "ρ_conv − ρ_transformer" in summary["conclusion"] and "intervals overlap" not in summary["conclusion"]
-    assert "/" not in summary["latency_csv"][:1]  # repository-relative, no machine path
+    assert summary["parameters"]["N_SUBSAMPLES"] == quick_params["N_SUBSAMPLES"]
+    found = summary["findings"]
+    q = sub[sub["n"] == 21].set_index("quantile")["rho"]
+    assert found["subsets"]["q05"] == pytest.approx(q[0.05], rel=1e-9)
+    assert found["subsets"]["count"] == quick_params["N_SUBSAMPLES"]
+    assert {p["vs_subsets"] for p in found["paper"]} <= {"below", "inside", "above"}
+    assert set(found["unfused"]) == set(study.compute.FIGURE2_UNFUSED)
+    assert found["family_difference"]["n_a"] > 8 and found["family_difference"]["n_b"] > 8
+    assert all(not k.startswith("/") for k in summary["inputs"])  # repository-relative

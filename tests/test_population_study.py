@@ -1,21 +1,29 @@
-"""analysis.population_study and analysis.plots_population on test-written timm files and
-synthetic findings: missing counts, the efficient regime, subsamples, the generated conclusion,
-and figures without overlapping text."""
+"""analysis.studies.population (notebook 05) on test-written timm files, the shipped file and
+synthetic findings: loading, populations, the statistics against scipy and explicit loops, the
+typed findings and their verdicts, the generated prose (golden files) and the figures."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.text import Text
 from scipy import stats as sps
 
-from analysis import plots_population as pp
-from analysis import population_study as ps
-from analysis import report_population as rp
-from analysis.errors import DataFormatError
+from analysis import plots, stats
+from analysis.constants import WEAK_THRESHOLD
+from analysis.errors import ConfigError, DataFormatError
+from analysis.studies import population as study
+from analysis.studies.population import compute as pc
+from analysis.studies.population import figures as pf
+from analysis.studies.population.findings import (Best, Cell, Findings, PaperDevice, PaperValue,
+                                                  SubsetRange, Versus)
+from hygiene import assert_golden
 
 HEADER = ("model,infer_img_size,infer_samples_per_sec,infer_step_time,infer_batch_size,"
           "param_count,infer_gmacs,infer_macts\n")
@@ -47,51 +55,66 @@ def timm_file(tmp_path):
     return write_timm(tmp_path / TIMM_NAME, synthetic_rows())
 
 
-def test_missing_macs_named_and_excluded_from_macs_only(tmp_path):
-    rows = synthetic_rows(30)
+@pytest.fixture(scope="module")
+def shipped():
+    return pc.population()
+
+
+# -- loading and populations --------------------------------------------------------------------
+
+def test_a_whole_run_on_a_file_with_missing_counts(tmp_path):
+    rows = synthetic_rows(40)
     gone = {rows[3][0], rows[11][0], rows[20][0]}
     rows = [(m, s, t, b, p, None if m in gone else g, a) for m, s, t, b, p, g, a in rows]
-    table = ps.load_population(write_timm(tmp_path / TIMM_NAME, rows))
-    pops = ps.populations(table)
-    missing = ps.missing_counts(pops).set_index(["population", "metric"])
-    assert missing.loc[("all", "macs"), "n_missing"] == 3
-    assert set(missing.loc[("all", "macs"), "models"].split(", ")) == gone
-    assert missing.loc[("all", "params"), "n_missing"] == 0
-    corr = ps.population_correlations(pops, n_bootstrap=100).set_index(["population", "metric"])
-    assert corr.loc[("all", "macs"), "n"] == 27 and corr.loc[("all", "params"), "n"] == 30
+    path = write_timm(tmp_path / TIMM_NAME, rows)
+    P = study.parameters(LATENCY_CSV=str(path), N_BOOTSTRAP=200, N_SUBSAMPLES=100,
+                         SUBSAMPLE_SIZES=[5, 10, 30], EFFICIENT_MAX_GMACS=1000,
+                         EFFICIENT_MAX_PARAMS_M=10_000, MAX_INPUT_SIZE=4096)  # efficient = all
+    result = study.run(P, draw=False)
+    f = result.findings
+    assert set(f.missing) == {"macs"} and set(f.missing["macs"]) == gone
+    assert f.cell("all", "macs").n == 37 and f.cell("all", "params").n == 40
+    table = pc.load_population(path)
     keep = table["macs"].notna()
     ref = sps.spearmanr(table.loc[keep, "macs"], table.loc[keep, "latency_ms"]).statistic
-    assert corr.loc[("all", "macs"), "rho"] == pytest.approx(ref, abs=1e-12)
-    ref = sps.spearmanr(table["params"], table["latency_ms"]).statistic
-    assert corr.loc[("all", "params"), "rho"] == pytest.approx(ref, abs=1e-12)
-    text = rp.conclusion(ps.findings(table, pops, corr.reset_index(), None, {}, []))
-    assert "3 model(s) lack a MACs count" in text and all(m in text for m in gone)
+    assert f.cell("all", "macs").rho == pytest.approx(ref, abs=1e-12)
+    assert f.skipped_sizes == (30,) and f.subset_pool == 37  # 30 > 37 / 2
+    assert f.population_sizes["figure2"] == 0 and f.cell("figure2", "macs") is None
+    assert f.subsets is None  # no size 21 drawn
+    assert set(result.tables) == {"population_correlations", "subsample_rho",
+                                  "predictor_comparisons", "missing_counts", "reference_points"}
+    summary = result.summary()
+    for table_ in summary["tables"].values():
+        assert "(undocumented)" not in table_["columns"].values()
 
 
-def test_batch_above_one_is_refused(tmp_path):
+def test_batch_above_one_and_two_files_are_refused(tmp_path):
     rows = synthetic_rows(5)
     rows[2] = rows[2][:3] + (8,) + rows[2][4:]
     with pytest.raises(DataFormatError, match="(?i)batch"):
-        ps.load_population(write_timm(tmp_path / TIMM_NAME, rows))
+        pc.load_population(write_timm(tmp_path / TIMM_NAME, rows))
+    with pytest.raises(ConfigError, match="LATENCY_CSV: one population file expected, got 2"):
+        pc.population_file("a.csv, b.csv")
+    with pytest.raises(ConfigError, match="SUBSAMPLE_SIZES must be >= 3"):
+        study.parameters(SUBSAMPLE_SIZES=[2, 21])
 
 
-def test_device_label_from_file_name(timm_file):
-    table = ps.load_population(timm_file)
-    assert ps.device_label(table) == "Ryzen 7950X CPU (PyTorch 2.4.0, eager)"
-    assert ps.device_label(table, runtime=False) == "Ryzen 7950X CPU"
-    table = ps.load_population()  # the shipped file
-    assert ps.device_label(table) == "i7-12700H CPU (PyTorch 2.4.0, torch.compile)"
+def test_device_label_from_file_name(timm_file, shipped):
+    table = pc.load_population(timm_file)
+    assert pc.device_label(table) == "Ryzen 7950X CPU (PyTorch 2.4.0, eager)"
+    assert pc.device_label(table, runtime=False) == "Ryzen 7950X CPU"
+    assert shipped.device == "i7-12700H CPU (PyTorch 2.4.0, torch.compile)"
 
 
 def test_efficient_regime_bounds_and_input_size_only_there(timm_file):
-    table = ps.load_population(timm_file)
-    pops = ps.populations(table, max_gmacs=2, max_params_m=8, max_input_size=256)
-    eff = pops["efficient"]
+    data = pc.population(timm_file, max_gmacs=2, max_params_m=8, max_input_size=256)
+    eff, table = data.groups["efficient"], data.table
     assert (eff["macs"] <= 2e9).all() and (eff["params"] <= 8e6).all()
     assert (eff["input_size"] <= 256).all() and (table["input_size"] > 256).any()
-    assert len(pops["all"]) == len(table)  # the input bound never applies to `all`
-    assert set(pops["conv"]["model"].str[:6]) == {"resnet"}
-    assert set(pops["transformer"]["model"].str[:3]) == {"vit"}
+    assert len(data.groups["all"]) == len(table)  # the input bound never applies to `all`
+    assert data.in_efficient.sum() == len(eff)
+    assert set(data.groups["conv"]["model"].str[:6]) == {"resnet"}
+    assert set(data.groups["transformer"]["model"].str[:3]) == {"vit"}
 
 
 @pytest.mark.parametrize("name, family", [
@@ -100,163 +123,195 @@ def test_efficient_regime_bounds_and_input_size_only_there(timm_file):
     ("mobilevit_xs", "transformer"), ("tiny_vit_5m_224", "transformer"),
     ("mixer_b16_224", "other"), ("fastvit_t8", "other"), ("unknownnet_1", "other")])
 def test_family_name_rule(name, family):
-    assert ps.family_of(name) == family
+    assert pc.family_of(name) == family
 
 
-def test_figure2_mapping_covers_the_papers_models():
-    assert set(ps.FIGURE2_TIMM) | set(ps.FIGURE2_UNFUSED) == set(ps.figure2_names())
-    assert len(ps.FIGURE2_TIMM) + len(ps.FIGURE2_UNFUSED) == 21
-    assert not set(ps.FIGURE2_TIMM) & set(ps.FIGURE2_UNFUSED)
-    table = ps.load_population()
-    rows, missing = ps.figure2_rows(table)
-    assert len(rows) + len(missing) == 21
-    assert {k for k, v in ps.FIGURE2_TIMM.items() if v is None} | set(ps.FIGURE2_UNFUSED) == set(missing)
+def test_figure2_mapping_covers_the_papers_models(shipped):
+    assert set(pc.FIGURE2_TIMM) | set(pc.FIGURE2_UNFUSED) == set(pc.figure2_names())
+    assert len(pc.FIGURE2_TIMM) + len(pc.FIGURE2_UNFUSED) == 21
+    assert not set(pc.FIGURE2_TIMM) & set(pc.FIGURE2_UNFUSED)
+    rows, missing = shipped.figure2, shipped.figure2_missing
+    assert len(rows) + len(missing) == 21 and shipped.in_figure2.sum() == len(rows)
+    assert {k for k, v in pc.FIGURE2_TIMM.items() if v is None} | set(pc.FIGURE2_UNFUSED) \
+        == set(missing)
     # MobileOne: timm's rows are the unfused train-time form, so not the paper's models ...
     assert not rows["model"].str.startswith("mobileone").any()
+    table = shipped.table
     s0 = table[(table["model"] == "mobileone_s0") & (table["input_size"] == 224)].iloc[0]
-    assert "unfused train-time form" in missing["MobileOne-S0"]
-    assert f"{s0['macs'] / 1e9:.3g} GMACs" in missing["MobileOne-S0"] and "0.275 GMACs" in missing["MobileOne-S0"]
-    # ... but they stay in the populations timm measured
-    pops = ps.populations(table)
-    assert pops["all"]["model"].eq("mobileone_s0").any()
+    assert f"{s0['macs'] / 1e9:.3g} GMACs" in missing["MobileOne-S0"]
+    assert s0["macs"] > 3 * 0.275e9  # ... several times the deployed S0's MACs (Table 9) ...
+    assert shipped.groups["all"]["model"].eq("mobileone_s0").any()  # ... but still measured
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+def test_correlations_match_scipy_on_the_shipped_file(shipped):
+    corr = pc.population_correlations(shipped.groups, n_bootstrap=200)
+    assert list(corr.columns) == ["population", "metric", *stats.CORRELATION_COLUMNS]
+    for pop, metric in (("all", "params"), ("efficient", "macs"), ("figure2", "activations")):
+        part = shipped.groups[pop][[metric, "latency_ms"]].dropna()
+        row = corr[(corr["population"] == pop) & (corr["metric"] == metric)].iloc[0]
+        ref = sps.spearmanr(part[metric], part["latency_ms"])
+        assert row["n"] == len(part)
+        assert row["rho"] == pytest.approx(ref.statistic, abs=1e-12)
+        assert row["kendall_tau"] == pytest.approx(
+            sps.kendalltau(part[metric], part["latency_ms"]).statistic, abs=1e-12)
+        assert row["ci_low"] <= row["rho"] <= row["ci_high"]
 
 
 def test_subsamples_without_replacement_seeded_per_size():
     part = pd.DataFrame({"macs": np.arange(40.0), "latency_ms": np.arange(40.0) ** 2})
-    draws, notes = ps.subsample_rho(part, [5, 10, 30], n_subsamples=50, seed=1)
-    assert set(draws) == {5, 10} and "n = 30 skipped" in notes[0]
+    draws, skipped = pc.subsample_rho(part, [5, 10, 30], n_subsamples=50, seed=1)
+    assert set(draws) == {5, 10} and skipped == [30]
     assert all(np.allclose(d, 1.0) for d in draws.values())  # monotone: any subset gives 1
     rng = np.random.default_rng(2)
     part = pd.DataFrame({"macs": rng.random(40), "latency_ms": rng.random(40)})
-    a, _ = ps.subsample_rho(part, [10], 300, seed=1)
-    b, _ = ps.subsample_rho(part, [10, 15], 300, seed=1)
+    a, _ = pc.subsample_rho(part, [10], 300, seed=1)
+    b, _ = pc.subsample_rho(part, [10, 15], 300, seed=1)
     np.testing.assert_array_equal(a[10], b[10])
-    x, y = rng.random((4, 12)), rng.random((4, 12))
-    ref = [sps.spearmanr(xi, yi).statistic for xi, yi in zip(x, y)]
-    np.testing.assert_allclose(ps._spearman_rows(x, y), ref, atol=1e-12)
-    q = ps.subsample_quantiles(a)
+    idx = np.argsort(np.random.default_rng([1, 10]).random((300, 40)), axis=1)[:, :10]
+    x, y = part["macs"].to_numpy(), part["latency_ms"].to_numpy()
+    loop = [sps.spearmanr(x[i], y[i]).statistic for i in idx]
+    assert len(set(map(tuple, np.sort(idx, axis=1)))) > 290  # distinct subsets ...
+    assert all(len(set(i)) == 10 for i in idx)  # ... of distinct models
+    np.testing.assert_allclose(a[10], loop, atol=1e-12)
+    q = pc.subsample_quantiles(a)
     assert list(q.columns) == ["n", "quantile", "rho"]
     assert q.set_index("quantile")["rho"][0.05] == pytest.approx(np.quantile(a[10], 0.05))
-
-
-def _corr_row(pop, metric, rho, lo, hi, n, exact_p=np.nan, supported=True):
-    return {"population": pop, "metric": metric, "rho": rho, "p_value": 0.01, "ci_low": lo,
-            "ci_high": hi, "kendall_tau": rho * 0.8, "n": n, "exact_p": exact_p,
-            "supported": supported}
-
-
-def _findings(corr_rows, comparisons=None, draws=None, paper_n=21):
-    corr = pd.DataFrame(corr_rows)
-    return {"device": "Test CPU", "correlations": corr, "comparisons": comparisons,
-            "figure2_missing": {"ShuffleNetV2-1.0": "no timm implementation"},
-            "missing": pd.DataFrame(columns=["population", "metric", "n_missing", "models"]),
-            "draws": draws or {}, "notes": ["n = 100 skipped: more than half"],
-            "paper": pd.DataFrame({"label": ["desktop CPU", "phone"], "rho": [0.06, 0.47]}),
-            "paper_n": paper_n}
 
 
 def test_independent_rho_difference_matches_a_loop_and_decides_by_the_interval():
     rng = np.random.default_rng(3)
     a = pd.DataFrame({"macs": rng.random(15), "latency_ms": rng.random(15)})
     b = pd.DataFrame({"macs": rng.random(12), "latency_ms": rng.random(12)})
-    out = ps.independent_rho_difference(a, b, n_bootstrap=300, seed=4)
+    out = pc.independent_rho_difference(a, b, n_bootstrap=300, seed=4)
     loop_rng, boots = np.random.default_rng(4), {}
     for key, part in (("a", a), ("b", b)):  # the same draws, one resample at a time
         idx = loop_rng.integers(0, len(part), size=(300, len(part)))
         boots[key] = np.array([sps.spearmanr(part["macs"].to_numpy()[i],
-                                             part["latency_ms"].to_numpy()[i]).statistic for i in idx])
+                                             part["latency_ms"].to_numpy()[i]).statistic
+                               for i in idx])
     d = boots["a"] - boots["b"]
     d = d[np.isfinite(d)]
-    assert out["ci_low"] == pytest.approx(np.quantile(d, 0.025))
-    assert out["ci_high"] == pytest.approx(np.quantile(d, 0.975))
-    assert out["delta"] == pytest.approx(sps.spearmanr(a["macs"], a["latency_ms"]).statistic
-                                         - sps.spearmanr(b["macs"], b["latency_ms"]).statistic)
+    assert out.ci_low == pytest.approx(np.quantile(d, 0.025))
+    assert out.ci_high == pytest.approx(np.quantile(d, 0.975))
+    assert out.delta == pytest.approx(sps.spearmanr(a["macs"], a["latency_ms"]).statistic
+                                      - sps.spearmanr(b["macs"], b["latency_ms"]).statistic)
     x = np.arange(30.0)
     mono = pd.DataFrame({"macs": x, "latency_ms": x + rng.normal(0, 1, 30)})
     noise = pd.DataFrame({"macs": x, "latency_ms": rng.random(30)})
-    assert ps.independent_rho_difference(mono, noise, n_bootstrap=500)["differs"]
-    assert not ps.independent_rho_difference(noise, noise.iloc[::-1], n_bootstrap=500)["differs"]
+    assert pc.independent_rho_difference(mono, noise, n_bootstrap=500).differs
+    assert not pc.independent_rho_difference(noise, noise.iloc[::-1], n_bootstrap=500).differs
 
 
-def test_conclusion_compares_families_by_the_interval_of_the_difference():
-    base = [_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]
-    fam = {"n_a": 30, "n_b": 20, "rho_a": 0.8, "rho_b": 0.5, "delta": 0.3, "ci_low": 0.05,
-           "ci_high": 0.55, "differs": True}
-    text = rp.conclusion({**_findings(base), "family_difference": fam})
-    assert "ρ_conv − ρ_transformer = +0.30" in text and "excludes 0" in text
-    assert "more closely among convolutional models" in text and "overlap" not in text
-    text = rp.conclusion({**_findings(base), "family_difference": {
-        **fam, "ci_low": -0.004, "ci_high": 0.55, "differs": False}})
-    assert "95 % CI -0.004 to +0.550, which includes 0" in text and "no difference" in text
-    text = rp.conclusion({**_findings(base), "family_difference": {
-        **fam, "delta": -0.002, "ci_low": -0.011, "ci_high": 0.012, "differs": False}})
-    assert "= -0.002" in text and "-0.00 " not in text
+# -- findings ----------------------------------------------------------------------------------
+
+def _corr(rows):
+    cols = ["population", "metric", "rho", "ci_low", "ci_high", "n", "exact_p", "supported"]
+    frame = pd.DataFrame(rows, columns=cols)
+    return frame.assign(p_value=0.01)
 
 
-def test_rounding_never_makes_the_text_contradict_itself():
-    f = _findings([_corr_row("all", "macs", 0.982, 0.9801, 0.9849, 500),
-                   _corr_row("figure2", "macs", 0.82, 0.4712, 0.97, 12)])
-    text = rp.conclusion(f)
-    assert "CI 0.980 to 0.985" in text and "0.98 to 0.98" not in text
-    assert "95 % CI 0.471 to 0.970" in text and "phone ρ = 0.470 lies below this interval" in text
-    draws = {21: np.linspace(0.4690, 0.99, 1001)}  # 5 % quantile 0.4950..., paper 0.47 below
-    draws[21][:60] = 0.4702
-    text = rp.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], draws=draws))
-    assert "ranges from 0.4702 to" in text and "phone ρ = 0.4700 lies below" in text
-    plain = rp.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)]))
-    assert "CI 0.85 to 0.95" in plain
+def test_cells_judge_the_weak_claim_by_the_interval_and_threshold():
+    from analysis.studies.population.findings import cells
+
+    t = WEAK_THRESHOLD
+    found = cells(_corr([("all", "macs", 0.9, t + 0.01, 0.95, 500, np.nan, True),
+                         ("efficient", "macs", 0.2, -t + 0.01, t - 0.01, 40, np.nan, False),
+                         ("conv", "macs", 0.6, t - 0.01, 0.8, 30, np.nan, True),
+                         ("transformer", "macs", -0.9, -0.95, -t - 0.01, 30, np.nan, True),
+                         ("figure2", "macs", 0.9, np.nan, np.nan, 5, 0.0167, True)]))
+    verdicts = {c.population: c.weak_claim for c in found}
+    assert verdicts == {"all": "contradicted", "efficient": "holds", "conv": "inconclusive",
+                        "transformer": "contradicted", "figure2": None}  # n ≤ 8: no interval
 
 
-def test_conclusion_follows_the_numbers():
-    rng = np.random.default_rng(0)
-    draws = {21: rng.uniform(0.6, 0.95, 1000)}
-    f = _findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500),
-                   _corr_row("efficient", "macs", 0.2, -0.1, 0.45, 40),
-                   _corr_row("conv", "macs", 0.6, 0.3, 0.8, 30),
-                   _corr_row("transformer", "macs", np.nan, np.nan, np.nan, 0),
-                   _corr_row("figure2", "macs", 0.9, np.nan, np.nan, 5, exact_p=0.0167)],
-                  draws=draws)
-    text = rp.conclusion(f)
-    lines = {ln.split(" on ")[0]: ln for ln in text.splitlines()}
-    assert "is contradicted" in lines["- All models"]
-    assert "holds" in lines["- Efficient regime"]
-    assert "is inconclusive" in lines["- Convolutional models"]
-    assert "- Transformers: none in this file." in text
-    small = lines["- Paper's Figure 2 models"]
-    assert "small n = 5" in small and "exact permutation p = 0.017" in small and "CI" not in small
-    q05, q95 = np.quantile(draws[21], [0.05, 0.95])
-    assert f"ranges from {q05:.2f} to {q95:.2f} (5–95 %)" in text
-    assert "desktop CPU ρ = 0.06 lies below the 5 % quantile: none of the 1000 subsets" in text
-    assert "ShuffleNetV2-1.0 (no timm implementation)" in text and "n = 100 skipped" in text
-    f = _findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], draws={10: draws[21]})
-    assert "No subsample distribution at n = 21" in rp.conclusion(f)
+def test_findings_of_the_shipped_file_follow_the_tables(shipped):
+    P = study.parameters(N_BOOTSTRAP=200, N_SUBSAMPLES=300, SUBSAMPLE_SIZES=[21])
+    corr, comp = study.correlate(shipped, P), study.compare(shipped, P)
+    subsets, table9 = study.subsample(shipped, P), study.paper_devices(P)
+    family = study.family_difference(shipped, P)
+    f = study.findings(shipped, corr, comp, subsets, table9, family)
+    assert f.paper_n == 21 and f.subsets.count == len(subsets.draws[21])
+    assert f.subsets.q05 == pytest.approx(np.quantile(subsets.draws[21], 0.05))
+    fig2 = f.cell("figure2", "macs")
+    for p in f.paper:  # the paper's Table 1 values, placed by their share of subsets
+        assert p.share == pytest.approx(np.mean(subsets.draws[21] <= p.rho))
+        assert p.vs_subsets == ("below" if p.share < 0.05 else "above" if p.share > 0.95
+                                else "inside")
+        assert p.vs_figure2 == ("below" if p.rho < fig2.ci_low else "above"
+                                if p.rho > fig2.ci_high else "inside")
+    best = {b.population: b for b in f.best}
+    assert best["all"].best == corr[corr.population == "all"].set_index("metric")["rho"].idxmax()
+    for b in f.best:
+        for v in b.versus:
+            assert v.better == (v.ci_low > 0 and v.p_holm <= 0.05)
+    assert f.family_difference.n_a == len(shipped.groups["conv"])
+    assert [d.device for d in f.paper_devices] == sorted(d.device for d in f.paper_devices)
+    assert {d.n for d in f.paper_devices} == {21, 17}
+    assert set(f.unfused) == set(pc.FIGURE2_UNFUSED)
 
 
-def test_conclusion_calls_a_predictor_better_only_when_the_paired_test_says_so():
-    comp = pd.DataFrame([
-        {"population": "all", "best": "macs", "other": "params", "delta": 0.1, "ci_low": 0.05,
-         "ci_high": 0.15, "p_holm": 0.002, "n_comparisons": 2, "better": True},
-        {"population": "all", "best": "macs", "other": "activations", "delta": 0.03,
-         "ci_low": -0.02, "ci_high": 0.08, "p_holm": 0.3, "n_comparisons": 2, "better": False}])
-    text = rp.conclusion(_findings([_corr_row("all", "macs", 0.9, 0.85, 0.95, 500)], comp))
-    line = next(ln for ln in text.splitlines() if ln.startswith("- All models: "))
-    assert "rank latency better than parameters (Δρ = +0.10" in line
-    assert "not shown to be better than activations" in line
-    assert "2 paired comparisons, Holm-adjusted" in line
-    no_ci = rp.conclusion(_findings([_corr_row("all", "macs", 0.1, -0.3, 0.4, 30,
-                                               supported=False)]))
-    assert "an interval that includes 0" in no_ci
+# -- prose (golden files) ------------------------------------------------------------------------
+
+def _cell(pop, metric, rho, lo, hi, n, supported=True, verdict=None, exact_p=np.nan):
+    return Cell(pop, metric, rho, lo, hi, n, 0.01, exact_p, supported, verdict)
 
 
-def _text_boxes(fig):
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    return [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+def synthetic_findings(**changes) -> Findings:
+    cells = (_cell("all", "macs", 0.982, 0.9801, 0.9849, 500, verdict="contradicted"),
+             _cell("all", "params", 0.9, 0.85, 0.95, 500, verdict="contradicted"),
+             _cell("efficient", "macs", 0.2, -0.1, 0.45, 40, False, "holds"),
+             _cell("conv", "macs", 0.6, 0.3, 0.8, 30, verdict="inconclusive"),
+             _cell("figure2", "macs", 0.82, 0.4712, 0.97, 12, verdict="inconclusive"),
+             _cell("figure2", "params", 0.9, np.nan, np.nan, 5, exact_p=0.0167))
+    best = (Best("all", "macs", 500, (Versus("params", 0.1, 0.05, 0.15, 0.002, True),
+                                      Versus("activations", 0.03, -0.02, 0.08, 0.3, False))),)
+    base = Findings(
+        device="Test CPU", population_sizes={"all": 500, "efficient": 40, "conv": 30,
+                                             "transformer": 0, "figure2": 12},
+        cells=cells, best=best,
+        family_difference=pc.RhoDifference(30, 0.8, 20, 0.5, 0.3, -0.004, 0.55, False),
+        missing={"macs": ("vit_3", "resnet_11")},
+        figure2_missing={"ShuffleNetV2-1.0": "no timm implementation",
+                         "MobileOne-S0": "mobileone_s0 in timm is the unfused train-time form"},
+        unfused=("MobileOne-S0",), paper_n=21,
+        paper=(PaperValue("desktop CPU", 0.06, "below", 0.0, "below"),
+               PaperValue("iPhone 12 (phone)", 0.47, "below", 0.0005, "below")),
+        subsets=SubsetRange(21, 2000, 0.4702, 0.86, 0.94),
+        paper_devices=(PaperDevice("Intel Xeon Gold 5118", 0.08, 21, 0.0, 2000),
+                       PaperDevice("NVIDIA RTX-2080Ti", -0.33, 17, float("nan"), 0)),
+        skipped_sizes=(100,), subset_pool=150)
+    return dataclasses.replace(base, **changes)
 
+
+def test_conclusion_golden():
+    assert_golden("05_conclusion", study.conclusion(synthetic_findings()))
+
+
+def test_conclusion_without_subsets_family_or_gaps_golden():
+    f = synthetic_findings(subsets=None, family_difference=None, missing={}, figure2_missing={},
+                           unfused=(), skipped_sizes=(), best=(), paper_devices=())
+    assert_golden("05_conclusion_sparse", study.conclusion(f))
+
+
+def test_describe_names_missing_counts_and_unused_models(tmp_path):
+    rows = synthetic_rows(20)
+    rows = [(m, s, t, b, p, None if i == 3 else g, a) for i, (m, s, t, b, p, g, a)
+            in enumerate(rows)]
+    data = pc.population(write_timm(tmp_path / TIMM_NAME, rows))
+    text = study.describe(data)
+    assert rows[3][0] in text and "missing counts: none" not in text
+    assert study.describe_figure2(data).startswith("Figure 2 models: 0 of 21 used")
+
+
+# -- figures -------------------------------------------------------------------------------------
 
 def _check_figure(fig):
-    boxes = _text_boxes(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
     for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
         overlap = min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1
         assert not overlap, f"{ta!r} overlaps {tb!r}"
@@ -271,75 +326,62 @@ def _check_figure(fig):
 
 
 def test_figures_have_readable_log_axes_and_no_overlapping_text(timm_file):
-    table = ps.load_population(timm_file)
-    pops = ps.populations(table)
-    corr = ps.population_correlations(pops, n_bootstrap=50)
-    draws, _ = ps.subsample_rho(pops["all"], [5, 10, 21], 100)
+    data = pc.population(timm_file)
+    P = study.parameters(LATENCY_CSV=str(timm_file), N_BOOTSTRAP=100, N_SUBSAMPLES=100,
+                         SUBSAMPLE_SIZES=[5, 10, 21])
+    corr = study.correlate(data, P)
+    subsets = pc.subsamples(data.groups["all"], [5, 10, 21], 100)
     refs = pd.DataFrame({"label": ["paper Table 9, iPhone 12", "paper Table 9, Xeon"],
                          "n": [21, 21], "rho": [0.46, 0.08], "ci_low": [0.0, -0.3],
                          "ci_high": [0.8, 0.5]})
-    device = ps.device_label(table, runtime=False)
-    eff = table.index.isin(pops["efficient"].index)
-    figs = [pp.plot_population_scatter(table, efficient=eff, figure2=table["model"] == "vit_0",
-                                       device=device, title="t"),
-            pp.plot_population_correlations(corr, populations=ps.POPULATIONS,
-                                            population_labels=ps.POPULATION_LABELS),
-            pp.plot_subsample_rho(ps.subsample_quantiles(draws), device=device,
-                                  population_rho=0.8, paper=ps.paper_table1_macs(),
-                                  references=refs)]
+    figs = {**study.population_figures(data, corr),
+            **study.subsample_figures(data, corr, subsets, refs)}
     try:
-        for fig in figs:
+        assert len(figs) == 3
+        for fig in figs.values():
             _check_figure(fig)
-        assert "Ryzen 7950X CPU" in figs[0].axes[0].get_ylabel()
+        scatter = figs["population_latency_vs_macs_params"]
+        assert "Ryzen 7950X CPU" in scatter.axes[0].get_ylabel()
+        ticks = figs["subsample_spearman_macs_by_study_size"].axes[0].get_xticks()
+        assert list(ticks) == [5, 10, 21]  # the subset sizes label the axis
     finally:
-        import matplotlib.pyplot as plt
-
-        for fig in figs:
+        for fig in figs.values():
             plt.close(fig)
 
 
-@pytest.mark.parametrize("lo, hi", [(1.3, 15), (10, 40), (0.8, 5), (2, 3), (0.03, 3000)])
-def test_log_ticks_at_least_three_plain_labels(lo, hi):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    try:
-        ax.set_xscale("log")
-        ticks = pp.log_ticks(ax.xaxis, lo, hi)
-        assert len(ticks) >= 3 and all(lo <= t <= hi for t in ticks)
-    finally:
-        plt.close(fig)
+@pytest.mark.parametrize("lo, hi, preferred, expected", [
+    (8, 125, [10, 21, 50, 100], [10, 21, 50, 100]),
+    (8, 26, [10, 21], [10, 15, 20]),  # two inside: the house ladder instead
+    (8, 125, [10, 21, 500], [10, 30, 100])])
+def test_log_ticks_prefer_given_values_when_enough_fall_inside(lo, hi, preferred, expected):
+    assert plots.log_ticks(lo, hi, preferred=preferred) == expected
 
 
 def test_reference_points_sit_at_their_true_n_and_colours_follow_the_project():
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import to_hex
-
-    from analysis import plots
-
-    xs = pp.dodged_positions([21, 17, 21, 17], occupied={10, 21})
+    xs = pf.dodged_positions([21, 17, 21, 17], occupied={10, 21})
     for x, n in zip(xs, [21, 17, 21, 17]):
-        assert abs(x / n - 1) <= pp.MAX_DODGE + 1e-12
+        assert abs(x / n - 1) <= pf.MAX_DODGE + 1e-12
     assert xs[0] != xs[2] and xs[1] != xs[3] and 21 not in xs[::2]  # apart, off the bar
-    assert pp.dodged_positions([17], set()) == [17.0]
-    q = pd.DataFrame({"n": [10] * 5 + [21] * 5, "quantile": list(ps.QUANTILES) * 2,
+    assert pf.dodged_positions([17], set()) == [17.0]
+    q = pd.DataFrame({"n": [10] * 5 + [21] * 5, "quantile": list(pc.QUANTILES) * 2,
                       "rho": [0.1, 0.3, 0.5, 0.7, 0.9] * 2})
     refs = pd.DataFrame({"label": ["paper Table 9, iPhone 12", "paper Table 9, NVIDIA RTX-2080Ti",
                                    "Figure 2 models on X CPU"], "n": [21, 17, 17],
-                         "rho": [0.46, -0.3, 0.8], "ci_low": [0.0, -0.7, 0.5], "ci_high": [0.8, 0.2, 0.95]})
-    fig = pp.plot_subsample_rho(q, device="X CPU", references=refs)
+                         "rho": [0.46, -0.3, 0.8], "ci_low": [0.0, -0.7, 0.5],
+                         "ci_high": [0.8, 0.2, 0.95]})
+    fig = pf.plot_subsample_rho(q, device="X CPU", references=refs)
     try:
         points = [ln for ln in fig.axes[0].lines if ln.get_marker() in ("D", "v", "P")]
         assert len(points) == 3
         for ln, n in zip(points, refs["n"]):
-            assert abs(ln.get_xdata()[0] / n - 1) <= pp.MAX_DODGE + 1e-12
+            assert abs(ln.get_xdata()[0] / n - 1) <= pf.MAX_DODGE + 1e-12
         assert to_hex(points[0].get_color()) == plots.SERIES_COLORS["paper"].lower()
         family = {c.lower() for c in plots.FAMILY_COLORS.values()} - {"#000000"}
         used = {to_hex(ln.get_color()) for ln in fig.axes[0].lines}
         assert not used & family
     finally:
         plt.close(fig)
-    assert pp.METRIC_COLORS["macs"] == plots.COST_COLORS["macs"]
-    assert pp.METRIC_COLORS["activations"] not in (set(plots.FAMILY_COLORS.values())
+    assert pf.METRIC_COLORS["macs"] == plots.COST_COLORS["macs"]
+    assert pf.METRIC_COLORS["activations"] not in (set(plots.FAMILY_COLORS.values())
                                                    | set(plots.COST_COLORS.values())
                                                    | set(plots.SERIES_COLORS.values()))

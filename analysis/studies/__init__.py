@@ -22,7 +22,9 @@ from types import ModuleType
 from analysis.errors import ConfigError
 
 #: Notebook stem → the study module behind it, in the order ``reproduce`` runs them.
-STUDIES: dict[str, str] = {}
+STUDIES: dict[str, str] = {
+    "05_population_study": "analysis.studies.population",
+}
 
 
 def study(notebook: str) -> ModuleType:

@@ -1,9 +1,9 @@
 """Figures of notebook 05 (the population behind Table 1); they only draw.
 
-House style from :mod:`analysis.plots` (``new_figure``, ``save_figure``). Colours are the
-Okabe–Ito colour-blind-safe palette: one fixed colour per metric and per device, the same in
-every panel. Log axes carry at least three labelled ticks in plain numbers; legends sit below
-the axes, never over data.
+House style from :mod:`analysis.plots` (``new_figure``, ``plain_log_axis``): cost metrics in the
+project's cost colours, the paper's devices in its series colours, populations in greys (they
+are not families); log axes carry at least three labelled ticks in plain numbers; legends sit
+below the axes, never over data.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import math
 
 import numpy as np
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import NullLocator
 
 from analysis import plots
+from analysis.constants import METRIC_LABELS
 from analysis.plots import new_figure
+from analysis.studies.population.compute import METRICS, POPULATION_LABELS, POPULATIONS
 
-#: Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
-             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
-             "purple": "#CC79A7", "grey": "#BBBBBB"}
 #: Cost metrics in the project's cost colours (:data:`analysis.plots.COST_COLORS`); activations
 #: get a colour of their own that is none of the family, series or cost colours.
 ACTIVATIONS_COLOR = "#AA3377"
@@ -43,44 +41,10 @@ SUBSET_COLOR = "#000000"
 MAX_DODGE = 0.02
 
 
-def device_color(name: str, default: str = OKABE_ITO["black"]) -> str:
+def device_color(name: str, default: str = "#000000") -> str:
+    """The colour of one of the paper's devices, found by a keyword of its name."""
     low = name.lower()
     return next((c for key, c in DEVICE_COLORS if key in low), default)
-
-
-def _fmt(v: float) -> str:
-    return f"{v:g}" if v >= 1e-3 else f"{v:.0e}"
-
-
-def log_ticks(axis, lo: float, hi: float, preferred=None) -> list[float]:
-    """Label a log ``axis`` spanning ``lo``–``hi`` with plain numbers: ``preferred`` values
-    when at least three fall inside, else decades, else 1-2-5 steps, else 1-1.5-2-3-5-7 steps
-    (always ≥ 3 labelled ticks). Minor ticks stay unlabelled."""
-    inside = lambda vals: sorted(v for v in vals if lo <= v <= hi)
-    ticks = inside(preferred or [])
-    if len(ticks) < 3:
-        k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-        for mantissas in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
-            ticks = inside(round(m * 10.0 ** e, 12) for e in k for m in mantissas)
-            if len(ticks) >= 3:
-                break
-        if len(ticks) > 7:
-            ticks = ticks[::2]
-    if len(ticks) < 3:  # a very narrow range: three values spread evenly on the log scale
-        ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 3)]
-    axis.set_major_locator(FixedLocator(ticks))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: _fmt(v)))
-    axis.set_minor_formatter(NullFormatter())
-    return ticks
-
-
-def _log_axes(ax, x=True, y=True, x_preferred=None) -> None:
-    if x:
-        ax.set_xscale("log")
-        log_ticks(ax.xaxis, *ax.get_xlim(), preferred=x_preferred)
-    if y:
-        ax.set_yscale("log")
-        log_ticks(ax.yaxis, *ax.get_ylim())
 
 
 def plot_population_scatter(table, *, efficient, figure2, device: str, title: str = "",
@@ -88,6 +52,7 @@ def plot_population_scatter(table, *, efficient, figure2, device: str, title: st
     """Latency against each metric for every model of ``table`` (grey), the efficient regime
     (``efficient``: boolean mask) and the paper's Figure 2 models (``figure2``: mask); log
     axes, one panel per metric."""
+    efficient, figure2 = np.asarray(efficient, bool), np.asarray(figure2, bool)
     fig, axes = new_figure(ncols=len(metrics), width=3.3, height=3.0, squeeze=False)
     groups = [(~efficient & ~figure2, POPULATION_STYLE["other"], "o", 5, "other models"),
               (efficient & ~figure2, POPULATION_STYLE["efficient"], "o", 7, "efficient regime"),
@@ -95,14 +60,14 @@ def plot_population_scatter(table, *, efficient, figure2, device: str, title: st
     for ax, metric in zip(axes[0], metrics):
         label, scale = METRIC_AXIS.get(metric, (metric, 1))
         for mask, color, marker, size, _ in groups:
-            part = table[mask & table[metric].notna()]
+            part = table[mask & table[metric].notna().to_numpy()]
             ax.scatter(part[metric] / scale, part["latency_ms"], s=size, c=color, marker=marker,
                        linewidths=0.4 if marker == "D" else 0, edgecolors="w", zorder=3,
                        alpha=1 if marker == "D" else 0.75)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.margins(0.03)
-        _log_axes(ax)
+        plots.plain_log_axis(ax)
         ax.set_xlabel(label)
         ax.set_ylabel(f"Latency on {device} (ms)")
     handles = [Line2D([], [], ls="", marker=m, color=c, markeredgecolor="w" if m == "D" else c,
@@ -113,12 +78,12 @@ def plot_population_scatter(table, *, efficient, figure2, device: str, title: st
     return fig
 
 
-def plot_population_correlations(corr, *, populations, population_labels=None,
-                                 metrics=("macs", "params", "activations"), metric_labels=None,
-                                 title: str = ""):
+def plot_population_correlations(corr, *, populations=POPULATIONS, population_labels=None,
+                                 metrics=METRICS, metric_labels=None, title: str = ""):
     """Spearman ρ (dot) with its 95 % CI (bar) per population (rows) and metric (colour), on
     one linear axis; ``corr`` has the columns of ``population_correlations.csv``."""
-    population_labels, metric_labels = population_labels or {}, metric_labels or {}
+    population_labels = population_labels or POPULATION_LABELS
+    metric_labels = metric_labels or METRIC_LABELS
     pops = [p for p in populations if p in set(corr["population"])]
     fig, ax = new_figure(width=5.2, height=0.45 * len(pops) + 1.3)
     offsets = np.linspace(-0.22, 0.22, len(metrics))
@@ -144,7 +109,8 @@ def plot_population_correlations(corr, *, populations, population_labels=None,
     return fig
 
 
-def dodged_positions(ns: list[int], occupied=frozenset(), max_dodge: float = MAX_DODGE) -> list[float]:
+def dodged_positions(ns: list[int], occupied=frozenset(),
+                     max_dodge: float = MAX_DODGE) -> list[float]:
     """x of reference points at their true ``ns`` on a log axis: points (and a subset bar in
     ``occupied``) sharing an n are spread evenly over n·(1 ± ``max_dodge``), the bar kept at n."""
     out, counts, used = [], {}, {}
@@ -156,7 +122,7 @@ def dodged_positions(ns: list[int], occupied=frozenset(), max_dodge: float = MAX
         if slots == 1:
             out.append(float(n))
             continue
-        factors = np.geomspace(1 - max_dodge, 1 + max_dodge, slots) if slots > 1 else [1.0]
+        factors = np.geomspace(1 - max_dodge, 1 + max_dodge, slots)
         order = [i for i in range(slots) if not (bar and i == slots // 2 and slots % 2)]
         if bar and slots % 2 == 0:  # no centre slot left for the bar: keep the outer ones
             factors = np.geomspace(1 - max_dodge, 1 + max_dodge, slots + 1)
@@ -209,7 +175,7 @@ def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None =
     ns = list(wide.index) + ([int(n) for n in refs["n"]] if len(refs) else [])
     ax.set_xscale("log")
     ax.set_xlim(min(ns) / 1.25, max(ns) * 1.25)
-    log_ticks(ax.xaxis, *ax.get_xlim(), preferred=list(wide.index))
+    plots.plain_log_axis(ax, "x", preferred=list(wide.index))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_ylim(min(-0.1, ax.get_ylim()[0]), 1.02)
     ax.set_xlabel("Models per study (subset size, log scale)")

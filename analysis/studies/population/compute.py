@@ -1,12 +1,11 @@
-"""Notebook 05's logic: the population behind Table 1, and how much a 21-model study can tell.
+"""Notebook 05's numbers: the population behind Table 1, and how much a 21-model study can tell.
 
 Flow: one timm benchmark file (``benchmark-infer-*.csv``, one device; read by
 :func:`analysis.latency.load_latency`) ⟶ named populations of its rows (``all``, the
 ``efficient`` regime, ``conv`` and ``transformer`` families by a name rule, the paper's
 ``figure2`` models under their timm names) ⟶ rank correlations of latency with MACs, parameters
 and activations (:mod:`analysis.stats`) ⟶ the sampling distribution of ρ(latency, MACs) over
-random subsets of the efficient regime, with the paper's values placed in it ⟶ a conclusion
-generated from those numbers. Plots: :mod:`analysis.plots_population`.
+random subsets of the efficient regime, with the paper's values placed in it.
 
 A model with a missing count is reported by name and left out of that metric's correlations
 only. A row is one (model, input size) pair: timm benchmarks some models at several sizes.
@@ -16,29 +15,32 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from analysis import paths, stats
+from analysis.constants import ALPHA, N_BOOTSTRAP
 from analysis.errors import ConfigError, DataFormatError
-from analysis.util import as_list
+from analysis.latency import load_latency
+from analysis.latency.manifest import reference_files
 
 #: timm's public CPU benchmark results, shipped under data/external (see its README).
 TIMM_BENCHMARK = "timm-benchmarks/benchmark-infer-fp32-nchw-pt240-cpu-i7_12700h-dynamo.csv"
-#: Cost metrics correlated with latency, in display order.
+#: Cost metrics correlated with latency, in display order (all three are in timm's file).
 METRICS = ("macs", "params", "activations")
-METRIC_LABELS = {"macs": "MACs", "params": "parameters", "activations": "activations"}
 POPULATIONS = ("all", "efficient", "conv", "transformer", "figure2")
 POPULATION_LABELS = {"all": "all models", "efficient": "efficient regime",
                      "conv": "convolutional models", "transformer": "transformers",
                      "figure2": "paper's Figure 2 models"}
 #: Quantiles of the subsample distribution written to ``subsample_rho.csv``.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-CORRELATION_COLUMNS = ["population", "metric", "rho", "p_value", "ci_low", "ci_high",
-                       "kendall_tau", "n"]
+#: Table 1's device keys → how the prose names them.
+TABLE1_LABELS = {"desktop_cpu": "desktop CPU", "iPhone12": "iPhone 12 (phone)"}
 
 #: The paper's Figure 2 models (Table 9 names) → (timm model name, input size) in timm's
 #: benchmark, or None where timm has no implementation. MNASNet-A1 is timm's ``semnasnet_100``
@@ -64,33 +66,28 @@ FIGURE2_TIMM: dict[str, tuple[str, int] | None] = {
 FIGURE2_UNFUSED: dict[str, tuple[str, int]] = {
     f"MobileOne-S{i}": (f"mobileone_s{i}", 224) for i in range(5)}
 
-
-def unfused_reason(paper_name: str, table: pd.DataFrame | None = None) -> str:
-    """Why a :data:`FIGURE2_UNFUSED` model is not used, with timm's and the paper's counts
-    (the paper's from Table 9; timm's from ``table`` where the row is there)."""
-    name, size = FIGURE2_UNFUSED[paper_name]
-    t9 = pd.read_csv(paths.paper_table("table9_imagenet")).set_index("model")
-    text = f"{name} in timm is the unfused train-time form, not the paper's deployed model"
-    hit = (table[(table["model"] == name) & (table["input_size"] == size)]
-           if table is not None else pd.DataFrame())
-    if len(hit) and paper_name in t9.index:
-        r, p = hit.iloc[0], t9.loc[paper_name]
-        text += (f": {r['macs'] / 1e9:.3g} GMACs, {r['params'] / 1e6:.3g} M params in this file "
-                 f"vs the deployed {p['flops_m'] / 1e3:.3g} GMACs, {p['params_m']:.3g} M (Table 9)")
-    return text
-
-
 # -- the family name rule ------------------------------------------------------------------------
 #: Prefixes stripped before the architecture is read off a timm name (ported weights, attention
 #: or normalizer-free variants of the same architecture).
 _VARIANT_PREFIXES = re.compile(r"^(?:tf_|legacy_|eca_|gc_|nf_|dm_)+")
 #: Architectures built around self-attention (ViTs and hybrids with attention blocks, as the
 #: paper's "transformer" family: MobileViT, Mobile-Former).
-TRANSFORMER_ARCHS = frozenset(
-    ["beit", "beitv", "botnet", "botnext", "caformer", "cait", "coat", "coatnet", "coatnext", "convit", "crossvit", "davit", "deit", "edgenext", "efficientformer", "efficientformerv", "efficientvit", "eva", "flexivit", "gcvit", "halo", "halonet", "halonext", "haloregnetz", "hiera", "hieradet", "lamhalobotnet", "levit", "maxvit", "maxxvit", "maxxvitv", "mobilevit", "mobilevitv", "mvitv", "nest", "nextvit", "pit", "pvt", "sam", "samvit", "sebotnet", "sehalonet", "swin", "swinv", "tiny", "tnt", "twins", "visformer", "vit", "vitamin", "volo", "xcit"])
+TRANSFORMER_ARCHS = frozenset((
+    "beit beitv botnet botnext caformer cait coat coatnet coatnext convit crossvit davit deit "
+    "edgenext efficientformer efficientformerv efficientvit eva flexivit gcvit halo halonet "
+    "halonext haloregnetz hiera hieradet lamhalobotnet levit maxvit maxxvit maxxvitv mobilevit "
+    "mobilevitv mvitv nest nextvit pit pvt sam samvit sebotnet sehalonet swin swinv tiny tnt "
+    "twins visformer vit vitamin volo xcit").split())
 #: Architectures without attention (squeeze-excite and other channel gates count as conv).
-CONV_ARCHS = frozenset(
-    ["convmixer", "convnext", "convnextv", "convformer", "cs", "cspdarknet", "cspresnet", "cspresnext", "darknet", "darknetaa", "densenet", "densenetblur", "dla", "dpn", "ecaresnet", "ecaresnetlight", "ecaresnext", "efficientnet", "efficientnetv", "ese", "fbnetc", "fbnetv", "gcresnet", "gcresnext", "gernet", "ghostnet", "ghostnetv", "hardcorenas", "hgnet", "hgnetv", "hrnet", "inception", "lcnet", "mixnet", "mnasnet", "mobilenet", "mobilenetv", "mobileone", "nasnetalarge", "nfnet", "pnasnet", "rdnet", "regnet", "regnetv", "regnetx", "regnety", "regnetz", "repghostnet", "repvgg", "repvit", "res", "resnest", "resnet", "resnetaa", "resnetblur", "resnetrs", "resnetv", "resnext", "rexnet", "rexnetr", "sedarknet", "selecsls", "semnasnet", "senet", "seresnet", "seresnetaa", "seresnext", "seresnextaa", "skresnet", "skresnext", "spnasnet", "tinynet", "tresnet", "vgg", "vovnet", "wide", "xception"])
+CONV_ARCHS = frozenset((
+    "convmixer convnext convnextv convformer cs cspdarknet cspresnet cspresnext darknet "
+    "darknetaa densenet densenetblur dla dpn ecaresnet ecaresnetlight ecaresnext efficientnet "
+    "efficientnetv ese fbnetc fbnetv gcresnet gcresnext gernet ghostnet ghostnetv hardcorenas "
+    "hgnet hgnetv hrnet inception lcnet mixnet mnasnet mobilenet mobilenetv mobileone "
+    "nasnetalarge nfnet pnasnet rdnet regnet regnetv regnetx regnety regnetz repghostnet repvgg "
+    "repvit res resnest resnet resnetaa resnetblur resnetrs resnetv resnext rexnet rexnetr "
+    "sedarknet selecsls semnasnet senet seresnet seresnetaa seresnext seresnextaa skresnet "
+    "skresnext spnasnet tinynet tresnet vgg vovnet wide xception").split())
 
 
 def architecture(model: str) -> str:
@@ -109,8 +106,21 @@ def family_of(model: str) -> str:
 
 
 # -- reading -------------------------------------------------------------------------------------
+
 def default_population_file() -> Path:
+    """The shipped population: timm's i7-12700H CPU results (:data:`TIMM_BENCHMARK`)."""
     return paths.EXTERNAL_DATA / TIMM_BENCHMARK
+
+
+def population_file(latency_csv=None) -> Path:
+    """The one file of the ``LATENCY_CSV`` parameter (``None``: the shipped timm file)."""
+    items = latency_csv if isinstance(latency_csv, (list, tuple)) else \
+        [p for p in str(latency_csv or "").split(",")]
+    files = [paths.user_path(str(p).strip()) for p in items if str(p).strip()]
+    if len(files) > 1:
+        raise ConfigError(f"parameter LATENCY_CSV: one population file expected, got "
+                          f"{len(files)}")
+    return files[0] if files else default_population_file()
 
 
 def load_population(latency_csv=None) -> pd.DataFrame:
@@ -118,19 +128,15 @@ def load_population(latency_csv=None) -> pd.DataFrame:
     size) with ``name`` (the model, plus its size where timm measured several) and ``family``.
 
     One device and batch size 1 only: rows at batch > 1 are throughput, not latency."""
-    from analysis.latency import load_latency
-
-    files = [paths.user_path(f) for f in as_list(latency_csv)] or [default_population_file()]
-    if len(files) != 1:
-        raise ConfigError(f"LATENCY_CSV: one population file expected, got {len(files)}")
-    table = load_latency(files[0])
+    file = population_file(latency_csv)
+    table = load_latency(file)
     batched = table[table["batch_size"].fillna(1) > 1]
     if len(batched):  # the loader refuses these too; kept so the study never reads throughput
         r = batched.iloc[0]
-        raise DataFormatError(f"{paths.relative(files[0])}, line {r['line']}: batch size "
+        raise DataFormatError(f"{paths.relative(file)}, line {r['line']}: batch size "
                               f"{r['batch_size']} is throughput, not latency; batch 1 only")
     if table["device"].nunique() != 1:
-        raise ConfigError(f"{paths.relative(files[0])}: one device per population file, found "
+        raise ConfigError(f"{paths.relative(file)}: one device per population file, found "
                           f"{sorted(table['device'].unique())}")
     for col in METRICS:
         if col not in table:
@@ -168,10 +174,30 @@ def device_label(table: pd.DataFrame, runtime: bool = True) -> str:
 
 
 # -- populations ---------------------------------------------------------------------------------
+
+def _table9() -> pd.DataFrame:
+    return pd.read_csv(paths.paper_table("table9_imagenet"))
+
+
 def figure2_names() -> list[str]:
     """The paper's Figure 2 models: Table 9 rows with a Figure 2 label (shipped table)."""
-    t9 = pd.read_csv(paths.paper_table("table9_imagenet"))
+    t9 = _table9()
     return t9.loc[t9["figure2_label"].notna(), "model"].tolist()
+
+
+def unfused_reason(paper_name: str, table: pd.DataFrame | None = None) -> str:
+    """Why a :data:`FIGURE2_UNFUSED` model is not used, with timm's and the paper's counts
+    (the paper's from Table 9; timm's from ``table`` where the row is there)."""
+    name, size = FIGURE2_UNFUSED[paper_name]
+    t9 = _table9().set_index("model")
+    text = f"{name} in timm is the unfused train-time form, not the paper's deployed model"
+    hit = (table[(table["model"] == name) & (table["input_size"] == size)]
+           if table is not None else pd.DataFrame())
+    if len(hit) and paper_name in t9.index:
+        r, p = hit.iloc[0], t9.loc[paper_name]
+        text += (f": {r['macs'] / 1e9:.3g} GMACs, {r['params'] / 1e6:.3g} M params in this file "
+                 f"vs the deployed {p['flops_m'] / 1e3:.3g} GMACs, {p['params_m']:.3g} M (Table 9)")
+    return text
 
 
 def figure2_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -218,7 +244,7 @@ def populations(table: pd.DataFrame, max_gmacs: float = 3, max_params_m: float =
             "figure2": fig2}
 
 
-def missing_counts(pops: dict[str, pd.DataFrame], metrics=METRICS) -> pd.DataFrame:
+def missing_counts(pops: Mapping[str, pd.DataFrame], metrics=METRICS) -> pd.DataFrame:
     """Per population and metric: how many models lack the count, and which (by name)."""
     rows = []
     for pop, part in pops.items():
@@ -226,102 +252,170 @@ def missing_counts(pops: dict[str, pd.DataFrame], metrics=METRICS) -> pd.DataFra
             names = part.loc[part[m].isna(), "name"].tolist()
             rows.append({"population": pop, "metric": m, "n_missing": len(names),
                          "models": ", ".join(names)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["population", "metric", "n_missing", "models"])
+
+
+@dataclass(frozen=True)
+class Population:
+    """The loaded population and its named subsets (the first step of notebook 05).
+
+    ``in_efficient`` / ``in_figure2``: boolean masks over ``table``'s rows."""
+
+    file: Path
+    table: pd.DataFrame
+    device: str
+    device_short: str
+    groups: Mapping[str, pd.DataFrame]
+    figure2_missing: Mapping[str, str]
+    missing: pd.DataFrame
+    in_efficient: np.ndarray
+    in_figure2: np.ndarray
+
+    @property
+    def figure2(self) -> pd.DataFrame:
+        return self.groups["figure2"]
+
+
+def population(latency_csv=None, max_gmacs: float = 3, max_params_m: float = 20,
+               max_input_size: int = 256) -> Population:
+    """Load the file and form its populations (:func:`load_population`, :func:`populations`)."""
+    table = load_population(latency_csv)
+    mask = efficient_mask(table, max_gmacs, max_params_m, max_input_size)
+    groups = populations(table, max_gmacs, max_params_m, max_input_size)
+    _, missing = figure2_rows(table)
+    keys = set(zip(groups["figure2"]["model"], groups["figure2"]["input_size"]))
+    in_fig2 = np.array([k in keys for k in zip(table["model"], table["input_size"])], bool)
+    return Population(population_file(latency_csv), table, device_label(table),
+                      device_label(table, runtime=False), groups, missing,
+                      missing_counts(groups), mask.to_numpy(bool), in_fig2)
+
+
+def figure2_overview(data: Population) -> pd.DataFrame:
+    """The Figure 2 models found, with GMACs and parameters (M), for display."""
+    rows = data.figure2[["paper_name", "model", "input_size", "latency_ms", "macs", "params"]]
+    return rows.assign(macs=rows["macs"] / 1e9, params=rows["params"] / 1e6).rename(
+        columns={"macs": "GMACs", "params": "params (M)"})
 
 
 # -- correlations --------------------------------------------------------------------------------
-def population_correlations(pops: dict[str, pd.DataFrame], metrics=METRICS,
-                            n_bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+
+def _stacked(pops: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat([p.assign(population=k) for k, p in pops.items() if len(p)],
+                     ignore_index=True)
+
+
+def population_correlations(pops: Mapping[str, pd.DataFrame], metrics=METRICS,
+                            n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
     """ρ(latency, metric) per population with the primary inference of
-    :func:`analysis.stats.spearman_ci` (rows with the metric missing left out of that cell)."""
-    rows = []
-    for pop, part in pops.items():
-        for m in metrics:
-            c = stats.spearman_ci(part[m], part["latency_ms"], n_bootstrap, seed).as_dict()
-            rows.append({"population": pop, "metric": m, **c})
-    table = pd.DataFrame(rows)
-    return table[CORRELATION_COLUMNS + [c for c in table.columns if c not in CORRELATION_COLUMNS]]
+    :func:`analysis.stats.correlation_table` (rows with the metric missing left out of that
+    cell; an empty population has no rows)."""
+    return stats.correlation_table(_stacked(pops), list(metrics), by="population",
+                                   n_bootstrap=n_bootstrap, seed=seed)
 
 
-def predictor_comparisons(pops: dict[str, pd.DataFrame], metrics=METRICS,
-                          n_bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+def rho_matrix(correlations: pd.DataFrame) -> pd.DataFrame:
+    """ρ alone, populations × metrics in display order (for a glance at the table)."""
+    wide = correlations.pivot(index="population", columns="metric", values="rho")
+    return wide.loc[[p for p in POPULATIONS if p in wide.index],
+                    [m for m in METRICS if m in wide.columns]]
+
+
+def predictor_comparisons(pops: Mapping[str, pd.DataFrame], metrics=METRICS,
+                          n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
     """Per population, the best metric against each other one on the same models (paired
     bootstrap of Δρ, Holm-adjusted within the population): :func:`stats.paired_comparisons`."""
-    data = pd.concat([p.assign(population=k) for k, p in pops.items() if len(p)],
-                     ignore_index=True)
-    return stats.paired_comparisons(data, list(metrics), by="population",
+    return stats.paired_comparisons(_stacked(pops), list(metrics), by="population",
                                     n_bootstrap=n_bootstrap, seed=seed)
 
 
-# -- sampling distribution of ρ ------------------------------------------------------------------
-def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    rx, ry = sps.rankdata(x, axis=-1), sps.rankdata(y, axis=-1)
-    rx -= rx.mean(axis=-1, keepdims=True)
-    ry -= ry.mean(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
+@dataclass(frozen=True)
+class RhoDifference:
+    """ρ_a − ρ_b for two independent samples, with its percentile-bootstrap interval;
+    ``differs``: the interval excludes 0."""
 
-
-def _bootstrap_rho(x: np.ndarray, y: np.ndarray, n_bootstrap: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    idx = rng.integers(0, len(x), size=(n_bootstrap, len(x)))
-    return _spearman_rows(x[idx], y[idx])
+    n_a: int
+    rho_a: float
+    n_b: int
+    rho_b: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    differs: bool
 
 
 def independent_rho_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str = "macs",
-                               n_bootstrap: int = 2000, seed: int = 0,
-                               confidence: float = 0.95) -> dict:
+                               n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,
+                               level: float = 1 - ALPHA) -> RhoDifference:
     """ρ_a − ρ_b of ρ(latency, ``metric``) for two **independent** samples (different models,
     e.g. convolutional models vs transformers) with a percentile-bootstrap interval: each
-    sample resampled separately (vectorised), the difference taken per resample (resamples
-    with a constant column, hence an undefined ρ, dropped). ``differs`` is True when the
-    interval excludes 0."""
+    sample resampled separately (:func:`analysis.stats.bootstrap_spearman`, one seeded stream:
+    ``a``'s resamples, then ``b``'s), the difference taken per resample (resamples with a
+    constant column, hence an undefined ρ, dropped)."""
     rng = np.random.default_rng(seed)
-    out = {}
-    for key, part in (("a", a), ("b", b)):
+    n, rho, boot = [], [], []
+    for part in (a, b):
         ok = part[[metric, "latency_ms"]].dropna()
         x, y = ok[metric].to_numpy(float), ok["latency_ms"].to_numpy(float)
-        out[f"n_{key}"] = len(x)
-        out[f"rho_{key}"] = float(sps.spearmanr(x, y)[0]) if len(x) >= 3 else math.nan
-        out[f"_boot_{key}"] = _bootstrap_rho(x, y, n_bootstrap, rng) if len(x) >= 3 else None
-    delta = out["rho_a"] - out["rho_b"]
+        n.append(len(x))
+        rho.append(float(sps.spearmanr(x, y)[0]) if len(x) >= 3 else math.nan)
+        boot.append(stats.bootstrap_spearman(x, y, n_bootstrap, rng) if len(x) >= 3 else None)
     lo = hi = math.nan
-    if out["_boot_a"] is not None and out["_boot_b"] is not None:
-        d = out["_boot_a"] - out["_boot_b"]
+    if boot[0] is not None and boot[1] is not None:
+        d = boot[0] - boot[1]
         d = d[np.isfinite(d)]
         if len(d):
-            alpha = (1 - confidence) / 2
-            lo, hi = (float(v) for v in np.quantile(d, [alpha, 1 - alpha]))
-    out.pop("_boot_a"), out.pop("_boot_b")
-    return {**out, "delta": float(delta), "ci_low": lo, "ci_high": hi,
-            "differs": bool(math.isfinite(lo) and (lo > 0 or hi < 0))}
+            tail = (1 - level) / 2
+            lo, hi = (float(v) for v in np.quantile(d, [tail, 1 - tail]))
+    return RhoDifference(n[0], rho[0], n[1], rho[1], float(rho[0] - rho[1]), lo, hi,
+                         bool(math.isfinite(lo) and (lo > 0 or hi < 0)))
 
 
-def subsample_rho(part: pd.DataFrame, sizes, n_subsamples: int = 2000, seed: int = 0,
-                  metric: str = "macs") -> tuple[dict[int, np.ndarray], list[str]]:
+# -- sampling distribution of ρ ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Subsamples:
+    """ρ(latency, MACs) of random subsets per size (``draws``), their :data:`QUANTILES`
+    (``quantiles``: long table ``n, quantile, rho``), the sizes skipped (``skipped``: below 3,
+    or above half the ``pool`` of models with a MACs count)."""
+
+    draws: Mapping[int, np.ndarray]
+    quantiles: pd.DataFrame
+    skipped: tuple[int, ...]
+    pool: int
+
+
+def subsample_rho(part: pd.DataFrame, sizes: Sequence[int], n_subsamples: int = 2000,
+                  seed: int = 0, metric: str = "macs") -> tuple[dict[int, np.ndarray], list[int]]:
     """ρ(latency, ``metric``) of ``n_subsamples`` random subsets of ``part`` per size, drawn
-    without replacement (each size from its own seeded stream). Sizes above half the rows are
-    skipped (subsets would share most models) with a note; so are sizes below 3."""
+    without replacement (each size from its own seeded stream), and the sizes skipped: above
+    half the rows (subsets would share most models) or below 3."""
     ok = part[[metric, "latency_ms"]].dropna()
     x, y = ok[metric].to_numpy(float), ok["latency_ms"].to_numpy(float)
-    draws, notes = {}, []
-    for n in sorted({int(s) for s in as_list(sizes)}):
+    draws, skipped = {}, []
+    for n in sorted({int(s) for s in sizes}):
         if n < 3 or n > len(x) / 2:
-            notes.append(f"n = {n} skipped: " + ("fewer than 3 models" if n < 3 else
-                         f"more than half of the {len(x)} models with a {METRIC_LABELS.get(metric, metric)} count"))
+            skipped.append(n)
             continue
         rng = np.random.default_rng([seed, n])
         idx = np.argsort(rng.random((n_subsamples, len(x))), axis=1)[:, :n]
-        rho = _spearman_rows(x[idx], y[idx])
+        rho = stats.spearman_rows(x[idx], y[idx])
         draws[n] = rho[np.isfinite(rho)]
-    return draws, notes
+    return draws, skipped
 
 
-def subsample_quantiles(draws: dict[int, np.ndarray], quantiles=QUANTILES) -> pd.DataFrame:
+def subsample_quantiles(draws: Mapping[int, np.ndarray], quantiles=QUANTILES) -> pd.DataFrame:
     """Long table ``n, quantile, rho``."""
     rows = [{"n": n, "quantile": q, "rho": float(np.quantile(d, q))}
             for n, d in draws.items() if len(d) for q in quantiles]
     return pd.DataFrame(rows, columns=["n", "quantile", "rho"])
+
+
+def subsamples(part: pd.DataFrame, sizes: Sequence[int], n_subsamples: int = 2000,
+               seed: int = 0) -> Subsamples:
+    """:func:`subsample_rho` of ρ(latency, MACs) and its quantiles."""
+    draws, skipped = subsample_rho(part, sizes, n_subsamples, seed)
+    pool = int(part[["macs", "latency_ms"]].notna().all(axis=1).sum())
+    return Subsamples(draws, subsample_quantiles(draws), tuple(skipped), pool)
 
 
 def share_at_or_below(draws: np.ndarray, value: float) -> float:
@@ -330,9 +424,6 @@ def share_at_or_below(draws: np.ndarray, value: float) -> float:
 
 
 # -- the paper's values --------------------------------------------------------------------------
-#: Table 1's device keys → how the prose names them.
-TABLE1_LABELS = {"desktop_cpu": "desktop CPU", "iPhone12": "iPhone 12 (phone)"}
-
 
 def paper_table1_macs() -> pd.DataFrame:
     """The paper's Table 1 ρ(latency, FLOPs): ``device, label, rho, p_value``."""
@@ -342,17 +433,14 @@ def paper_table1_macs() -> pd.DataFrame:
     return t1[["device", "label", "rho", "p_value"]].reset_index(drop=True)
 
 
-def paper_device_references(n_bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """ρ(latency, published MACs) over the Figure 2 models on each of the paper's shipped
-    Table 9 devices (``data/latency/paper-*.csv``): ``device, rho, ci_low, ci_high, n, …``."""
-    from analysis.latency import load_latency
-
-    lat = load_latency(sorted(paths.LATENCY_DATA.glob("paper-*.csv")))
+def paper_device_references(n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+    """ρ(latency, published MACs) over the Figure 2 models on each of the paper's devices
+    (the manifest's ``paper`` files, Table 9): ``device, rho, ci_low, ci_high, n, …``, by
+    device name."""
+    lat = load_latency(reference_files())
     lat = lat[lat["model"].isin(figure2_names())]
-    rows = [{"device": dev, **stats.spearman_ci(g["macs"], g["latency_ms"], n_bootstrap,
-                                                 seed).as_dict()}
-            for dev, g in lat.groupby("device", sort=True)]
-    return pd.DataFrame(rows)
+    table = stats.correlation_table(lat, ["macs"], n_bootstrap=n_bootstrap, seed=seed)
+    return table.drop(columns="metric").sort_values("device").reset_index(drop=True)
 
 
 def reference_points(table9: pd.DataFrame, correlations: pd.DataFrame,
@@ -368,35 +456,7 @@ def reference_points(table9: pd.DataFrame, correlations: pd.DataFrame,
     return pd.DataFrame(rows, columns=["label", "n", "rho", "ci_low", "ci_high"])
 
 
-def findings(table: pd.DataFrame, pops: dict[str, pd.DataFrame], correlations: pd.DataFrame,
-             comparisons: pd.DataFrame | None, draws: dict[int, np.ndarray], notes: list[str],
-             references: pd.DataFrame | None = None, n_bootstrap: int = 2000,
-             seed: int = 0) -> dict:
-    """Everything :func:`conclusion` states, computed from the notebook's results."""
-    return {"family_difference": independent_rho_difference(
-                pops["conv"], pops["transformer"], "macs", n_bootstrap, seed)
-            if "conv" in pops and "transformer" in pops else None,"device": device_label(table), "correlations": correlations,
-            "comparisons": comparisons, "figure2_missing": figure2_rows(table)[1],
-            "missing": missing_counts(pops), "draws": draws, "notes": notes,
-            "paper": paper_table1_macs(), "paper_n": len(figure2_names()),
-            "references": references}
-
-
-def summary(parameters: dict, *, latency_file, device: str, pops: dict, figure2_missing,
-            notes, figures, conclusion_text: str) -> dict:
-    """``summary.json`` of notebook 05: parameters, the file and device, population sizes,
-    what each result file holds, the figures, the conclusion and the run's provenance."""
-    from analysis.provenance import provenance
-
-    return {"parameters": parameters, "latency_csv": paths.relative(latency_file),
-            "device": device, "population_sizes": {k: len(v) for k, v in pops.items()},
-            "figure2_not_found": figure2_missing, "subsample_notes": notes,
-            "files": {"population_correlations.csv": "per population and metric: ρ, p, CI, "
-                                                     "Kendall τ, n, primary inference",
-                      "subsample_rho.csv": "quantiles of ρ(latency, MACs) over random subsets "
-                                           "of the efficient regime, per subset size",
-                      "predictor_comparisons.csv": "paired Δρ between metrics, Holm-adjusted",
-                      "missing_counts.csv": "models whose count is missing, per metric",
-                      "reference_points.csv": "the paper's devices on the same scale"},
-            "figures": [paths.relative(f) for f in figures], "conclusion": conclusion_text,
-            "provenance": provenance("05_population_study")}
+def input_files(data: Population) -> list[Path]:
+    """The data files a run reads: the population, the paper's tables and devices."""
+    return [data.file, paths.paper_table("table9_imagenet"),
+            paths.paper_table("table1_spearman"), *reference_files()]
