@@ -8,10 +8,12 @@ Each sub-command lives in a ``_add_<name>`` (arguments) / ``_run_<name>`` (actio
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import time
 from pathlib import Path
 
-from analysis import paths
+from analysis import paths, predict
 from analysis.errors import AnalysisError, ConfigError
 from analysis.export import FORMATS as EXPORT_FORMATS
 from analysis.export import PRECISIONS as EXPORT_PRECISIONS
@@ -22,6 +24,7 @@ from analysis.latency import MAX_LISTED, describe_latency, read_checked
 from analysis.latency.runtimes import ACCELERATORS, RUNTIMES
 from analysis.latency.schema import SUMMARY_STATISTICS
 from analysis.latency.sets import SETS, model_items, set_items
+from analysis.text import percent
 from analysis.util import slug
 
 
@@ -269,10 +272,41 @@ def _run_export(args) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
-def _predict():
-    import analysis.predict  # parser and action live in the predictor's module
+def _add_predict(sub) -> None:
+    p = _parser(sub, "predict", "predict every zoo model's latency on a new device from a few "
+                                "measured models", f"""
+        Given a latency CSV (the project's format) with at least {predict.MIN_CALIBRATION}
+        zoo models measured on one device, predict the latency of every selected zoo model
+        there with a {percent(predict.COVERAGE)} interval, using the models' graph-level
+        costs and the shipped reference devices (method: analysis/predict.py). Measured rows
+        are marked and keep their measured latency.""")
+    p.add_argument("--calibration", required=True, type=Path, metavar="CSV",
+                   help="latencies measured on the new device")
+    p.add_argument("--models", default="table9",
+                   help="group name(s) or model name(s), comma-separated (default: table9)")
+    p.add_argument("--out", type=Path, help="write the predictions to this CSV file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the interval simulation")
 
-    return analysis.predict
+
+def _run_predict(args) -> int:
+    start = time.perf_counter()
+    try:
+        frame = predict.predict_device(args.calibration, args.models, seed=args.seed)
+    except AnalysisError:  # UnknownModelError is a KeyError too: its own message
+        raise
+    except KeyError as exc:  # a model the cost table lacks
+        raise ConfigError(f"no cost features for {exc}; run python -m analysis count") from None
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.out, index=False)
+    shown = frame[["model", "measured", "latency_ms", "predicted_ms", "low_ms", "high_ms"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    fitted = frame.attrs["predictor"]
+    print(f"{frame.attrs['device']} / {frame.attrs['runtime']}: {int(frame['measured'].sum())} "
+          f"measured, {int((~frame['measured']).sum())} predicted ({fitted.describe()}; "
+          f"{percent(predict.COVERAGE)} interval ×/÷ {math.exp(fitted.halfwidth_):.2f}) in "
+          f"{time.perf_counter() - start:.1f} s" + (f"; wrote {args.out}" if args.out else ""))
+    return 0
 
 
 COMMANDS = {
@@ -281,8 +315,7 @@ COMMANDS = {
     "validate": (_add_validate, _run_validate),
     "measure": (_add_measure, _run_measure),
     "export": (_add_export, _run_export),
-    "predict": (lambda sub: _predict().add_predict_parser(sub),
-                lambda args: _predict().run_predict(args)),
+    "predict": (_add_predict, _run_predict),
 }
 
 

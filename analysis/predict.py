@@ -1,15 +1,16 @@
 """Predict a device's latency for every zoo model from a few models measured on it.
 
 ``python -m analysis predict --calibration my_device.csv [--models GROUP] [--out FILE]``
+(the command's arguments live in :mod:`analysis.cli`; this module only computes).
 
 **Features.** Every zoo model is described by its graph-level costs, counted once by
 :mod:`analysis.complexity` (the committed ``notebooks/outputs/complexity.csv``; models missing
 there are counted and cached; the table is read as it is, without rebuilding every model to
 check its architecture digest as :func:`~analysis.complexity.count_table` does, which takes
-~15 s — ``python -m analysis reproduce`` keeps it current): MACs, parameters, activations, element-wise work, memory
-traffic, operators, layers and merges (all as log10, ``merges`` as log10(1 + n)), plus two
-family indicators (transformer, MobileOne; every other family counts as convolutional). Each
-column is standardized over all counted zoo models — a fixed, label-free transform, so the
+~15 s — ``python -m analysis reproduce`` keeps it current): MACs, parameters, activations,
+element-wise work, memory traffic, operators, layers and merges (all as log10, ``merges`` as
+log10(1 + n)), plus two family indicators (transformer, MobileOne; every other family counts
+as convolutional). Each column is standardized over all counted zoo models — a fixed, label-free transform, so the
 calibration data never enter the scaling.
 
 **Prior knowledge from the reference devices.** For each reference device r (the shipped
@@ -32,7 +33,7 @@ The intercept (the device's speed) is never penalized. The regularization α is 
 candidate by efficient leave-one-out cross-validation on the calibration models (RidgeCV's
 generalized CV), and the candidate with the lowest leave-one-out squared error is used. Both
 choices see only the calibration models, so an evaluation that leaves models or devices out
-(:mod:`analysis.prediction_study`) never tunes on its evaluation fold.
+(:mod:`analysis.studies.prediction`) never tunes on its evaluation fold.
 
 **90 % intervals** are symmetric in log space (so multiplicative in ms): the half-width is the
 conformal quantile (the ⌈0.9 (m + 1)⌉-th smallest) of m absolute held-out residuals. These are
@@ -45,16 +46,21 @@ the conformal rank, a Student-t interval on their root mean square is used.
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
+from sklearn import config_context
+from sklearn.linear_model import RidgeCV
 
 from analysis import paths
-from analysis.errors import ConfigError, DataFormatError, UnknownModelError
+from analysis.complexity import count_table
+from analysis.errors import ConfigError, DataFormatError
+from analysis.latency import load_latency
+from analysis.latency.manifest import study_files
+from analysis.models import resolve_models
 
 #: Count columns of :func:`analysis.complexity.count_table` used as costs (log10).
 COST_COLUMNS = ("macs", "params", "activations", "elementwise", "memory_bytes", "operators",
@@ -92,8 +98,6 @@ def cost_table(models=None) -> pd.DataFrame:
         return table
     missing = [m for m in models if m not in table.index]
     if missing:
-        from analysis.complexity import count_table
-
         table = pd.concat([table, count_table(missing).set_index("model_id", drop=False)])
     return table.loc[list(models)]
 
@@ -118,9 +122,6 @@ def features(costs: pd.DataFrame) -> pd.DataFrame:
 # the predictor
 
 def _ridge(x: np.ndarray, y: np.ndarray, alphas=ALPHAS):
-    from sklearn import config_context
-    from sklearn.linear_model import RidgeCV  # imported on first use: the CLI starts fast
-
     with config_context(assume_finite=True, skip_parameter_validation=True):  # checked inputs
         return RidgeCV(alphas=alphas, store_cv_results=True).fit(x, y)
 
@@ -140,8 +141,6 @@ def conformal_halfwidth(abs_residuals, coverage: float = COVERAGE) -> float:
     rank = math.ceil(coverage * (m + 1))
     if m and rank <= m:
         return float(r[rank - 1])
-    from scipy import stats as sps
-
     rms = float(np.sqrt(np.mean(r ** 2))) if m else float("inf")
     return float(sps.t.ppf(0.5 + coverage / 2, df=max(m - 1, 1)) * rms)
 
@@ -274,7 +273,8 @@ class LatencyPredictor:
 
     def describe(self) -> str:
         fs, prior = self.candidate_
-        parts = ([f"feature set {fs}"] if fs else []) + (["reference-device prior"] if prior else [])
+        parts = ([f"feature set {fs}"] if fs else []) + (["reference-device prior"]
+                                                          if prior else [])
         return f"{' + '.join(parts)}, α = {self.alpha_:.3g}"
 
 
@@ -283,24 +283,35 @@ class LatencyPredictor:
 
 def device_latencies(table: pd.DataFrame) -> tuple[dict, dict]:
     """``({name: log-latency Series by model id}, {name: physical device})`` of a tidy latency
-    table, one entry per (device, runtime); rows without a zoo model are dropped."""
+    table, one entry per (device, runtime) — and per ``regime`` where a file has several
+    (``NVIDIA H200 / torch graph fp16``): every regime of a device is the same hardware. Rows
+    without a zoo model are dropped; a model twice in one entry is an error naming it."""
     table = table[table["model_id"].notna()]
+    regimes = "regime" in table and table["regime"].notna().any()
+    keys = ["device", "runtime", "regime"] if regimes else ["device", "runtime"]
     series, groups = {}, {}
-    for (device, runtime), g in table.groupby(["device", "runtime"], sort=False):
-        name = f"{device} / {runtime}"
-        series[name] = np.log(g.set_index("model_id")["latency_ms"].astype(float))
+    for key, g in table.groupby(keys, sort=False, dropna=False):
+        device, runtime = key[0], key[1]
+        regime = key[2] if regimes and not pd.isna(key[2]) else ""
+        name = f"{device} / {runtime}" + (f" {regime}" if regime else "")
+        y = g.set_index("model_id")["latency_ms"].astype(float)
+        if not y.index.is_unique:
+            twice = y.index[y.index.duplicated()][0]
+            raise DataFormatError(f"{name}: model {twice} has several latencies "
+                                  f"({', '.join(sorted(set(g['file'].astype(str))))}); "
+                                  f"expected one per device, runtime and regime")
+        series[name] = np.log(y)
         groups[name] = device
     return series, groups
 
 
 def reference_files() -> list[Path]:
-    """The shipped latency files of zoo models (``data/latency/*.csv``)."""
-    return sorted(paths.LATENCY_DATA.glob("*.csv"))
+    """The shipped latency files of zoo models: the files of ``data/latency/manifest.csv``
+    with ``content`` ``zoo`` (:func:`analysis.latency.manifest.study_files`), by file name."""
+    return sorted(study_files(content="zoo"), key=lambda p: p.name)
 
 
 def _calibration(path: Path) -> pd.DataFrame:
-    from analysis.latency import load_latency
-
     table = load_latency(path)
     outside = table[table["model_id"].isna()]
     if len(outside):
@@ -323,9 +334,6 @@ def predict_device(calibration, models="table9", reference_paths=None, *, seed: 
     """Predictions for ``models`` on the device of the ``calibration`` file (columns
     :data:`PREDICTION_COLUMNS`); measured rows keep their measured latency in ``latency_ms``.
     The predictor is in ``frame.attrs['predictor']``."""
-    from analysis.latency import load_latency
-    from analysis.models import resolve_models
-
     cal = _calibration(paths.user_path(calibration))
     ids = list(dict.fromkeys(resolve_models(models)))
     all_costs = cost_table()
@@ -333,7 +341,8 @@ def predict_device(calibration, models="table9", reference_paths=None, *, seed: 
     costs = pd.concat([all_costs, cost_table(extra)]) if extra else all_costs
     feats = features(costs)
     ref_paths = reference_files() if reference_paths is None else list(reference_paths)
-    ref_paths = [p for p in ref_paths if Path(p).resolve() != paths.user_path(calibration).resolve()]
+    own = paths.user_path(calibration).resolve()
+    ref_paths = [p for p in ref_paths if Path(p).resolve() != own]
     references, groups = device_latencies(load_latency(ref_paths)) if ref_paths else ({}, {})
     device = str(cal["device"].iloc[0])
     for name in [n for n in references if groups[n] == device]:  # the same hardware: not prior
@@ -352,48 +361,3 @@ def predict_device(calibration, models="table9", reference_paths=None, *, seed: 
         "high_ms": pred["high_ms"].to_numpy(), "macs": costs.loc[ids, "macs"].to_numpy()})
     out.attrs.update(predictor=predictor, device=device, runtime=str(cal["runtime"].iloc[0]))
     return out
-
-
-def add_predict_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predict every zoo model's latency on a new device from "
-                                       "a few measured models",
-                       description="Given a latency CSV (the project's format) with at least "
-                                   f"{MIN_CALIBRATION} zoo models measured on one device, "
-                                   "predict the latency of every selected zoo model there with "
-                                   "a 90 % interval, using the models' graph-level costs and "
-                                   "the shipped reference devices (method: "
-                                   "analysis/predict.py). Measured rows are marked and keep "
-                                   "their measured latency.")
-    p.add_argument("--calibration", required=True, type=Path, metavar="CSV",
-                   help="latencies measured on the new device")
-    p.add_argument("--models", default="table9",
-                   help="group name(s) or model name(s), comma-separated (default: table9)")
-    p.add_argument("--out", type=Path, help="write the predictions to this CSV file")
-    p.add_argument("--seed", type=int, default=0, help="seed of the interval simulation")
-
-
-def run_predict(args) -> int:
-    start = time.perf_counter()
-    try:
-        frame = predict_device(args.calibration, args.models, seed=args.seed)
-    except UnknownModelError:
-        raise
-    except KeyError as exc:  # a model the cost table lacks
-        raise ConfigError(f"no cost features for {exc}; run python -m analysis count") from None
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out, index=False)
-    shown = frame[["model", "measured", "latency_ms", "predicted_ms", "low_ms", "high_ms"]]
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    pred = frame.attrs["predictor"]
-    print(f"{frame.attrs['device']} / {frame.attrs['runtime']}: {int(frame['measured'].sum())} "
-          f"measured, {int((~frame['measured']).sum())} predicted ({pred.describe()}; 90% "
-          f"interval ×/÷ {math.exp(pred.halfwidth_):.2f}) in "
-          f"{time.perf_counter() - start:.1f} s" + (f"; wrote {args.out}" if args.out else ""))
-    return 0
-
-
-def main(argv=None) -> int:  # pragma: no cover - `python -m analysis predict` is the entry
-    parser = argparse.ArgumentParser(prog="predict")
-    add_predict_parser(parser.add_subparsers(dest="command", required=True))
-    return run_predict(parser.parse_args(["predict", *(argv or [])]))
