@@ -203,6 +203,18 @@ def _add_measure(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress lines")
 
 
+def _measure_command(args) -> str:
+    """The measurement's command line, rebuilt from the parsed options (every option stated)."""
+    parts = ["measure"]
+    for key, value in vars(args).items():
+        if key == "command" or value is None or value is False or (
+                key == "models" and args.set_name):
+            continue
+        flag = "--" + ("set" if key == "set_name" else key.replace("_", "-"))
+        parts += [flag] if value is True else [flag, str(value)]
+    return command_line(parts)
+
+
 def _run_measure(args) -> int:
     if args.warmup < 0:
         raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
@@ -229,7 +241,7 @@ def _run_measure(args) -> int:
                           tf32=args.tf32, cudnn_benchmark=not args.no_cudnn_benchmark,
                           batch_size=args.batch_size, device=device, resume=args.resume,
                           force=args.force, keep_samples=args.keep_samples,
-                          progress=not args.no_progress, command=command_line(sys.argv[1:]))
+                          progress=not args.no_progress, command=_measure_command(args))
     n = len(result.rows)
     print(f"wrote {n} row{'s' if n != 1 else ''} to {out} (campaign {result.campaign})"
           + (f" ({len(result.skipped)} already there)" if result.skipped else ""))

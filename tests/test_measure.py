@@ -1,5 +1,6 @@
 """The measurement harness: statistics, protocol (warm-up dropped, input pre-allocated, fused
-form), output file (readable by load_latency, incremental, resumable, never overwritten)."""
+form), the row's identity and context, output file (readable by load_latency, incremental,
+resumable, never overwritten)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ import torch.nn as nn
 from scipy import stats as sps
 
 from analysis.cli import main
+from analysis.complexity import count_complexity
 from analysis.errors import ConfigError
-from analysis.latency import harness, load_latency, measure_model, measure_models, sample_stats
+from analysis.models import create_model
+from analysis.latency import (MEASURE_COLUMNS, Measurements, campaign, load_latency,
+                              measure_model, measure_models, sample_stats)
+from analysis.latency.context import cpu_device_name
+from analysis.latency.harness import branches
 from analysis.latency.sampling import trimmed_mean
+from analysis.latency.sets import fvcore_counts
 
 # ---------------------------------------------------------------- statistics
 
@@ -99,9 +106,9 @@ def test_fused_by_default_train_time_form_on_request():
         calls = []
         net.register_forward_hook(lambda m, i, o: calls.append(m.fused))
         row = measure_model(net, runs=2, warmup=0, input_size=16, fuse=fuse, threads=1)
-        seen[fuse] = (set(calls), row["fused"])
-    assert seen[True] == ({True}, True)
-    assert seen[False] == ({False}, False)
+        seen[fuse] = (set(calls), row["form"])
+    assert seen[True] == ({True}, "fused")
+    assert seen[False] == ({False}, "train")
 
 
 def test_threads_are_restored_and_recorded():
@@ -112,21 +119,53 @@ def test_threads_are_restored_and_recorded():
 
 def test_row_context_and_registry_model():
     row = measure_model("MobileOne-S0", runs=3, warmup=1, input_size=32, threads=1)
+    assert set(MEASURE_COLUMNS) <= set(row)
     assert row["model"] == "MobileOne-S0" and row["model_id"] == "mobileone_s0"
+    assert (row["form"], row["k"], row["mode"]) == ("fused", None, "eager")
     assert row["input_size"] == 32 and row["batch_size"] == 1 and row["precision"] == "fp32"
     assert row["statistic"] == "min" and row["runtime"] == "torch"
     assert row["torch_version"] == torch.__version__ and row["runtime_version"]
-    for key in ("cpu", "cores_logical", "date", "onnxruntime_version", "python_version"):
+    for key in ("cpu", "cores_logical", "date", "onnxruntime_version", "python_version",
+                "kernel", "host", "clock"):
         assert row[key]
+    assert row["accelerator"] == "cpu" and row["gpu"] == ""
+    assert row["device"] == cpu_device_name() and "(R)" not in row["device"]
     assert row["macs"] is None  # zoo models: counts come from the registry, not the file
+
+
+def test_train_time_form_states_k_and_its_own_counts():
+    seen = []
+
+    def counter(module, size, batch):
+        seen.append((type(module).__name__, size, batch))
+        return 123_456_789, 4_321_000
+
+    row = measure_model("MobileOne-S0", runs=1, warmup=0, input_size=32, threads=1, fuse=False,
+                        counter=counter)
+    fused = measure_model("MobileOne-S0", runs=1, warmup=0, input_size=32, threads=1,
+                          counter=counter)
+    assert (row["form"], row["k"]) == ("train", 4)  # S0's published k
+    assert (row["macs"], row["params"]) == (123_456_789, 4_321_000)
+    assert seen == [("MobileOne", 32, 1)]  # the deployed registry model is not counted:
+    assert fused["macs"] is None and fused["k"] is None  # the study's own counts apply
+    assert branches(create_model("repvgg_a0")) == 1 and branches(nn.Conv2d(3, 3, 1)) is None
+
+
+def test_fvcore_counts_are_count_complexitys():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    c = count_complexity(net, 16, fuse=False)
+    assert fvcore_counts(net, 16, 1) == (c.macs, c.params)
 
 
 def test_module_outside_zoo_carries_its_counts():
     net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
-    row = measure_model(net, runs=2, warmup=0, input_size=16, threads=1, name="TinyNet")
+    row = measure_model(net, runs=2, warmup=0, input_size=16, threads=1, name="TinyNet",
+                        counter=fvcore_counts)
     assert row["model"] == "TinyNet" and row["model_id"] is None
     assert row["params"] == 3 * 8 * 9 + 8
     assert row["macs"] == 8 * 14 * 14 * 3 * 9  # conv output positions x kernel volume
+    plain = measure_model(net, runs=1, warmup=0, input_size=16, threads=1)
+    assert plain["params"] == 3 * 8 * 9 + 8 and plain["macs"] is None  # no counter: no MACs
 
 
 def test_onnxruntime_runtime():
@@ -161,9 +200,11 @@ def small(**kw):
 
 def test_measure_models_writes_a_valid_file_and_never_overwrites(tmp_path):
     out = tmp_path / "cpu-torch.csv"
-    frame = measure_models("mobileone_s0,mobileone_s1", out=out, **small())
+    result = measure_models("mobileone_s0,mobileone_s1", out=out, **small())
+    assert isinstance(result, Measurements) and result.out == out
+    frame = result.rows.sort_values("model")
     assert frame["model"].tolist() == ["MobileOne-S0", "MobileOne-S1"]
-    table = load_latency(out)
+    table = load_latency(out).sort_values("model")
     assert table["model_id"].tolist() == ["mobileone_s0", "mobileone_s1"]
     assert table["latency_ms"].tolist() == pytest.approx(frame["min_ms"].tolist())
     assert {"median_ms", "p90_ms", "std_ms", "cv", "cpu", "torch_version"} <= set(table.columns)
@@ -177,26 +218,27 @@ def test_measure_models_writes_a_valid_file_and_never_overwrites(tmp_path):
 
 def test_interrupted_run_keeps_rows_and_resumes(tmp_path, monkeypatch):
     out = tmp_path / "run.csv"
-    real = harness.measure_model
+    real = campaign.time_prepared
     calls = []
 
-    def flaky(model, *args, **kwargs):
-        calls.append(model)
+    def flaky(*args, **kwargs):
+        calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(model, *args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(harness, "measure_model", flaky)
+    monkeypatch.setattr(campaign, "time_prepared", flaky)
+    models = "mobileone_s0,mobileone_s1,mobileone_s2"
     with pytest.raises(KeyboardInterrupt):
-        measure_models("mobileone_s0,mobileone_s1,mobileone_s2", out=out, **small())
-    assert load_latency(out)["model_id"].tolist() == ["mobileone_s0"]
-    monkeypatch.setattr(harness, "measure_model", real)
-    frame = measure_models("mobileone_s0,mobileone_s1,mobileone_s2", out=out, resume=True,
-                           **small())
-    assert frame["model"].tolist() == ["MobileOne-S1", "MobileOne-S2"]
-    assert frame.attrs["skipped"] == ["MobileOne-S0"]
-    assert load_latency(out)["model_id"].tolist() == ["mobileone_s0", "mobileone_s1",
-                                                      "mobileone_s2"]
+        measure_models(models, out=out, **small())
+    first = load_latency(out)["model"].tolist()
+    assert len(first) == 1
+    monkeypatch.setattr(campaign, "time_prepared", real)
+    result = measure_models(models, out=out, resume=True, **small())
+    assert result.skipped == first and len(result.rows) == 2
+    assert first[0] not in result.rows["model"].tolist()
+    assert sorted(load_latency(out)["model_id"]) == ["mobileone_s0", "mobileone_s1",
+                                                     "mobileone_s2"]
 
 
 def test_resume_refuses_a_different_context(tmp_path):
@@ -205,8 +247,8 @@ def test_resume_refuses_a_different_context(tmp_path):
     with pytest.raises(ConfigError, match="input_size|px"):
         measure_models("mobileone_s0", out=out, resume=True,
                        **{**small(), "input_size": 64})
-    with pytest.raises(ConfigError, match="runtime"):
-        measure_models("mobileone_s0", "onnxruntime", out=out, resume=True, **small())
+    with pytest.raises(ConfigError, match=r"seed=0 but this run uses seed=1 \(--seed\)"):
+        measure_models("mobileone_s0", out=out, resume=True, **{**small(), "seed": 1})
     with pytest.raises(ConfigError, match=r"n_runs=2 but this run uses n_runs=3 \(--runs\)"):
         measure_models("mobileone_s1", out=out, resume=True, **{**small(), "runs": 3})
     with pytest.raises(ConfigError, match=r"warmup=0 but this run uses warmup=1 \(--warmup\)"):
@@ -221,9 +263,9 @@ def test_a_failing_model_does_not_stop_the_batch():
         def forward(self, x):
             raise RuntimeError("boom")
 
-    frame = measure_models({"Broken": Broken(), "Fine": Recorder()}, **small())
-    assert frame["model"].tolist() == ["Fine"]
-    assert frame.attrs["failed"] == {"Broken": "RuntimeError: boom"}
+    result = measure_models({"Broken": Broken(), "Fine": Recorder()}, **small())
+    assert result.rows["model"].tolist() == ["Fine"]
+    assert result.failed == {"Broken": "RuntimeError: boom"}
     with pytest.raises(RuntimeError):
         measure_models({"Broken": Broken()}, on_error="raise", **small())
 
@@ -233,12 +275,12 @@ def test_measure_command(tmp_path, capsys):
     args = ["measure", "--models", "mobileone_s0", "--runs", "2", "--warmup", "0",
             "--input-size", "32", "--threads", "1", "--out", str(out), "--no-progress"]
     assert main(args) == 0
-    assert "wrote 1 rows" in capsys.readouterr().out
+    assert "wrote 1 row to" in capsys.readouterr().out
     assert load_latency(out)["input_size"].tolist() == [32]
     assert main(args) == 2
     assert "exists; pass --resume" in capsys.readouterr().err
     assert main([*args, "--resume"]) == 0
-    assert "1 models already there" in capsys.readouterr().out
+    assert "(1 already there)" in capsys.readouterr().out
     assert main(["measure", "--models", "mobileone_s9", "--out", str(out)]) == 2
 
 
@@ -251,6 +293,6 @@ def test_measure_writes_outside_the_study_by_default(tmp_path, monkeypatch, caps
             "--input-size", "32", "--threads", "1", "--device", "Test CPU", "--no-progress"]
     assert main(args) == 0
     out = tmp_path / "runs" / "measurements" / "local-test_cpu-torch.csv"
-    assert f"wrote 1 rows to {out}" in capsys.readouterr().out
+    assert f"wrote 1 row to {out}" in capsys.readouterr().out
     assert load_latency(out)["device"].tolist() == ["Test CPU"]
     assert sorted(p.name for p in paths.LATENCY_DATA.iterdir()) == before
