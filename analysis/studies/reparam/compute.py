@@ -1,0 +1,468 @@
+"""Notebook 04, the numbers: MobileOne's re-parameterization (paper §3.1, §3.3, Table 7).
+
+Everything is computed on networks built by :mod:`analysis.models`; weights are random
+(seeded) with randomized BatchNorm statistics, so every fold is non-trivial.
+
+* deterministic (the same on every machine): :func:`table7_check` (Table 7 read off the built
+  networks), :func:`count_forms` and :func:`size_table` (MACs, parameters, memory traffic,
+  operators of both forms), :func:`exactness_table` (how exactly the fused network reproduces
+  the train-time one), :func:`sequential_check` (the fused network and a plain
+  ``nn.Sequential`` of its layers compute the same function);
+* from latencies (:mod:`analysis.studies.reparam.timing` measures or reads them):
+  :func:`reparam_table`, :func:`speedup_table`, :func:`k_sweep`, :func:`sequential_overhead`,
+  :func:`throughput_table`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+from fvcore.nn import FlopCountAnalysis
+
+from analysis import paths
+from analysis.complexity import ELEMENTWISE_HANDLES, graph_costs, split_counts
+from analysis.constants import TOL_BLOCK_FLOAT32, TOL_FLOAT64
+from analysis.errors import ConfigError, DataFormatError
+from analysis.models import MobileOneBlock, get_entry, mobileone, reparameterize_model
+from analysis.models.fusion import plain_sequential, randomize_batchnorm
+
+#: Variants of the paper (Table 7), cheapest first.
+VARIANTS = ("S0", "S1", "S2", "S3", "S4")
+#: The two forms of a network: train-time (k branches per block) and fused (one conv).
+FORMS = ("train", "fused")
+
+
+# -- variants, k and the models ------------------------------------------------------------------
+
+def variant_list(variants) -> list[str]:
+    """Distinct variants in Table 7's order (``["S0", "S2"]``); refuses an empty selection."""
+    out = [v for v in VARIANTS if v in {str(x).upper() for x in variants}]
+    if not out:
+        raise ConfigError("VARIANTS selects no MobileOne variant; choose among "
+                          + ", ".join(VARIANTS))
+    return out
+
+
+def official_k(variant: str) -> int:
+    """The k of the published variant, read off the built model (S0: 4, S1–S4: 1)."""
+    return mobileone(variant.lower()).num_conv_branches
+
+
+def jobs(variants, k_values, runtimes, sweep_runtimes) -> list[tuple[str, int, list[str]]]:
+    """``[(variant, k, runtimes)]``: every variant at its published k in ``runtimes``, then S0
+    (when selected) at every other k of ``k_values`` in ``sweep_runtimes``."""
+    variants = variant_list(variants)
+    out = [(v, official_k(v), list(runtimes)) for v in variants]
+    if "S0" in variants and sweep_runtimes:
+        out += [("S0", k, list(sweep_runtimes)) for k in sorted(set(k_values))
+                if k != official_k("S0")]
+    return out
+
+
+def build_pair(variant: str, k: int, seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    """``(train-time model, fused copy)`` of one variant with k branches, eval mode, random
+    weights (seeded) and randomized BatchNorm statistics."""
+    torch.manual_seed(seed)
+    train = randomize_batchnorm(mobileone(variant.lower(), num_conv_branches=k), seed=seed)
+    return train, reparameterize_model(train).eval()
+
+
+def deployed(variant: str, seed: int = 0) -> nn.Module:
+    """The deployed (fused) architecture of a variant, random weights (seeded), eval mode."""
+    torch.manual_seed(seed)
+    return mobileone(variant.lower(), inference_mode=True).eval()
+
+
+def example_input(size: int, seed: int = 0) -> torch.Tensor:
+    """The seeded random input ``1 × 3 × size × size`` every step uses."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(1, 3, size, size, generator=g)
+
+
+def runs_for(macs: float, reference_macs: float, n_runs: int, min_runs: int) -> int:
+    """Timed rounds for work of ``macs``: ``n_runs`` for the reference (the cheapest fused
+    model), proportionally fewer for costlier work (about equal time each), at least
+    ``min_runs`` (never more than ``n_runs``)."""
+    if n_runs < 1 or min_runs < 1:
+        raise ConfigError(f"N_RUNS and N_RUNS_MIN must be >= 1, got {n_runs} and {min_runs}")
+    return max(min(min_runs, n_runs), int(round(n_runs * reference_macs / max(macs, 1))))
+
+
+# -- Table 7 from the code -----------------------------------------------------------------------
+
+def _units(model: nn.Module) -> list[tuple[MobileOneBlock, MobileOneBlock]]:
+    """The (depthwise 3×3, pointwise 1×1) block pairs of stages 1–4, in order."""
+    units = []
+    for stage in (model.stage1, model.stage2, model.stage3, model.stage4):
+        blocks = list(stage)
+        units += list(zip(blocks[0::2], blocks[1::2]))
+    return units
+
+
+def _has_se(block: MobileOneBlock) -> bool:
+    return not isinstance(block.se, nn.Identity)
+
+
+def stage_table(model: nn.Module, input_size: int = 224) -> pd.DataFrame:
+    """Table 7's rows read off a built MobileOne: the stem, then runs of units (a unit is a
+    3×3 depthwise block and a 1×1 pointwise block) with equal width and SE use, a run starting
+    at every stride-2 unit; then pooling and the classifier. ``input`` is the resolution
+    entering the row, recorded by forward hooks on a real forward pass."""
+    sizes: dict[int, int] = {}
+
+    def record(module, inputs, output) -> None:  # returning None keeps the output
+        sizes[id(module)] = int(inputs[0].shape[-1])
+
+    hooks = [m.register_forward_hook(record) for m in model.modules()
+             if isinstance(m, MobileOneBlock)]
+    try:
+        with torch.no_grad():
+            last = model.stage4(model.stage3(model.stage2(model.stage1(
+                model.stage0(torch.zeros(1, 3, input_size, input_size))))))
+    finally:
+        for h in hooks:
+            h.remove()
+    stem = model.stage0
+    rows = [dict(layer="stem", input=sizes[id(stem)], blocks=1, stride=stem.stride,
+                 channels=stem.out_channels, se=_has_se(stem))]
+    for dw, pw in _units(model):
+        row = rows[-1]
+        if row["layer"] == "units" and dw.stride == 1 and row["channels"] == pw.out_channels \
+                and row["se"] == _has_se(dw):
+            row["blocks"] += 1
+        else:
+            rows.append(dict(layer="units", input=sizes[id(dw)], blocks=1, stride=dw.stride,
+                             channels=pw.out_channels, se=_has_se(dw)))
+    rows.append(dict(layer="avgpool", input=int(last.shape[-1]), blocks=1, stride=1,
+                     channels=int(last.shape[1]), se=False))
+    rows.append(dict(layer="linear", input=1, blocks=1, stride=1,
+                     channels=model.linear.in_features, se=False))
+    return pd.DataFrame(rows)
+
+
+def read_table7() -> pd.DataFrame:
+    """``data/paper/table7_mobileone_spec.csv``, checked for the columns this module reads."""
+    path = paths.paper_table("table7_mobileone_spec")
+    table = pd.read_csv(path)
+    need = {"stage", "input", "blocks", "stride", "block_type", "channels_base", "se_in_s4",
+            *(f"{v.lower()}_alpha" for v in VARIANTS)}
+    missing = sorted(need - set(table.columns))
+    if missing:
+        raise DataFormatError(f"{paths.relative(path)}: missing column(s) {', '.join(missing)}")
+    return table
+
+
+def paper_stage_table(variant: str, spec: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The shipped Table 7 for one variant, in :func:`stage_table`'s layout: consecutive
+    MobileOne-block rows with stride 1, equal width and equal SE use are one run (Table 7
+    splits stage 4/5 only because S4 adds SE in the second half); ``stage`` keeps the paper's
+    stage numbers (e.g. ``"4-5"``)."""
+    spec = read_table7() if spec is None else spec
+    alpha = spec[f"{variant.lower()}_alpha"]
+    rows = []
+    for (_, r), a in zip(spec.iterrows(), alpha):
+        kind = r["block_type"]
+        se = variant.upper() == "S4" and str(r["se_in_s4"]).strip() == "yes"
+        channels = int(r["channels_base"] * a) if pd.notna(r["channels_base"]) else None
+        row = dict(stage=str(r["stage"]), input=int(r["input"]), blocks=int(r["blocks"]),
+                   stride=int(r["stride"]), channels=channels, se=se)
+        if kind == "MobileOne-Block":
+            row["layer"] = "stem" if not rows else "units"
+            prev = rows[-1] if rows else None
+            if prev is not None and prev["layer"] == "units" and row["stride"] == 1 \
+                    and prev["channels"] == channels and prev["se"] == se:
+                prev["blocks"] += row["blocks"]
+                prev["stage"] = f"{prev['stage'].split('-')[0]}-{row['stage']}"
+                continue
+        else:
+            row["layer"] = {"AvgPool": "avgpool", "Linear": "linear"}.get(kind, kind.lower())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+FIELDS = ("input", "blocks", "stride", "channels", "se")
+
+
+def compare_table7(variant: str, paper: pd.DataFrame, code: pd.DataFrame) -> list[dict]:
+    """Rows of :func:`table7_check` for one variant: the paper's and the built model's
+    fields side by side and ``differs`` (the fields that disagree, ``""`` if none)."""
+    if [*paper["layer"]] != [*code["layer"]]:
+        raise DataFormatError(f"MobileOne-{variant}: Table 7 has rows {list(paper['layer'])}, "
+                              f"the built model {list(code['layer'])}")
+    out = []
+    for (_, p), (_, c) in zip(paper.iterrows(), code.iterrows()):
+        row = {"variant": variant, "stage": p["stage"], "layer": p["layer"]}
+        differs = []
+        for f in FIELDS:
+            pv = None if pd.isna(p[f]) else p[f]
+            row[f"{f}_paper"], row[f"{f}_code"] = pv, c[f]
+            if pv is not None and pv != c[f]:
+                differs.append(f)
+        row["differs"] = ", ".join(differs)
+        out.append(row)
+    return out
+
+
+def table7_check(params) -> pd.DataFrame:
+    """Per variant and Table 7 row: the paper's and the built model's input, block count,
+    stride, channels and SE use, and ``differs``. Read at 224 px, Table 7's resolution."""
+    spec = read_table7()
+    rows = []
+    for v in variant_list(params.VARIANTS):
+        rows += compare_table7(v, paper_stage_table(v, spec),
+                               stage_table(mobileone(v.lower(), inference_mode=True), 224))
+    return pd.DataFrame(rows)
+
+
+# -- counts and sizes ----------------------------------------------------------------------------
+
+def count_model(model: nn.Module, input_size: int) -> dict:
+    """MACs and element-wise ops (fvcore with :mod:`analysis.complexity`'s element-wise
+    handles: ``count_complexity``'s numbers), parameters, and memory bytes, operators and
+    merges of the traced graph (``complexity.graph_costs``) of ``model`` as given."""
+    x = torch.zeros(1, 3, input_size, input_size)
+    model = model.eval()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        logging.getLogger("fvcore").setLevel(logging.ERROR)
+        flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False) \
+            .uncalled_modules_warnings(False).set_op_handle(**ELEMENTWISE_HANDLES)
+        macs, elementwise = split_counts(flops)
+        graph = graph_costs(model, x)
+    return {"macs": int(macs), "params": sum(p.numel() for p in model.parameters()),
+            "elementwise": int(elementwise),
+            **{k: int(graph[k]) for k in ("memory_bytes", "operators", "merges")}}
+
+
+def count_forms(params) -> pd.DataFrame:
+    """Counts (:func:`count_model`) of both forms of every variant and k the study times, at
+    ``INPUT_SIZE``: one row per variant, k and form. The fused S0 is the same network for
+    every k; it is counted once and its row repeated."""
+    rows, seen = [], {}
+    for v, k, _ in jobs(params.VARIANTS, params.K_VALUES, params.RUNTIMES,
+                        params.SWEEP_RUNTIMES):
+        train, fused = build_pair(v, k, params.SEED)
+        for form, model in zip(FORMS, (train, fused)):
+            key = repr(model)
+            if key not in seen:
+                seen[key] = count_model(model, params.INPUT_SIZE)
+            rows.append({"variant": v, "k": k, "official_k": k == official_k(v), "form": form,
+                         "input_size": params.INPUT_SIZE, **seen[key]})
+    return pd.DataFrame(rows).sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
+
+
+def published(variant: str):
+    """The paper's Table 9 entry of a variant (params and MACs in millions, fused, 224 px)."""
+    return get_entry(f"MobileOne-{variant}").published
+
+
+def size_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per variant at its published k: params and MACs (millions) of both forms next to the
+    published (fused) ones; published MACs are at 224 px and are left empty at other sizes."""
+    t = counts[counts["official_k"]]
+    rows = []
+    for v, part in t.groupby("variant", sort=False):
+        f = part.set_index("form")
+        size = int(f["input_size"].iloc[0])
+        rows.append({"variant": v, "k": int(f["k"].iloc[0]),
+                     "params_fused_m": f.loc["fused", "params"] / 1e6,
+                     "params_published_m": published(v).params_m,
+                     "params_train_m": f.loc["train", "params"] / 1e6,
+                     "macs_fused_m": f.loc["fused", "macs"] / 1e6,
+                     "macs_published_m": published(v).macs_m if size == 224 else np.nan,
+                     "macs_train_m": f.loc["train", "macs"] / 1e6, "input_size": size})
+    return pd.DataFrame(rows)
+
+
+# -- exactness -----------------------------------------------------------------------------------
+
+def _diff(ref: torch.Tensor, out: torch.Tensor) -> tuple[float, float]:
+    """(max |ref − out|, max |ref|): the difference and the output scale it is relative to."""
+    return (ref - out).abs().max().item(), ref.abs().max().item()
+
+
+def equivalence(train: nn.Module, input_size: int, seed: int = 0) -> dict:
+    """How exactly the fused copy reproduces a train-time model (eval mode), each dtype fused
+    in that dtype. ``abs_f64``/``scale_f64``/``rel_f64``: whole network in float64 (max
+    |difference|, max |train-time output|, their ratio); the same in float32; ``rel_block_f32``:
+    the largest over blocks in float32, each block fed the train-time output of the previous
+    one scaled to max |x| = 1 (so every block sees O(1) inputs)."""
+    x = example_input(input_size, seed)
+    out = {}
+    with torch.no_grad():
+        for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+            a = copy.deepcopy(train).to(dtype).eval()
+            b = reparameterize_model(a).eval()
+            diff, scale = _diff(a(x.to(dtype)), b(x.to(dtype)))
+            out[f"abs_{tag}"], out[f"scale_{tag}"] = diff, scale
+            out[f"rel_{tag}"] = diff / max(scale, np.finfo(float).tiny)
+        worst, h = 0.0, x
+        pairs = zip((m for m in a.modules() if isinstance(m, MobileOneBlock)),
+                    (m for m in b.modules() if isinstance(m, MobileOneBlock)))
+        for block, fused_block in pairs:  # a, b: the float32 pair
+            ref = block(h)
+            diff, scale = _diff(ref, fused_block(h))
+            worst = max(worst, diff / max(scale, np.finfo(np.float32).tiny))
+            h = ref / ref.abs().max().clamp_min(np.finfo(np.float32).tiny)
+    out["rel_block_f32"] = worst
+    return out
+
+
+def exactness_table(params) -> pd.DataFrame:
+    """Per variant and k: :func:`equivalence` on an ``EXACT_SIZE`` input (float64 convolutions
+    are slow on a CPU; exactness does not depend on the resolution) and whether each error
+    meets its tolerance (``analysis.constants``: relative to the output scale)."""
+    rows = []
+    for v, k, _ in jobs(params.VARIANTS, params.K_VALUES, params.RUNTIMES,
+                        params.SWEEP_RUNTIMES):
+        train, _ = build_pair(v, k, params.SEED)
+        eq = equivalence(train, params.EXACT_SIZE, params.SEED)
+        rows.append({"variant": v, "k": k, "exact_size": params.EXACT_SIZE,
+                     "max_abs_diff_f64": eq["abs_f64"], "output_scale_f64": eq["scale_f64"],
+                     "max_rel_diff_f64": eq["rel_f64"], "max_abs_diff_f32": eq["abs_f32"],
+                     "output_scale_f32": eq["scale_f32"], "max_rel_diff_f32": eq["rel_f32"],
+                     "max_block_rel_diff_f32": eq["rel_block_f32"]})
+    t = pd.DataFrame(rows).sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
+    t["f64_exact"] = t["max_rel_diff_f64"] <= TOL_FLOAT64
+    t["blocks_f32_ok"] = t["max_block_rel_diff_f32"] <= TOL_BLOCK_FLOAT32
+    return t
+
+
+# -- the fused network against a plain nn.Sequential ---------------------------------------------
+
+def sequential_check(params) -> pd.DataFrame:
+    """Per variant: the deployed network and :func:`~analysis.models.fusion.plain_sequential`
+    of its very layers — whether both give identical outputs on the seeded ``INPUT_SIZE``
+    input, the operator count of each traced graph and the number of fused blocks."""
+    x = example_input(params.INPUT_SIZE, params.SEED)
+    rows = []
+    for v in variant_list(params.VARIANTS):
+        fused = deployed(v, params.SEED)
+        seq = plain_sequential(fused)
+        with torch.no_grad():
+            same = bool(torch.equal(fused(x), seq(x)))
+        rows.append({"variant": v, "blocks": sum(isinstance(m, MobileOneBlock)
+                                                 for m in fused.modules()),
+                     "identical_output": same,
+                     "fused_operators": int(graph_costs(fused, x)["operators"]),
+                     "sequential_operators": int(graph_costs(seq, x)["operators"])})
+    return pd.DataFrame(rows)
+
+
+# -- tables from the latencies -------------------------------------------------------------------
+
+def _experiment(timings: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    return timings[timings["experiment"] == experiment].reset_index(drop=True)
+
+
+def reparam_table(counts: pd.DataFrame, timings: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant, k, form and runtime: the latency of the ``fusing`` timings with the
+    counts of that form, the speed-up of fusing (train-time min / this row's min; > 1: faster
+    than train-time) and the paper's Table 9 params and MACs (millions; fused, 224 px)."""
+    lat = _experiment(timings, "fusing")
+    keys = ["variant", "k", "form"]
+    t = lat.merge(counts.drop(columns="input_size"), on=keys, how="left", validate="m:1")
+    if t["macs"].isna().any():
+        r = t[t["macs"].isna()].iloc[0]
+        raise DataFormatError(f"timings of {r['variant']} k = {r['k']} ({r['form']}) have no "
+                              f"counts: the timings are of another selection")
+    t = t.sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
+    train = t[t["form"] == "train"].set_index(["variant", "k", "runtime"])["min_ms"]
+    t["speedup_vs_train"] = [train[(v, k, r)] / ms for v, k, r, ms in
+                             zip(t["variant"], t["k"], t["runtime"], t["min_ms"])]
+    t["published_params_m"] = [published(v).params_m for v in t["variant"]]
+    t["published_macs_m"] = [published(v).macs_m for v in t["variant"]]
+    cols = ["variant", "k", "official_k", "form", "runtime", "threads", "input_size", "min_ms",
+            "median_ms", "p90_ms", "cv", "n_runs", "macs", "params", "elementwise",
+            "memory_bytes", "operators", "merges", "speedup_vs_train", "published_params_m",
+            "published_macs_m"]
+    return t[cols]
+
+
+def speedup_table(reparam: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and runtime at the published k: train-time and fused min latency and the
+    speed-up of fusing (train / fused; > 1: the fused form is faster); runtimes as measured."""
+    t = reparam[reparam["official_k"]]
+    rows = []
+    for (v, runtime), part in t.groupby(["variant", "runtime"], sort=False):
+        f = part.set_index("form")["min_ms"]
+        rows.append({"variant": v, "k": int(part["k"].iloc[0]), "runtime": runtime,
+                     "train_ms": f["train"], "fused_ms": f["fused"],
+                     "speedup": f["train"] / f["fused"]})
+    return pd.DataFrame(rows, columns=["variant", "k", "runtime", "train_ms", "fused_ms",
+                                       "speedup"])
+
+
+def k_sweep(reparam: pd.DataFrame, variant: str = "S0") -> pd.DataFrame:
+    """The k sweep of one variant, per runtime timed at more than one k: per k and form the
+    min and median latency, MACs, memory traffic and operator count."""
+    t = reparam[reparam["variant"] == variant]
+    t = t[t.groupby("runtime")["k"].transform("nunique") > 1]
+    cols = ["runtime", "k", "form", "min_ms", "median_ms", "macs", "memory_bytes", "operators"]
+    return t[cols].sort_values(["runtime", "form", "k"], kind="stable").reset_index(drop=True)
+
+
+def sequential_overhead(check: pd.DataFrame, timings: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: the ``sequential`` timings of the fused network and its plain-Sequential
+    twin (timed interleaved), their min and median ratios (fused / Sequential), the difference
+    per fused block in µs (min of runs; what the block structure itself costs) and
+    :func:`sequential_check`'s identity and operator counts."""
+    lat = _experiment(timings, "sequential")
+    rows = []
+    for _, c in check.iterrows():
+        part = lat[lat["variant"] == c["variant"]].set_index("form")
+        fused, seq = part.loc["fused"], part.loc["sequential"]
+        rows.append({
+            "variant": c["variant"], "runtime": fused["runtime"], "threads": fused["threads"],
+            "n_runs": fused["n_runs"], "input_size": fused["input_size"],
+            "fused_min_ms": fused["min_ms"], "sequential_min_ms": seq["min_ms"],
+            "fused_median_ms": fused["median_ms"], "sequential_median_ms": seq["median_ms"],
+            "ratio_min": fused["min_ms"] / seq["min_ms"],
+            "ratio_median": fused["median_ms"] / seq["median_ms"],
+            "identical_output": c["identical_output"],
+            "overhead_us_per_block": (fused["min_ms"] - seq["min_ms"]) * 1e3 / c["blocks"],
+            "fused_operators": c["fused_operators"],
+            "sequential_operators": c["sequential_operators"]})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The matmul reference: ``torch.matmul`` of two n × n fp32 matrices."""
+
+    n: int
+    threads: int
+    runs: int
+    flop: int  # 2 n³: n³ multiply-adds
+    min_ms: float
+    median_ms: float
+    gflops: float  # flop / min time
+
+
+def reference_throughput(timings: pd.DataFrame) -> Reference:
+    """The matmul reference from the ``reference`` timings: a product of two n × n matrices
+    is n³ multiply-adds = 2 n³ floating-point operations, so its throughput is
+    ``2 n³ / min time``."""
+    r = _experiment(timings, "reference").iloc[0]
+    n = int(r["input_size"])
+    flop = 2 * n ** 3
+    return Reference(n, int(r["threads"]), int(r["n_runs"]), flop, float(r["min_ms"]),
+                     float(r["median_ms"]), flop / (float(r["min_ms"]) / 1e3) / 1e9)
+
+
+def throughput_table(reparam: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """Fused rows at the published k: achieved GFLOP/s (2 × MACs / min latency; one MAC is a
+    multiply and an add) and its share of the matmul reference throughput."""
+    t = reparam[(reparam["form"] == "fused") & reparam["official_k"]].copy()
+    t["gflops"] = 2 * t["macs"] / (t["min_ms"] / 1e3) / 1e9
+    t["reference_gflops"] = reference.gflops
+    t["share_of_reference"] = t["gflops"] / reference.gflops
+    return t[["variant", "runtime", "threads", "macs", "min_ms", "gflops", "reference_gflops",
+              "share_of_reference"]].reset_index(drop=True)

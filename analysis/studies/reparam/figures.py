@@ -1,0 +1,149 @@
+"""Notebook 04's figures (MobileOne's re-parameterization); they only draw.
+
+House style from :mod:`analysis.plots` and the project's one colour language: runtimes in
+:data:`analysis.plots.SERIES_COLORS`; the *forms* (train-time / fused / plain Sequential) are
+not families, so they are neutral greys/black told apart by line style, marker and hatch (never
+a family colour). Every title names the device (CPU), the threads and the statistic; linear
+axes start at zero so bar lengths compare honestly.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from analysis import plots
+
+#: Neutral greys per form (forms are not model families); told apart by style as well.
+FORM_COLORS = {"train": "#222222", "fused": "#999999", "sequential": "#666666"}
+FORM_LINES = {"train": "-", "fused": "--", "sequential": ":"}
+FORM_MARKERS = {"train": "o", "fused": "s", "sequential": "^"}
+FORM_HATCHES = {"train": "", "fused": "////", "sequential": ".."}
+FORM_LABELS = {"train": "train-time (k branches)", "fused": "fused (re-parameterized)",
+               "sequential": "plain nn.Sequential"}
+RUNTIME_COLORS = {k: plots.SERIES_COLORS[k] for k in ("torch", "onnxruntime")}
+RUNTIME_LABELS = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime"}
+
+
+def _runtime_color(runtime: str) -> str:
+    return RUNTIME_COLORS.get(runtime, "#444444")
+
+
+def measurement_label(device: str = "", threads: int | None = None, statistic: str = "") -> str:
+    """``"AMD EPYC, 1 thread, min of runs"`` for a figure title (empty parts left out)."""
+    parts = [device or ""]
+    if threads:
+        parts.append(f"{threads} thread{'s' if threads != 1 else ''}")
+    parts.append(statistic)
+    return ", ".join(p for p in parts if p)
+
+
+def _suptitle(fig, title: str, device: str, threads, statistic: str) -> None:
+    label = measurement_label(device, threads, statistic)
+    fig.suptitle(f"{title}\n{label}" if label else title, fontsize=8.5)
+
+
+def plot_fusing_latency(speedups: pd.DataFrame, device: str = "", threads: int | None = None):
+    """Min latency of the train-time and the fused form per variant (official k), one panel
+    per runtime; bars from zero on a linear axis, speed-up (train / fused) under each pair."""
+    runtimes = list(dict.fromkeys(speedups["runtime"]))
+    fig, axes = plots.new_figure(ncols=len(runtimes), width=3.2, height=2.7, squeeze=False)
+    for ax, runtime in zip(axes[0], runtimes):
+        part = speedups[speedups["runtime"] == runtime].reset_index(drop=True)
+        xs = range(len(part))
+        for j, form in enumerate(("train", "fused")):
+            ax.bar([x + (j - 0.5) * 0.38 for x in xs], part[f"{form}_ms"], width=0.38,
+                   color=FORM_COLORS[form], hatch=FORM_HATCHES[form], edgecolor="#000000",
+                   lw=0.5, label=FORM_LABELS[form])
+        ax.set_xticks(list(xs), [f"{v}\n{s:.1f}×" for v, s in zip(part["variant"], part["speedup"])])
+        ax.set_ylim(0, float(part[["train_ms", "fused_ms"]].max().max()) * 1.12)
+        ax.set_ylabel("latency, min of runs (ms)")
+        ax.set_xlabel("variant; speed-up (train / fused)")
+        ax.set_title(RUNTIME_LABELS.get(runtime, runtime), color=_runtime_color(runtime))
+    _suptitle(fig, "Train-time vs fused MobileOne", device, threads, "min of runs")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    return fig
+
+
+def plot_k_sweep(sweep: pd.DataFrame, device: str = "", threads: int | None = None):
+    """The k sweep of S0: latency (per runtime), memory traffic and operators against k, for
+    the train-time and the fused form (colour = runtime, line style and marker = form, black
+    for the runtime-free counts); linear axes from 0."""
+    fig, axes = plots.new_figure(ncols=3, width=2.5, height=2.5, squeeze=False)
+    ax_lat, ax_mem, ax_ops = axes[0]
+    runtimes = list(dict.fromkeys(sweep["runtime"]))
+    for (runtime, form), part in sweep.groupby(["runtime", "form"], sort=False):
+        ax_lat.plot(part["k"], part["min_ms"], FORM_LINES[form], marker=FORM_MARKERS[form],
+                    ms=3.5, color=_runtime_color(runtime))
+    one = sweep.drop_duplicates(["k", "form"])
+    for form, part in one.groupby("form", sort=False):
+        style = dict(ls=FORM_LINES[form], marker=FORM_MARKERS[form], ms=3.5, color="#000000")
+        ax_mem.plot(part["k"], part["memory_bytes"] / 1e6, **style)
+        ax_ops.plot(part["k"], part["operators"], **style)
+    for ax, label in ((ax_lat, "latency, min of runs (ms)"), (ax_mem, "memory traffic (MB, est.)"),
+                      (ax_ops, "operators in the graph")):
+        ax.set_xlabel("k (conv branches)")
+        ax.set_ylabel(label)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.05)
+        ax.set_xticks(sorted(set(sweep["k"])))
+    ax_lat.set_title("latency")
+    ax_mem.set_title("memory traffic")
+    ax_ops.set_title("operators")
+    _suptitle(fig, "S0 k sweep", device, threads, "min of runs")
+    handles = [Line2D([], [], color="#000000", ls=FORM_LINES[f], marker=FORM_MARKERS[f], ms=3.5,
+                      label=FORM_LABELS[f]) for f in ("train", "fused")]
+    handles += [Line2D([], [], color=_runtime_color(r), lw=2, label=RUNTIME_LABELS.get(r, r))
+                for r in runtimes]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), handlelength=2.5)
+    return fig
+
+
+def plot_reference_share(throughput: pd.DataFrame, device: str = "",
+                         threads: int | None = None):
+    """Achieved GFLOP/s of each fused variant (2 × MACs / min latency) as a share of the
+    matmul reference throughput, bars per runtime side by side; linear axis from zero."""
+    variants = list(dict.fromkeys(throughput["variant"]))
+    runtimes = list(dict.fromkeys(throughput["runtime"]))
+    fig, ax = plots.new_figure(width=3.6, height=2.7)
+    width = 0.8 / len(runtimes)
+    for j, runtime in enumerate(runtimes):
+        part = throughput[throughput["runtime"] == runtime].set_index("variant")
+        xs = [i + (j - (len(runtimes) - 1) / 2) * width for i in range(len(variants))]
+        ax.bar(xs, [100 * part["share_of_reference"].get(v, float("nan")) for v in variants],
+               width=width, color=_runtime_color(runtime),
+               label=RUNTIME_LABELS.get(runtime, runtime))
+    reference = float(throughput["reference_gflops"].iloc[0])
+    ax.axhline(100, color="k", lw=0.8)
+    top = max(110.0, float(throughput["share_of_reference"].max()) * 100 * 1.1)
+    ax.set_ylim(0, top)
+    ax.set_xticks(range(len(variants)), variants)
+    ax.set_ylabel("share of matmul reference (%)")
+    ax.set_xlabel("MobileOne variant (fused)")
+    _suptitle(fig, f"Fused models vs matmul reference throughput\n({reference:.0f} GFLOP/s "
+                   f"= 100 %)", device, threads, "min of runs")
+    fig.legend(loc="outside lower center", ncols=len(runtimes))
+    return fig
+
+
+def plot_sequential_ratio(sequential: pd.DataFrame, target: float, device: str = "",
+                          threads: int | None = None):
+    """Fused / plain-Sequential latency per variant (interleaved timing; min and median) as
+    dots around 1×, with the target band shaded."""
+    fig, ax = plots.new_figure(width=3.6, height=2.6)
+    xs = range(len(sequential))
+    ax.axhspan(2 - target, target, color="#999999", alpha=0.2, lw=0,
+               label=f"target band ±{target - 1:.0%}")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.plot(list(xs), sequential["ratio_min"], "o", color="#000000", label="min of runs")
+    ax.plot(list(xs), sequential["ratio_median"], "s", mfc="none", color="#000000",
+            label="median of runs")
+    ax.set_xticks(list(xs), list(sequential["variant"]))
+    lo = min(0.9, float(sequential[["ratio_min", "ratio_median"]].min().min()) - 0.02)
+    hi = max(1.1, float(sequential[["ratio_min", "ratio_median"]].max().max()) + 0.02)
+    ax.set_ylim(lo, hi)
+    ax.set_ylabel("fused / plain Sequential (×)")
+    ax.set_xlabel("MobileOne variant (fused, interleaved timing)")
+    _suptitle(fig, "Fused MobileOne vs plain nn.Sequential", device,
+              threads, "min and median of runs")
+    fig.legend(loc="outside lower center", ncols=3)
+    return fig
