@@ -131,6 +131,18 @@ def percent_range(low: float, high: float, digits: int = 0) -> str:
     return f"{a} %" if a == b else f"{a}–{b} %"
 
 
+def scientific(value: float, digits: int = 2) -> str:
+    """A small or large number with ``digits`` significant digits: ``2.6e-15``, ``1e-09``
+    (tolerances), ``0`` for zero; ``n/a`` for NaN."""
+    if not finite(value):
+        return "n/a"
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.{digits}g}"
+    return f"{value:.{max(digits - 1, 0)}e}"
+
+
 def rho_value(rho: float, digits: int = 2) -> str:
     """``ρ = 0.46`` (``ρ undefined`` for NaN)."""
     return f"ρ = {number(rho, digits)}" if finite(rho) else "ρ undefined"
