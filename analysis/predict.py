@@ -281,19 +281,25 @@ class LatencyPredictor:
 # ---------------------------------------------------------------------------------------------
 # devices and the `predict` command
 
+def by_device(table: pd.DataFrame):
+    """``(name, rows)`` per (device, runtime) of a tidy latency table, and per ``regime`` where
+    it has several: ``"iPhone 12 / coreml"``, ``"NVIDIA H200 / torch graph fp16"``."""
+    regimes = "regime" in table and table["regime"].notna().any()
+    keys = ["device", "runtime", "regime"] if regimes else ["device", "runtime"]
+    for key, g in table.groupby(keys, sort=False, dropna=False):
+        regime = key[2] if regimes and not pd.isna(key[2]) else ""
+        yield f"{key[0]} / {key[1]}" + (f" {regime}" if regime else ""), g
+
+
 def device_latencies(table: pd.DataFrame) -> tuple[dict, dict]:
     """``({name: log-latency Series by model id}, {name: physical device})`` of a tidy latency
     table, one entry per (device, runtime) — and per ``regime`` where a file has several
     (``NVIDIA H200 / torch graph fp16``): every regime of a device is the same hardware. Rows
     without a zoo model are dropped; a model twice in one entry is an error naming it."""
     table = table[table["model_id"].notna()]
-    regimes = "regime" in table and table["regime"].notna().any()
-    keys = ["device", "runtime", "regime"] if regimes else ["device", "runtime"]
     series, groups = {}, {}
-    for key, g in table.groupby(keys, sort=False, dropna=False):
-        device, runtime = key[0], key[1]
-        regime = key[2] if regimes and not pd.isna(key[2]) else ""
-        name = f"{device} / {runtime}" + (f" {regime}" if regime else "")
+    for name, g in by_device(table):
+        device = str(g["device"].iloc[0])
         y = g.set_index("model_id")["latency_ms"].astype(float)
         if not y.index.is_unique:
             twice = y.index[y.index.duplicated()][0]

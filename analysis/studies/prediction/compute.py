@@ -187,8 +187,8 @@ def _noise(table: pd.DataFrame) -> dict:
     it are left out)."""
     if "cv" not in table:
         return {}
-    cv = table.groupby(["device", "runtime"], sort=False)["cv"].median().dropna()
-    return {f"{d} / {r}": float(v) for (d, r), v in cv.items()}
+    cv = {name: g["cv"].median() for name, g in P.by_device(table)}
+    return {name: float(v) for name, v in cv.items() if pd.notna(v)}
 
 
 def load_devices(latency_csv=None, models="table9") -> Devices:
