@@ -226,6 +226,10 @@ def _run_measure(args) -> int:
     # every setup checked before anything is built (e.g. --accelerator cuda without a GPU)
     setups_for(runtimes, threads=1, accelerator=args.accelerator, modes=modes,
                precisions=precisions)
+    if args.accelerator == "cpu" and str(args.device or "").lower().split(":")[0] in ("cuda",
+                                                                                    "gpu"):
+        raise ConfigError(f"--device {args.device} only labels the device column; to time on "
+                          f"the GPU pass --accelerator cuda")
     if args.set_name and (args.unfused or args.input_size):
         raise ConfigError("--set measures its own forms at their own sizes; drop --unfused "
                           "and --input-size")

@@ -4,6 +4,7 @@ garbage collector is paused, and CUDA is refused with one line where there is no
 
 from __future__ import annotations
 
+import contextlib
 import gc
 
 import numpy as np
@@ -130,6 +131,11 @@ def test_cuda_without_a_gpu_is_one_line_and_exit_2(no_cuda, capsys, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_device_cuda_label_without_the_accelerator_is_refused(capsys):
+    assert main(["measure", "--models", "mobileone_s0", "--device", "cuda"]) == 2
+    assert "only labels the device column" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("setup, message", [
     (Setup("onnxruntime", 1, "cpu", "eager", "fp16"), "onnxruntime is timed on the CPU"),
     (Setup("torch", 1, "cpu", "graph"), "needs --accelerator cuda"),
@@ -173,3 +179,43 @@ def test_the_harness_times_through_the_one_loop(monkeypatch):
     monkeypatch.setattr(harness, "time_runs", spy)
     row = measure_model(nn.Identity(), runs=2, warmup=0, input_size=8, threads=1, count=False)
     assert len(calls) == 1 and calls[0]["runs"] == 2 and row["min_ms"] == 1.0
+
+
+def test_graph_mode_captures_once_after_warmup_and_replays(monkeypatch):
+    """The CUDA calls replaced by recorders: the order of warm-up, capture and replay."""
+    events = []
+
+    class FakeStream:
+        def wait_stream(self, other):
+            pass
+
+    class FakeGraph:
+        def replay(self):
+            events.append("replay")
+
+    @contextlib.contextmanager
+    def capture(graph):
+        events.append("capture")
+        yield
+        events.append("captured")
+
+    class Net(nn.Module):
+        def forward(self, x):
+            events.append("forward")
+            return x
+
+    monkeypatch.setattr(runtimes, "cuda_available", lambda: True)
+    monkeypatch.setattr(runtimes, "_placed", lambda model, x, setup: (model.eval(), x))
+    for name, fake in (("Stream", FakeStream), ("current_stream", FakeStream),
+                       ("stream", lambda s: contextlib.nullcontext()), ("CUDAGraph", FakeGraph),
+                       ("graph", capture), ("synchronize", lambda: events.append("sync"))):
+        monkeypatch.setattr(torch.cuda, name, fake)
+    row = measure_model(Net(), accelerator="cuda", mode="graph", runs=2, warmup=1,
+                        input_size=8, threads=1, count=False, fuse=False)
+    warm = ["forward"] * runtimes.GRAPH_CAPTURE_WARMUP
+    assert events == [*warm, "capture", "forward", "captured", "sync",  # captured once
+                      "replay", "sync",  # the timing loop's warm-up round
+                      *["sync", "replay", "sync"] * 2]  # each timed run, synchronized
+    assert (row["mode"], row["accelerator"], row["tf32"], row["cudnn_benchmark"]) == (
+        "graph", "cuda", False, True)
+    assert row["clock"] == "time.perf_counter_ns with device synchronize"
