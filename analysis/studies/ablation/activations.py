@@ -1,0 +1,21 @@
+"""Notebook 02: Table 2 of MobileOne — the 30-layer network with seven activations, counted and
+timed, next to the paper's iPhone 12 latencies. The steps are shared with notebook 03
+(:mod:`analysis.studies.ablation.steps`)."""
+
+from __future__ import annotations
+
+from analysis.studies.ablation.steps import (  # noqa: F401 - the notebook's steps
+    conclusion, context_table, cost_correlations, cost_figures, cost_text, counts, device_file,
+    device_text, findings, latencies, layout, layout_text, measured_view, networks,
+    paper_vs_ours, rank_agreement, result, run, series, series_figures, series_views)
+from analysis.studies.ablation import steps
+from analysis.studies.ablation.compute import counts_view  # noqa: F401
+
+NOTEBOOK = "02_activation_ablation"
+RULES = steps.rules(NOTEBOOK)
+
+
+def parameters(namespace=None, **overrides):
+    """The notebook's checked parameters (``globals()`` in the notebook, else the defaults with
+    ``overrides``)."""
+    return steps.parameters(NOTEBOOK, RULES, namespace, **overrides)
