@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 from analysis import paths
+from analysis.constants import NOISE_BAND
 from analysis.report import label
 from analysis.stats import format_p
 
@@ -111,8 +112,6 @@ def ablation_section() -> list[str]:
 def ablation_sentence(t: pd.DataFrame, series: list[str], ref: str) -> str:
     """The paper's slowest variant, and the same network here: slower here too, within
     run-to-run noise, or mixed (the words follow the numbers)."""
-    from analysis.report_ablation import NOISE_BAND
-
     others = t.iloc[1:]
     macs_max = others["macs_vs_first"].max()
     worst = others.loc[others["paper_slowdown"].idxmax()]

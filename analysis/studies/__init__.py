@@ -23,6 +23,8 @@ from analysis.errors import ConfigError
 
 #: Notebook stem → the study module behind it, in the order ``reproduce`` runs them.
 STUDIES: dict[str, str] = {
+    "02_activation_ablation": "analysis.studies.ablation.activations",
+    "03_block_ablation": "analysis.studies.ablation.blocks",
     "04_mobileone_reparameterization": "analysis.studies.reparam",
     "05_population_study": "analysis.studies.population",
     "06_latency_prediction": "analysis.studies.prediction",
