@@ -133,6 +133,17 @@ def test_resume_refuses_another_context_naming_the_column(tmp_path, change, colu
     assert out.read_bytes() == before
 
 
+def test_resume_refuses_other_items_or_orders(tmp_path):
+    out = tmp_path / "c.csv"
+    run(tiny_items(), out=out, sessions=1)
+    with pytest.raises(ConfigError, match="holds C .* which this run does not measure"):
+        run(tiny_items()[:2], out=out, resume=True)
+    with pytest.raises(ConfigError, match="ran in another order"):
+        run(tiny_items()[::-1], out=out, resume=True)
+    with pytest.raises(ConfigError, match="selected twice"):
+        run(tiny_items() + tiny_items()[:1], sessions=1)
+
+
 def test_resume_refuses_other_library_versions(tmp_path):
     out = tmp_path / "c.csv"
     run(tiny_items(), out=out, sessions=1)

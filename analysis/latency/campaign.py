@@ -16,6 +16,7 @@ refused when the context differs, naming the column), ``force`` starts it anew. 
 
 from __future__ import annotations
 
+import collections
 import csv
 import itertools
 import os
@@ -135,9 +136,10 @@ def samples_path(out: Path) -> Path:
 
 
 def _resume_state(out: Path, expected: dict, setups: list[Setup], context: dict,
-                  sizes: dict[str, int]) -> tuple[str, set, list[str]]:
+                  items: list[Item], order_of) -> tuple[str, set, list[str]]:
     """``(campaign id, done keys, header)`` of an existing file, after checking that this run
-    continues it: same settings (:data:`RESUME_OPTIONS`), context and input sizes."""
+    continues it: same settings (:data:`RESUME_OPTIONS`), context, input sizes, items and
+    session orders (``order_of(session, item key)``)."""
     try:
         old = pd.read_csv(out, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -166,6 +168,7 @@ def _resume_state(out: Path, expected: dict, setups: list[Setup], context: dict,
                               f"{', '.join(sorted(found))} but this run uses {column}={value} "
                               f"({option}); choose another --out or pass --force to overwrite "
                               f"it")
+    sizes = {item.label: item.input_size for item in items}
     for model, size in zip(old["model"], old.get("input_size", [""] * len(old))):
         if model in sizes and size and int(float(size)) != sizes[model]:
             raise ConfigError(f"{out}: cannot resume, {model} was measured at "
@@ -180,6 +183,17 @@ def _resume_state(out: Path, expected: dict, setups: list[Setup], context: dict,
                            (("form", "fused"), ("k", ""), ("mode", "eager"),
                             ("runtime", "torch"), ("precision", "fp32"))})
     done = set(map(tuple, filled[cols].itertuples(index=False, name=None)))
+    keys = {item.key for item in items}
+    for model, form, k, session, order in filled[["model", "form", "k", "session", "order"]
+                                                 ].itertuples(index=False, name=None):
+        if (model, form, k) not in keys:
+            raise ConfigError(f"{out}: cannot resume, the file holds {model} ({form}"
+                              f"{', k=' + k if k else ''}) which this run does not measure; "
+                              f"resume with the same --models / --set, or choose another --out")
+        if order != "" and int(order) != order_of(int(session), (model, form, k)):
+            raise ConfigError(f"{out}: cannot resume, session {session} of the file ran in "
+                              f"another order than this run would (another selection of items "
+                              f"or --seed); resume with the same --models / --set and --seed")
     return (campaigns[0] if campaigns else campaign_id()), done, list(old.columns)
 
 
@@ -187,8 +201,8 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _open_out(out, *, resume: bool, force: bool, expected: dict, setups, context,
-              sizes) -> tuple[Path | None, str, set, Sequence[str]]:
+def _open_out(out, *, resume: bool, force: bool, expected: dict, setups, context, items,
+              order_of) -> tuple[Path | None, str, set, Sequence[str]]:
     if out is None:
         return None, campaign_id(), set(), MEASURE_COLUMNS
     path = Path(out)
@@ -199,7 +213,7 @@ def _open_out(out, *, resume: bool, force: bool, expected: dict, setups, context
         if samples_path(path).exists():
             samples_path(path).unlink()
     elif path.exists() and resume:
-        cid, done, header = _resume_state(path, expected, setups, context, sizes)
+        cid, done, header = _resume_state(path, expected, setups, context, items, order_of)
         return path, cid, done, header
     elif path.exists():
         raise ConfigError(f"{path} exists; pass --resume (resume=True) to continue the "
@@ -249,6 +263,10 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
     items = as_items(items)
     if not items:
         raise ConfigError("nothing to measure: no item selected")
+    twice = [k for k, n in collections.Counter(i.key for i in items).items() if n > 1]
+    if twice:
+        raise ConfigError(f"{twice[0][0]} ({twice[0][1]}) is selected twice; every item of a "
+                          f"campaign needs its own model, form and k")
     device = device or default_device(accelerator)
     context = {**machine_context(accelerator), "seed": seed,
                "command": command if command is not None else command_line()}
@@ -258,19 +276,27 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                 "tf32": setups[0].tf32 if gpu else None,
                 "cudnn_benchmark": setups[0].benchmark if gpu else None,
                 "clock": (timer or timer_for(setups[0])).describe()}
-    sizes = {item.label: item.input_size for item in items}
+    orders = {s: (session_order(len(items), seed, s) if shuffle else list(range(len(items))))
+              for s in range(1, sessions + 1)}
+    index = {item.key: i for i, item in enumerate(items)}
+
+    def order_of(session: int, key: tuple) -> int:
+        order = orders.get(session) or (session_order(len(items), seed, session) if shuffle
+                                        else list(range(len(items))))
+        return order.index(index[key])
+
     out_path, cid, done, fieldnames = _open_out(out, resume=resume, force=force,
                                                 expected=expected, setups=setups,
-                                                context=context, sizes=sizes)
+                                                context=context, items=items,
+                                                order_of=order_of)
     rows, failed, skipped, unfinished = [], {}, [], []
     counts: dict[tuple, tuple] = {}
     total, finished = sessions * len(items) * len(setups), 0
     reraise = (Exception,) if on_error == "raise" else (AnalysisError,)
     try:
         for session in range(1, sessions + 1):
-            order = session_order(len(items), seed, session) if shuffle else range(len(items))
-            for position, index in enumerate(order):
-                item = items[index]
+            for position, number in enumerate(orders[session]):
+                item = items[number]
                 labels = {s: _label(item, s, session, sessions, len(setups)) for s in setups}
                 todo = [s for s in setups if _done_key(session, item, s) not in done]
                 skipped += [labels[s] for s in setups if s not in todo]
@@ -282,7 +308,7 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                     continue
                 try:
                     module, example = prepare(item, batch_size=batch_size,
-                                              seed=_item_seed(seed, session, index))
+                                              seed=_item_seed(seed, session, number))
                 except KeyboardInterrupt:
                     raise
                 except reraise:
