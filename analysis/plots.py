@@ -121,7 +121,7 @@ def series_color(key: str, index: int = 0) -> str:
 
 def series_styles(info) -> tuple[dict, dict]:
     """``(colors, markers)`` by series label for a table with ``series`` and ``key`` columns
-    (:func:`analysis.ablation_study.series_info`): fixed colours for the paper and the
+    (:func:`analysis.studies.ablation.compute.series_info`): fixed colours for the paper and the
     runtimes measured here, the device palette in order for a user's devices."""
     colors, markers, k = {}, {}, 0
     for label, key in zip(info["series"], info["key"]):

@@ -12,10 +12,10 @@ from analysis import paths
 from analysis.complexity import count_complexity
 from analysis.errors import ConfigError, UnknownModelError
 from analysis.models import create_model, deploy, get_entry, list_models
-from analysis.ablation_study import paper_results
 from analysis.models.ablation import (AblationNet, ConvLayer, layer_table, paper_row,
                                       stage_blocks, variants)
 from analysis.models.dynamic import DynamicShiftMax, DyReLUA, DyReLUB, SEReLU
+from analysis.studies.ablation.compute import TABLES, paper_results
 from fusion_helpers import randomize_bn
 
 SMALL = {"width": 8, "input_size": 32, "num_classes": 10}  # depth stays 30
@@ -138,7 +138,8 @@ def test_layer_table_macs_add_up_to_fvcore():
 def test_default_size_is_in_the_papers_ballpark():
     """The documented choice: ReLU network MACs within ±25 % of MobileOne-S3's (Table 9), the
     model whose iPhone 12 latency equals the paper's ReLU network's."""
-    relu_ms = paper_results("table2").set_index("paper_row").loc["ReLU", "paper_mobile_ms"]
+    relu_ms = paper_results(TABLES["02_activation_ablation"]).set_index(
+        "paper_row").loc["ReLU", "paper_ms"]
     s3 = get_entry("mobileone_s3").published
     assert s3.mobile_ms == relu_ms
     macs = layer_table(create_model("ablation_relu"))["macs"].sum()

@@ -11,12 +11,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import ablation_study as ab  # noqa: E402
 from analysis import correlation_study as cs  # noqa: E402
 from analysis import plots, report  # noqa: E402
 from analysis.latency import load_latency  # noqa: E402
 from analysis.models import resolve_models  # noqa: E402
 from analysis.stats import correlation_table  # noqa: E402
+from analysis.studies.ablation import compute as ablation  # noqa: E402
+from analysis.studies.ablation import figures as ablation_figures  # noqa: E402
 
 
 def labelled_log_ticks(ax, which: str) -> list[str]:
@@ -91,21 +92,18 @@ def test_predictor_ranking_and_agreement(joined):
     check(plots.plot_rank_agreement(rho, n, sources=sources))
 
 
-@pytest.mark.parametrize("table", ["table2", "table3"])
-def test_ablation_charts_on_the_papers_values(table):
-    spec = ab.get_table(table)
-    measured = pd.DataFrame({"runtime": "torch", "model_id": [v for v in ab.paper_results(table)["model_id"]],
-                             "min_ms": np.linspace(10, 30, len(ab.paper_results(table))),
-                             "median_ms": np.linspace(11, 33, len(ab.paper_results(table)))})
-    long = ab.series_table(table, measured)
-    colors, markers = plots.series_styles(ab.series_info(long))
-    for value, ref in (("latency_ms", None), ("slowdown", 1.0)):
-        check(plots.plot_dot_rows(long, category="paper_row", value=value, series="series",
-                                  colors=colors, markers=markers, reference_line=ref))
-    cx = ab.complexity_table(table, depth=30, width=8, input_size=32)
-    check(plots.plot_dot_rows(ab.cost_ratio_data(cx), category="paper_row", value="ratio",
-                              series="cost", colors=ab.cost_colors(), markers=ab.cost_markers(),
-                              reference_line=1.0, xlabel=f"× {spec.reference_label}"))
+@pytest.mark.parametrize("notebook", ["02_activation_ablation", "03_block_ablation"])
+def test_ablation_charts_on_the_papers_values(notebook):
+    spec = ablation.TABLES[notebook]
+    ids = spec.ids
+    measured = pd.DataFrame({"runtime": "torch", "device": "CPU", "model_id": ids,
+                             "min_ms": np.linspace(10, 30, len(ids)),
+                             "median_ms": np.linspace(11, 33, len(ids))})
+    long = ablation.series_table(spec, measured)
+    check(ablation_figures.latency_figure(spec, long))
+    check(ablation_figures.slowdown_figure(spec, long))
+    nets = ablation.build_networks(spec, depth=30, width=8, input_size=32)
+    check(ablation_figures.cost_figure(spec, ablation.complexity_table(spec, nets, 32)))
 
 
 def test_palettes_never_share_a_colour():
