@@ -1,8 +1,8 @@
 """Notebook 04, the machine side: no overhead left behind, the matmul ceiling, Core ML packages.
 
 - :func:`~analysis.models.fusion.plain_sequential` + :func:`interleaved_times` — the fused
-  MobileOne against a plain ``nn.Sequential`` of the very same layers (convs, SE, ReLUs, pooling, classifier), timed
-  interleaved in one loop so that both see the same machine state;
+  MobileOne against a plain ``nn.Sequential`` of the very same layers (convs, SE, ReLUs,
+  pooling, classifier), timed interleaved in one loop so that both see the same machine state;
 - :func:`matmul_ceiling` — the machine's measured fp32 compute ceiling (``torch.matmul`` of
   two n×n matrices, min of runs) and :func:`achieved` — a model's GFLOP/s as a fraction of it;
 - :func:`coreml_packages` — S0–S4 fused exported to Core ML (fp16, fp32) and package sizes.
