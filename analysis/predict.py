@@ -10,8 +10,9 @@ check its architecture digest as :func:`~analysis.complexity.count_table` does, 
 ~15 s — ``python -m analysis reproduce`` keeps it current): MACs, parameters, activations,
 element-wise work, memory traffic, operators, layers and merges (all as log10, ``merges`` as
 log10(1 + n)), plus two family indicators (transformer, MobileOne; every other family counts
-as convolutional). Each column is standardized over all counted zoo models — a fixed, label-free transform, so the
-calibration data never enter the scaling.
+as convolutional). Each column is standardized over all counted zoo models — a fixed,
+label-free transform, so the calibration data never enter the scaling (but a model added to
+the zoo shifts the scaling, and so every prediction slightly).
 
 **Prior knowledge from the reference devices.** For each reference device r (the shipped
 latency files, without the device being predicted) a ridge regression of log latency on all

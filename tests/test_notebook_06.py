@@ -5,6 +5,7 @@ returns in-process)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -184,6 +185,18 @@ def test_golden_prose_without_targets_or_new_device():
                        np.nan, 0.78, 0.78)
     assert_golden("06_prediction_small",
                   prose.shortfalls_text(small) + "\n\n" + prose.conclusion(small))
+
+
+def test_a_value_just_below_a_target_never_reads_as_the_target():
+    f = _synthetic()
+    below = TARGET_MEDIAN_RHO - 4e-4
+    new = replace(f.new_device[1], rho_median=below)
+    text = prose.new_device_sentence(new)
+    assert f"median ρ {below:.4f} < {TARGET_MEDIAN_RHO:g}" in text
+    loo = replace(f.loo[1], rho=TARGET_LOO_RHO - 4e-4)
+    assert f"ρ = {TARGET_LOO_RHO - 4e-4:.4f}" in prose.loo_sentence(loo)
+    tie = replace(f, near_ties=(("T", NEAR_TIE - 1e-4),))
+    assert f"T (+{NEAR_TIE - 1e-4:.4f})" in prose.conclusion(tie)
 
 
 def test_targets_in_the_text_are_the_constants(monkeypatch):

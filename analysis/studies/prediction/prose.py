@@ -11,8 +11,8 @@ from analysis.studies.prediction.findings import (BETTER, MET, NO_TARGET, TOO_FE
                                                   DeviceImportance, DeviceLoo, DeviceNew,
                                                   Findings, NewDeviceGap, VersusMacs,
                                                   WeakDevice)
-from analysis.text import (finite, number, percent, percent_change, percent_range, plural,
-                           rho_value, signed, times)
+from analysis.text import (decimals, finite, number, percent, percent_change, percent_range,
+                           plural, rho_value, signed, times)
 
 #: The nominal coverage of the predictor's intervals, as text.
 COVERAGE = percent(P.COVERAGE)
@@ -21,6 +21,16 @@ COVERAGE = percent(P.COVERAGE)
 def bullets(sentences) -> str:
     """Sentences as a Markdown list."""
     return "\n".join(f"- {s}" for s in sentences)
+
+
+def _near(value: float, target: float, start: int = 2) -> int:
+    """Decimals at which ``value`` never reads as equal to the ``target`` it is judged against
+    (0.8996 is ``0.900``, not ``0.90``, beside a target of 0.9)."""
+    return decimals(value, against=[target], start=start)
+
+
+def _rho(value: float, target: float = TARGET_LOO_RHO) -> str:
+    return rho_value(value, _near(value, target))
 
 
 def _pct(value: float) -> str:
@@ -32,7 +42,7 @@ def loo_sentence(d: DeviceLoo) -> str:
     target = (f"(fewer than {MIN_MODELS_FOR_TARGET} models: no target)" if d.target == NO_TARGET
               else f"{'meets' if d.target == MET else 'misses'} the target ρ ≥ "
                    f"{TARGET_LOO_RHO:g}")
-    return (f"{d.device} (n = {d.n}): leave-one-out {rho_value(d.rho)}, median error "
+    return (f"{d.device} (n = {d.n}): leave-one-out {_rho(d.rho)}, median error "
             f"{_pct(d.mdape)}, {percent(d.within10)} of models within "
             f"±{percent(PREDICTION_TOLERANCE)}, {COVERAGE} interval covers "
             f"{percent(d.coverage90)}; "
@@ -54,16 +64,18 @@ def versus_macs_sentence(v: VersusMacs) -> str:
 def new_device_sentence(d: DeviceNew) -> str:
     base = "; ".join(f"{b.method}: median ρ {number(b.rho_median)}, 10th percentile "
                      f"{number(b.rho_p10)}" for b in d.baselines)
-    failed = [(d.median_met, f"median ρ {number(d.rho_median)} < "
+    median = number(d.rho_median, _near(d.rho_median, TARGET_MEDIAN_RHO))
+    p10 = number(d.rho_p10, _near(d.rho_p10, TARGET_P10_RHO))
+    failed = [(d.median_met, f"median ρ {median} < "
                              f"{TARGET_MEDIAN_RHO:g}"),
-              (d.p10_met, f"10th percentile {number(d.rho_p10)} < {TARGET_P10_RHO:g}"),
+              (d.p10_met, f"10th percentile {p10} < {TARGET_P10_RHO:g}"),
               (d.beats_met, f"above both baselines in only {percent(d.beats_both_share)} of "
                             f"the splits, not in every split")]
     missed = [text for ok, text in failed if not ok]
     verdict = ("meets all three targets" if not missed else
                f"misses {len(missed)} of the 3 targets: {'; '.join(missed)}")
-    return (f"{d.device}, k = {d.k}: predictor median ρ {number(d.rho_median)} (10th "
-            f"percentile {number(d.rho_p10)}), median error {_pct(d.mdape_median)}, above both "
+    return (f"{d.device}, k = {d.k}: predictor median ρ {median} (10th "
+            f"percentile {p10}), median error {_pct(d.mdape_median)}, above both "
             f"baselines in {percent(d.beats_both_share)} of {d.n_splits} splits; {base}. It "
             f"{verdict}.")
 
@@ -87,7 +99,7 @@ def importance_sentence(d: DeviceImportance) -> str:
 
 def weak_sentence(w: WeakDevice) -> str:
     listed = ", ".join(f"{m} ({percent_change(1 + e, 0)})" for m, e in w.worst)
-    text = (f"{w.device} ({rho_value(w.rho)}): the worst-predicted models are {listed}. Its "
+    text = (f"{w.device} ({_rho(w.rho)}): the worst-predicted models are {listed}. Its "
             f"latencies span {times(w.spread)}, and {percent(w.close_share)} of neighbouring "
             f"models (in latency order) are closer together than the median error of "
             f"{_pct(w.mdape)}, so errors of that size reorder them.")
@@ -99,7 +111,8 @@ def weak_sentence(w: WeakDevice) -> str:
 
 def gap_sentence(g: NewDeviceGap) -> str:
     listed = ", ".join(f"{d} in {percent(s)}" for d, s in g.designs)
-    return (f"{g.device}: with k = {g.k} the median ρ is {number(g.rho_median)}, against "
+    median = number(g.rho_median, _near(g.rho_median, TARGET_MEDIAN_RHO))
+    return (f"{g.device}: with k = {g.k} the median ρ is {median}, against "
             f"{number(g.loo_rho)} with all other models (leave one out); across the "
             f"{g.n_draws} draws ρ ranges from {number(g.rho_p10)} to {number(g.rho_p90)} "
             f"(10th–90th percentile): the result depends strongly on which {g.k} models are "
@@ -142,7 +155,8 @@ def targets() -> str:
 
 
 def _listed(items) -> str:
-    return ", ".join(f"{d} ({signed(x, 3)})" for d, x in items)
+    return ", ".join(f"{d} ({signed(x, decimals(x, against=[NEAR_TIE, -NEAR_TIE], start=3))})"
+                     for d, x in items)
 
 
 def _paired_sentence(f: Findings) -> str:
@@ -172,7 +186,7 @@ def conclusion(f: Findings) -> str:
         text = (f"Leave-one-model-out, the predictor reaches ρ ≥ {target} on {len(f.loo_met)} "
                 f"of {plural(judged, 'device')} with ≥ {MIN_MODELS_FOR_TARGET} models"
                 + (f"; it falls short on "
-                   + ", ".join(f"{d.device} ({rho_value(d.rho)})" for d in missed)
+                   + ", ".join(f"{d.device} ({_rho(d.rho)})" for d in missed)
                    if missed else "") + ". ")
     else:
         text = (f"No device has ≥ {MIN_MODELS_FOR_TARGET} models, so the leave-one-out target "
