@@ -17,19 +17,31 @@ By default a model is counted as deployed: re-parameterized (fused) and in eval 
 
 from __future__ import annotations
 
+import ast
+import csv
+import functools
+import hashlib
+import inspect
+import json
 import logging
+import math
+import sys
 import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from math import prod
+from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
 import torch
 import torch.nn as nn
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 from fvcore.nn.jit_handles import get_shape
 
+from analysis import paths
 from analysis.errors import ConfigError
+from analysis.models import create_model, deploy, fusion, get_entry
 
 
 @dataclass(frozen=True)
@@ -87,8 +99,6 @@ def count_complexity(model: nn.Module, input_size: int | Sequence[int] = 224, *,
         fuse: count the deployed form (re-parameterized, eval mode), as the paper does.
         batch_size: counts scale linearly with it; the paper uses 1.
     """
-    from analysis.models import deploy  # local import: models import nothing from here
-
     shape = input_shape_for(input_size, batch_size)
     counted = deploy(model) if fuse else model
     was_training = counted.training
@@ -117,11 +127,54 @@ def count_complexity(model: nn.Module, input_size: int | Sequence[int] = 224, *,
 CACHE_VERSION = 4
 
 
-def model_digest(model: nn.Module) -> str:
-    """A short hash of the built architecture's text (``repr``): changes with the model code."""
-    import hashlib
+def source_digest(path: str | Path) -> str:
+    """Hash of a Python file's syntax tree without docstrings (comments are not in it): a
+    docstring or comment edit keeps it, any change to the code changes it."""
+    return _tree_digest(Path(path).read_text(encoding="utf-8"))
 
-    return hashlib.sha1(repr(model).encode()).hexdigest()[:12]
+
+@functools.lru_cache(maxsize=256)  # keyed by the text: parsed once per version of a file
+def _tree_digest(source: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha1(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+
+
+def _class_digest(cls: type) -> str:
+    """Digest of the code that defines ``cls``: its whole module's syntax tree (helpers its
+    ``forward`` calls live there too), else the class's own source, else its name."""
+    module = sys.modules.get(cls.__module__)
+    path = getattr(module, "__file__", None)
+    if path and Path(path).suffix == ".py" and Path(path).is_file():
+        return source_digest(path)
+    try:
+        return _tree_digest(inspect.getsource(cls))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def code_digest(model: nn.Module) -> str:
+    """Hash of the source of every module that defines a class used in ``model`` (each
+    sub-module's class and its base classes, PyTorch's own excepted) and of
+    :mod:`analysis.models.fusion` (which makes the counted, deployed form)."""
+    classes = {cls for m in model.modules() for cls in type(m).__mro__
+               if cls.__module__.split(".")[0] not in ("torch", "builtins")}
+    digests = {source_digest(fusion.__file__)} | {_class_digest(cls) for cls in classes}
+    return hashlib.sha1("\n".join(sorted(digests)).encode()).hexdigest()
+
+
+def model_digest(model: nn.Module) -> str:
+    """A short hash of the built architecture (its ``repr``: layers, widths, kernels) and of
+    the code of its classes (:func:`code_digest`), so that a change to a ``forward`` changes
+    it while a docstring or comment edit does not."""
+    text = repr(model) + "\n" + code_digest(model)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _cache_key(model: nn.Module, shape: tuple[int, ...], fuse: bool) -> str:
@@ -135,10 +188,6 @@ def _committed_count(model_id: str, digest: str, shape: tuple[int, ...],
     its row was made by this counting code (``cache_version``) for this architecture
     (``model_digest``) and input size; else None. A fresh clone thus reuses the study's counts
     instead of re-tracing every model; a changed model or counting rule is recounted."""
-    import csv
-
-    from analysis import paths
-
     table = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
     if not fuse or not table.is_file():
         return None
@@ -166,16 +215,11 @@ def profile_model(name: str, input_size: int | None = None, *, fuse: bool = True
     """:func:`count_complexity` of a registered model, cached on disk.
 
     The cache (``paths.cache_dir()/complexity``) is keyed by model id, input shape, fused or
-    not, and a hash of the built architecture, so a change to a model's code is never served
-    a stale count. On a cache miss the committed study's count is reused when it matches
+    not, and :func:`model_digest` (the built architecture and the source of its classes), so
+    a change to a model's code is never served a stale count. On a cache miss the committed study's count is reused when it matches
     (:func:`_committed_count`); ``cache=False`` always recounts. ``input_size=None`` uses the
     model's native resolution.
     """
-    import json
-
-    from analysis import paths
-    from analysis.models import create_model, get_entry
-
     entry = get_entry(name)
     size = entry.input_size if input_size is None else input_size
     model = create_model(entry.id)
@@ -209,12 +253,7 @@ def count_table(models: Sequence[str], *, fuse: bool = True, cache: bool = True,
     (paper values are NaN for models outside Table 9; the last two let
     :func:`profile_model` reuse a committed row only for the same code and architecture).
     """
-    import math
-
-    import pandas as pd
-    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
-
-    from analysis.models import create_model, get_entry
+    from tqdm import tqdm  # optional progress bar (plain: no ipywidgets needed in notebooks)
 
     rows = []
     for name in tqdm(list(models), desc="counting", unit="model", disable=not progress):

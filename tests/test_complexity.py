@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import torch
 import torch.nn as nn
@@ -147,3 +149,90 @@ def test_graph_costs_see_fusion_and_scalars():
     scal = graph_costs(Scalars(), x)
     assert scal["operators"] == 2 and scal["merges"] == 0
     assert graph_costs(nn.Identity(), x)["operators"] == 0
+
+
+# --- counts that cannot go stale: the cache key follows the code of the model's classes -------
+
+NET_SOURCE = '''"""A temporary model module."""
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    """Doc."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1, bias=False)
+
+    def forward(self, x):
+        return self.conv(x)  # one conv
+'''
+DOC_EDIT = NET_SOURCE.replace('"""Doc."""', '"""Another docstring."""').replace(
+    "# one conv", "# a reworded comment")
+FORWARD_EDIT = NET_SOURCE.replace("return self.conv(x)", "return self.conv(self.conv(x))")
+
+
+@pytest.fixture
+def temp_model(tmp_path, monkeypatch):
+    """Register ``temp_net``, built from a module file the test rewrites (``write(source)``);
+    the registry, cache and committed table are restored / private for the test."""
+    import importlib.util
+    import sys
+
+    from analysis import paths
+    from analysis.models import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_LOOKUP", dict(registry._LOOKUP))
+    monkeypatch.setattr(paths, "NOTEBOOK_OUTPUTS", tmp_path / "outputs")
+    monkeypatch.setenv("MOBILEONE_STUDY_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "temp_net_module.py"
+
+    def write(source: str):
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("temp_net_module", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        monkeypatch.setitem(sys.modules, "temp_net_module", module)
+        return module
+
+    registry.register_model("temp_net", display_name="Temp net", family="conv",
+                            input_size=8)(lambda **kw: sys.modules["temp_net_module"].Net())
+    return write
+
+
+def test_a_changed_forward_changes_the_key_and_is_recounted(temp_model):
+    from analysis.models import create_model
+
+    temp_model(NET_SOURCE)
+    before = complexity.model_digest(create_model("temp_net"))
+    first = profile_model("temp_net")
+    assert first.macs == 3 * 3 * 8 * 8
+    temp_model(FORWARD_EDIT)  # same layers, same repr: only forward() differs
+    assert complexity.model_digest(create_model("temp_net")) != before
+    assert profile_model("temp_net").macs == 2 * first.macs  # recounted, not served stale
+
+
+def test_a_docstring_or_comment_edit_keeps_the_key(temp_model, monkeypatch):
+    from analysis.models import create_model
+
+    temp_model(NET_SOURCE)
+    before = complexity.model_digest(create_model("temp_net"))
+    first = profile_model("temp_net")
+    temp_model(DOC_EDIT)
+    assert complexity.model_digest(create_model("temp_net")) == before
+    monkeypatch.setattr(complexity, "count_complexity",
+                        lambda *a, **k: pytest.fail("the cache should have been used"))
+    assert profile_model("temp_net") == first
+
+
+def test_the_key_covers_the_zoo_modules_that_define_the_classes():
+    from analysis.models import create_model, fusion, layers, mobileone
+
+    def joined(*modules):  # fusion makes the deployed form that is counted: always in
+        parts = {complexity.source_digest(m.__file__) for m in (*modules, fusion)}
+        return hashlib.sha1("\n".join(sorted(parts)).encode()).hexdigest()
+
+    assert complexity.code_digest(create_model("mobileone_s0")) == joined(mobileone)
+    # MobileNetV2's classes are all in layers.py; its config (mobilenet.py) is in the repr
+    assert complexity.code_digest(create_model("mobilenetv2_100")) == joined(layers)

@@ -68,3 +68,27 @@ def test_missing_markers_are_an_error(fake_counts, tmp_path, capsys):
     readme.write_text("no markers\n")
     assert zoo_readme.main(["--readme", str(readme)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_family_table_sets_each_scaling_entry_beside_timm_and_the_paper(fake_counts):
+    rows = _rows(zoo_readme.render_family_table())
+    native = len(list_models("mobilenet_scaling"))
+    assert len(rows) == native + 3 * len(zoo_readme.RESOLUTIONS)
+    by_point = {(r[0], r[1]): r for r in rows}
+    v1 = by_point[("MobileNetV1-x0.25", "224")]  # no timm row: the paper's Table 6
+    assert v1[3] == "–" and v1[4] == "0.5" and v1[7] == "41"
+    assert v1[8] == f"{100 * (100 / 41 - 1):+.1f}%"  # faked 100 M MACs against the paper
+    lite = by_point[("EfficientNet-Lite4", "300")]  # timm: tf_efficientnet_lite4, 13,006,568
+    assert lite[2] == "13.007" and lite[3] == "= ours" and lite[4] == "–"
+    assert lite[6] == f"{5106068672 / 2e6:.1f}"
+    assert ("MobileNetV2-x1.0", "128") in by_point and ("EfficientNet-Lite0", "192") in by_point
+
+
+def test_family_markers_are_rewritten_only_where_present(fake_counts, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{zoo_readme.START}\n{zoo_readme.END}\n{zoo_readme.FAMILY_START}\nold\n"
+                      f"{zoo_readme.FAMILY_END}\n")
+    assert zoo_readme.main(["--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old" not in text and "| EfficientNet-Lite0 | 224 |" in text
+    assert text.endswith(f"{zoo_readme.FAMILY_END}\n")

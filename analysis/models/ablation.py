@@ -66,7 +66,7 @@ from analysis.errors import ConfigError, UnknownModelError
 from analysis.models.dynamic import SE_RATIO
 from analysis.models.fusion import fuse_bn, fused_conv
 from analysis.models.layers import SqueezeExcite, get_activation
-from analysis.models.registry import register_model
+from analysis.models.registry import get_entry, register_model
 
 PAPER = "Vasu et al., An Improved One millisecond Mobile Backbone, CVPR 2023 (Tables 2 and 3)"
 
@@ -274,17 +274,16 @@ class AblationNet(nn.Module):
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-def layer_table(model: AblationNet, input_size: int | None = None):
-    """One row per weight layer of ``model`` (a pandas DataFrame), for the notebooks.
+def layer_table(model: AblationNet, input_size: int | None = None) -> list[dict]:
+    """One row (a dict) per weight layer of ``model``, for the notebooks (which show it as a
+    table: ``pandas.DataFrame(layer_table(model))``; the model layer does not use pandas).
 
-    Columns: ``layer`` (1..depth), ``stage`` (0 = stem, 5 = head), ``role``, ``kernel``,
+    Keys: ``layer`` (1..depth), ``stage`` (0 = stem, 5 = head), ``role``, ``kernel``,
     ``stride``, ``in_channels``, ``out_channels``, ``in_size``, ``out_size`` (square sides),
-    ``activation``, ``se``, ``residual_from`` (layer whose input is added, or <NA>) and
+    ``activation``, ``se``, ``residual_from`` (layer whose input is added, or None) and
     ``macs``: k²·C_in·C_out·H_out·W_out for a conv, C_in·C_out for the linear layer
     (closed form; the activations', SE's and shortcuts' work is not in it).
     """
-    import pandas as pd
-
     if not isinstance(model, AblationNet):
         raise ConfigError(f"layer_table needs an AblationNet, got {type(model).__name__}")
     size = model.input_size if input_size is None else int(input_size)
@@ -307,9 +306,7 @@ def layer_table(model: AblationNet, input_size: int | None = None):
         "in_size": 1, "out_size": 1, "activation": "none", "se": False, "residual_from": None,
         "macs": fc.in_features * fc.out_features,
     })
-    table = pd.DataFrame(rows)
-    table["residual_from"] = table["residual_from"].astype("Int64")
-    return table
+    return rows
 
 
 # -- the registered variants ------------------------------------------------------------------
@@ -358,8 +355,6 @@ PAPER_TABLES = {"table2": ("table2_activations", "activation"),
 
 def get_variant(model_id: str) -> Variant:
     """The :class:`Variant` of a registered ablation network (id, display name or alias)."""
-    from analysis.models.registry import get_entry
-
     entry = get_entry(model_id)
     if entry.id not in _BY_ID:
         raise UnknownModelError(f"{model_id!r} is not an ablation network; known: "

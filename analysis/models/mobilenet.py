@@ -1,10 +1,15 @@
-"""MobileNet V1, V2 and V3, each as its original paper defines it (random initialisation).
+"""MobileNet V1, V2 and V3, each as its original paper defines it (random initialisation),
+at the width multipliers α of the family's own scaling rule.
 
 - **MobileNetV1** (Howard et al., 2017, Table 1): a 3×3 stem and 13 depthwise separable
-  layers, each conv followed by BN and ReLU; global pool and one FC layer. Width 1.0.
+  layers, each conv followed by BN and ReLU; global pool and one FC layer. The width
+  multiplier α (§4.2, Table 6) scales every layer's channels; registered at α = 0.25, 0.5,
+  0.75, 1.0 (the paper's Table 6) and 1.25.
 - **MobileNetV2** (Sandler et al., CVPR 2018, Table 2): inverted residuals with linear
   bottlenecks, ReLU6; widths scaled by the multiplier and rounded to multiples of 8 (the
-  reference code's rule), the last 1×1 conv is 1280 wide, scaled up only for multipliers > 1.
+  reference code's rule), the last 1×1 conv is 1280 wide, scaled up only for multipliers > 1
+  (§6.1: "for multipliers less than one, we apply width multiplier to all layers except the
+  very last convolutional layer"). Registered at α = 0.35, 0.5, 0.75, 1.0 and 1.4.
 - **MobileNetV3** (Howard et al., ICCV 2019, Tables 1 and 2): bnecks with per-layer kernel,
   expansion width, Squeeze-Excite and activation (ReLU or hard-swish); SE bottleneck =
   expansion width / 4 rounded to a multiple of 8, ReLU inside and a hard-sigmoid gate;
@@ -13,6 +18,16 @@
   One known difference between the paper's Table 2 and its reference code: the table marks SE
   on Small's last 1×1 conv (576), the reference code (and the paper's 2.5 M / 56 M) has none;
   we follow the code.
+  Width multipliers (Large 0.75, Small 0.5 / 0.75) follow the reference code
+  (``mobilenet_v3.py`` of tensorflow/models): each bneck's expansion is a *factor* of its input
+  width (64/16, 72/16, 88/24 … — the table's widths divided by the block's input width at
+  α = 1), every width is rounded by ``make_divisible(·, 8)``, and the efficient head's FC
+  (1280 / 1024) is not scaled. Below α = 0.75 the stem stays 16 wide, as in timm's
+  ``mobilenetv3_small_050`` (the only published model at that width).
+
+The input size is not part of an entry: every builder takes any resolution (the resolution
+multiplier ρ of MobileNetV1 §4.3 is ``profile_model(name, input_size=…)`` or the harness's
+input size), so one entry covers 128, 160, 192 and 224 pixels.
 """
 
 from __future__ import annotations
@@ -123,52 +138,119 @@ MOBILENETV3: dict[str, MobileNetV3Config] = {
 }
 
 
-def mobilenetv3(variant: str = "large", num_classes: int = 1000,
+def mobilenetv3(variant: str = "large", width: float = 1.0, num_classes: int = 1000,
                 dropout: float = 0.2) -> ConvClassifier:
-    """MobileNetV3-Large or -Small at width 1.0."""
+    """MobileNetV3-Large or -Small with width multiplier ``width`` (see the module docstring
+    for the reference code's rounding rules)."""
     cfg = MOBILENETV3[variant]
-    stem = ConvBnAct(3, cfg.stem, 3, stride=2, act="hardswish")
-    blocks, cin = [], cfg.stem
+    stem_ch = cfg.stem if width < 0.75 else make_divisible(cfg.stem * width)
+    stem = ConvBnAct(3, stem_ch, 3, stride=2, act="hardswish")
+    blocks, cin, base_in = [], stem_ch, cfg.stem
     for b in cfg.bnecks:
-        se = make_divisible(b.exp / 4) if b.se else 0
-        blocks.append(InvertedResidual(cin, b.out, b.kernel, b.stride, mid_channels=b.exp,
+        mid = make_divisible(cin * b.exp / base_in)  # expansion factor of the input width
+        cout = make_divisible(b.out * width)
+        se = make_divisible(mid / 4) if b.se else 0
+        blocks.append(InvertedResidual(cin, cout, b.kernel, b.stride, mid_channels=mid,
                                        act=b.act, se_channels=se, se_act="relu",
                                        se_gate="hard_sigmoid"))
-        cin = b.out
-    head = ConvBnAct(cin, cfg.last_conv, 1, act="hardswish")
-    pre_logits = nn.Sequential(nn.Linear(cfg.last_conv, cfg.head_width),
+        cin, base_in = cout, b.out
+    last_conv = make_divisible(cfg.last_conv * width)
+    head = ConvBnAct(cin, last_conv, 1, act="hardswish")
+    pre_logits = nn.Sequential(nn.Linear(last_conv, cfg.head_width),
                                get_activation("hardswish"))
     return ConvClassifier(stem, nn.Sequential(*blocks), head, cfg.head_width, num_classes,
                           pre_logits=pre_logits, dropout=dropout)
 
 
 # --- registry ------------------------------------------------------------------------------
+#
+# The models of Table 9 keep their ids and display names; the other widths are registered by
+# the loops below, from one table of (id, display name, α) each. Every width of a family is in
+# its ``<family>_width`` group and in ``mobilenet_width``; the resolution sweeps start from
+# ``mobilenet_resolution``.
+
+WIDTH_GROUPS = ("mobilenet_width", "mobilenet_scaling")
+RESOLUTION_GROUP = "mobilenet_resolution"
+
 
 @register_model("mobilenetv1", display_name="MobileNetV1", family="conv", paper=PAPER_V1,
-                aliases=("mobilenetv1_100", "mobilenet_v1"))
+                aliases=("mobilenetv1_100", "mobilenet_v1", "MobileNetV1-x1.0"),
+                groups=("mobilenetv1_width", *WIDTH_GROUPS, RESOLUTION_GROUP))
 def mobilenetv1_100(**kwargs) -> ConvClassifier:
     return mobilenetv1(1.0, **kwargs)
 
 
 @register_model("mobilenetv2_100", display_name="MobileNetV2-x1.0", family="conv",
-                paper=PAPER_V2, aliases=("mobilenet_v2", "mobilenetv2"))
+                paper=PAPER_V2, aliases=("mobilenet_v2", "mobilenetv2"),
+                groups=("mobilenetv2_width", *WIDTH_GROUPS, RESOLUTION_GROUP))
 def mobilenetv2_100(**kwargs) -> ConvClassifier:
     return mobilenetv2(1.0, **kwargs)
 
 
 @register_model("mobilenetv2_140", display_name="MobileNetV2-x1.4", family="conv",
-                paper=PAPER_V2)
+                paper=PAPER_V2, groups=("mobilenetv2_width", *WIDTH_GROUPS))
 def mobilenetv2_140(**kwargs) -> ConvClassifier:
     return mobilenetv2(1.4, **kwargs)
 
 
 @register_model("mobilenetv3_small", display_name="MobileNetV3-S", family="conv",
-                paper=PAPER_V3, aliases=("mobilenetv3_small_100", "mobilenet_v3_small"))
+                paper=PAPER_V3, aliases=("mobilenetv3_small_100", "mobilenet_v3_small"),
+                groups=("mobilenetv3_small_width", *WIDTH_GROUPS))
 def mobilenetv3_small(**kwargs) -> ConvClassifier:
     return mobilenetv3("small", **kwargs)
 
 
 @register_model("mobilenetv3_large", display_name="MobileNetV3-L", family="conv",
-                paper=PAPER_V3, aliases=("mobilenetv3_large_100", "mobilenet_v3_large"))
+                paper=PAPER_V3, aliases=("mobilenetv3_large_100", "mobilenet_v3_large"),
+                groups=("mobilenetv3_large_width", *WIDTH_GROUPS))
 def mobilenetv3_large(**kwargs) -> ConvClassifier:
     return mobilenetv3("large", **kwargs)
+
+
+@dataclass(frozen=True)
+class WidthVariant:
+    """One width-multiplier entry: its id, display name, width α and the builder's family
+    argument (``"v1"``, ``"v2"``, ``"large"``, ``"small"``)."""
+
+    id: str
+    display_name: str
+    width: float
+    arch: str
+
+
+#: The widths beyond Table 9's (ids follow timm's: ``<family>_<100·α>``).
+WIDTH_VARIANTS: tuple[WidthVariant, ...] = (
+    WidthVariant("mobilenetv1_025", "MobileNetV1-x0.25", 0.25, "v1"),
+    WidthVariant("mobilenetv1_050", "MobileNetV1-x0.5", 0.5, "v1"),
+    WidthVariant("mobilenetv1_075", "MobileNetV1-x0.75", 0.75, "v1"),
+    WidthVariant("mobilenetv1_125", "MobileNetV1-x1.25", 1.25, "v1"),
+    WidthVariant("mobilenetv2_035", "MobileNetV2-x0.35", 0.35, "v2"),
+    WidthVariant("mobilenetv2_050", "MobileNetV2-x0.5", 0.5, "v2"),
+    WidthVariant("mobilenetv2_075", "MobileNetV2-x0.75", 0.75, "v2"),
+    WidthVariant("mobilenetv3_large_075", "MobileNetV3-L-x0.75", 0.75, "large"),
+    WidthVariant("mobilenetv3_small_050", "MobileNetV3-S-x0.5", 0.5, "small"),
+    WidthVariant("mobilenetv3_small_075", "MobileNetV3-S-x0.75", 0.75, "small"),
+)
+_GROUP = {"v1": "mobilenetv1_width", "v2": "mobilenetv2_width",
+          "large": "mobilenetv3_large_width", "small": "mobilenetv3_small_width"}
+
+
+def build_width_variant(variant: WidthVariant, **kwargs) -> ConvClassifier:
+    if variant.arch == "v1":
+        return mobilenetv1(variant.width, **kwargs)
+    if variant.arch == "v2":
+        return mobilenetv2(variant.width, **kwargs)
+    return mobilenetv3(variant.arch, variant.width, **kwargs)
+
+
+def _register(variant: WidthVariant) -> None:
+    paper = {"v1": PAPER_V1, "v2": PAPER_V2}.get(variant.arch, PAPER_V3)
+
+    @register_model(variant.id, display_name=variant.display_name, family="conv", paper=paper,
+                    groups=(_GROUP[variant.arch], *WIDTH_GROUPS))
+    def build(**kwargs) -> ConvClassifier:
+        return build_width_variant(variant, **kwargs)
+
+
+for _variant in WIDTH_VARIANTS:
+    _register(_variant)
