@@ -22,12 +22,15 @@ statistics (:func:`~analysis.models.fusion.randomize_batchnorm`) so that fusing 
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import Callable
 
 import torch
 import torch.nn as nn
+from fvcore.nn import FlopCountAnalysis
 
-from analysis.complexity import count_complexity
+from analysis.complexity import ELEMENTWISE_HANDLES, input_shape_for, split_counts
 from analysis.errors import ConfigError
 from analysis.latency.campaign import as_items
 from analysis.latency.harness import Item, resolve
@@ -42,9 +45,16 @@ MATMUL_N = 2048
 
 
 def fvcore_counts(module: nn.Module, input_size: int, batch_size: int) -> tuple[int, int]:
-    """``(macs, params)`` of ``module`` as given (not fused again), counted with fvcore."""
-    c = count_complexity(module, input_size, fuse=False, batch_size=batch_size)
-    return c.macs, c.params
+    """``(macs, params)`` of ``module`` as given (not fused again): fvcore's MACs with the
+    element-wise work split off, exactly ``count_complexity(...).macs``, in one trace."""
+    x = torch.zeros(input_shape_for(input_size, batch_size))
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings
+        logging.getLogger("fvcore").setLevel(logging.ERROR)
+        flops = FlopCountAnalysis(module.eval(), x).unsupported_ops_warnings(False)
+        flops = flops.uncalled_modules_warnings(False).set_op_handle(**ELEMENTWISE_HANDLES)
+        macs, _ = split_counts(flops)
+    return int(macs), sum(p.numel() for p in module.parameters())
 
 
 def model_items(models, *, fuse: bool = True, input_size: int | None = None) -> list[Item]:
