@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from analysis.constants import METRIC_LABELS, METRIC_WORDS
+from analysis.constants import ALPHA, METRIC_LABELS, METRIC_WORDS
 
 
 def finite(value) -> bool:
@@ -166,3 +166,40 @@ def rho_text(r, *, against: Sequence[float] = (), scipy_p: bool = True) -> str:
     tail = f"; scipy p = {format_p(r['p_value'])}" if scipy_p and finite(r["p_value"]) else ""
     return (f"ρ = {number(r['rho'], k)} (95 % CI {number(lo, k)} to {number(hi, k)}, "
             f"n = {n}{tail})")
+
+
+def support_text(r) -> str:
+    """Whether the primary inference of ``r`` (fields of :class:`analysis.stats.Correlation`)
+    supports a non-zero correlation, in words."""
+    if int(r["n"]) < 3 or not finite(r["rho"]):
+        return "no inference possible"
+    if not r["supported"]:
+        why = ("the interval includes 0" if finite(r["ci_low"])
+               else f"the exact p exceeds {ALPHA}")
+        return f"not distinguishable from no correlation ({why})"
+    word = "borderline: supported only just" if r["borderline"] else "supported"
+    return f"a {direction(r['rho'])} correlation is {word}"
+
+
+def disagreement_text(r) -> str:
+    """One sentence when scipy's p and the bootstrap interval (the primary inference for
+    n > 8) disagree about ρ = 0, else ``""``."""
+    if not finite(r["ci_low"]) or not finite(r["p_value"]):
+        return ""
+    p_says = r["p_value"] <= ALPHA
+    if p_says == bool(r["supported"]):
+        return ""
+    if p_says:
+        return (f" scipy's p = {format_p(r['p_value'])} would call it significant, but the "
+                "bootstrap interval, the primary inference here, includes 0.")
+    return (f" The bootstrap interval excludes 0 although scipy's p = "
+            f"{format_p(r['p_value'])} is above {ALPHA}; the interval is the primary inference.")
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """``value`` with its sign and ``digits`` decimals: ``+0.03``, ``-0.12``; a value that
+    rounds to zero reads ``+0.00`` (never ``-0.00``)."""
+    if not finite(value):
+        return "n/a"
+    text = f"{value:+.{digits}f}"
+    return "+" + text[1:] if float(text) == 0 else text

@@ -11,11 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import correlation_study as cs  # noqa: E402
-from analysis import plots, report  # noqa: E402
-from analysis.latency import load_latency  # noqa: E402
-from analysis.models import resolve_models  # noqa: E402
-from analysis.stats import correlation_table  # noqa: E402
+from analysis import plots  # noqa: E402
+from analysis.studies import correlation  # noqa: E402
 from analysis.studies.ablation import compute as ablation  # noqa: E402
 from analysis.studies.ablation import figures as ablation_figures  # noqa: E402
 
@@ -42,11 +39,12 @@ def check(fig) -> None:
 
 
 @pytest.fixture(scope="module")
-def joined():
-    latency = load_latency(cs.study_files())
-    latency["device"] = cs.device_key(latency)
-    selection = resolve_models("figure2")
-    return cs.join_latency_costs(latency, selection, cs.count_models(selection)).joined
+def study01():
+    """Notebook 01's default study (every shipped device) with few resamples."""
+    params = correlation.parameters(N_BOOTSTRAP=200)
+    inputs = correlation.load(params)
+    joined = correlation.join(params, inputs)
+    return params, inputs, joined
 
 
 def test_the_check_can_fail():
@@ -75,21 +73,20 @@ def test_log_ticks_are_plain_and_at_least_three():
     assert plots.plain_number(1e6) == "1,000,000" and plots.plain_number(0.5) == "0.5"
 
 
-def test_figure2_every_shipped_device(joined):
-    subtitles = {d: "runtime, statistic" for d in joined["device"].unique()}
-    for device, part in joined.groupby("device", sort=False):
-        check(plots.plot_latency_vs_metrics(part, ("macs", "params"), device=device,
-                                            subtitle=subtitles[device]))
+def test_figure2_every_shipped_device(study01):
+    _, inputs, joined = study01
+    figures = correlation.figure2(inputs, joined)
+    assert len(figures) == joined.frame["device"].nunique()
+    for fig in figures.values():
+        check(fig)
 
 
-def test_predictor_ranking_and_agreement(joined):
-    metrics = [m for m in report.METRIC_LABELS if m in joined.columns]
-    corr = correlation_table(joined, metrics, n_bootstrap=200)
-    check(plots.plot_correlation_ranking(corr, metric_order=metrics,
-                                         metric_labels=report.METRIC_LABELS))
-    _, rho, n = cs.agreement_tables(joined, n_bootstrap=200, seed=0)
-    sources = {d: "paper" for d in rho.index}
-    check(plots.plot_rank_agreement(rho, n, sources=sources))
+def test_predictor_ranking_and_agreement(study01):
+    params, inputs, joined = study01
+    for fig in correlation.ranking(joined, correlation.correlate(params, joined)).values():
+        check(fig)
+    for fig in correlation.heatmap(inputs, correlation.agree(params, joined)).values():
+        check(fig)
 
 
 @pytest.mark.parametrize("notebook", ["02_activation_ablation", "03_block_ablation"])

@@ -23,6 +23,7 @@ from analysis.errors import ConfigError
 
 #: Notebook stem → the study module behind it, in the order ``reproduce`` runs them.
 STUDIES: dict[str, str] = {
+    "01_metric_correlation": "analysis.studies.correlation",
     "02_activation_ablation": "analysis.studies.ablation.activations",
     "03_block_ablation": "analysis.studies.ablation.blocks",
     "04_mobileone_reparameterization": "analysis.studies.reparam",
