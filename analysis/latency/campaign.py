@@ -17,6 +17,7 @@ refused when the context differs, naming the column), ``force`` starts it anew. 
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import itertools
 import os
@@ -289,71 +290,100 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                                                 expected=expected, setups=setups,
                                                 context=context, items=items,
                                                 order_of=order_of)
-    rows, failed, skipped, unfinished = [], {}, [], []
-    counts: dict[tuple, tuple] = {}
-    total, finished = sessions * len(items) * len(setups), 0
+    state = _State(out_path, fieldnames, keep_samples, progress,
+                   sessions * len(items) * len(setups))
     reraise = (Exception,) if on_error == "raise" else (AnalysisError,)
+    timing = dict(runs=runs, warmup=warmup, timer=timer)
+    describing = dict(warmup=warmup, batch_size=batch_size, context=context, device=device)
     try:
         for session in range(1, sessions + 1):
             for position, number in enumerate(orders[session]):
                 item = items[number]
                 labels = {s: _label(item, s, session, sessions, len(setups)) for s in setups}
                 todo = [s for s in setups if _done_key(session, item, s) not in done]
-                skipped += [labels[s] for s in setups if s not in todo]
-                finished += len(setups) - len(todo)
+                state.skip([labels[s] for s in setups if s not in todo])
                 if not todo:
                     continue
                 if deadline is not None and time.monotonic() > deadline:
-                    unfinished += [labels[s] for s in todo]
+                    state.unfinished += [labels[s] for s in todo]
                     continue
-                try:
+                with state.guard([labels[s] for s in todo], reraise):
                     module, example = prepare(item, batch_size=batch_size,
                                               seed=_item_seed(seed, session, number))
-                except KeyboardInterrupt:
-                    raise
-                except reraise:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
-                    failed.update({labels[s]: first_line(exc, with_type=True) for s in todo})
-                    finished += len(todo)
-                    continue
-                for setup in todo:
-                    finished += 1
-                    try:
-                        samples = time_prepared(module, example, setup, runs=runs,
-                                                warmup=warmup, timer=timer)
-                        if item.key not in counts:
-                            counts[item.key] = counts_of(item, module, batch_size)
-                    except KeyboardInterrupt:
-                        raise
-                    except reraise:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - reported, the others go on
-                        failed[labels[setup]] = first_line(exc, with_type=True)
-                        if progress:
-                            print(f"[{finished}/{total}] {labels[setup]}: failed "
-                                  f"({failed[labels[setup]]})", file=sys.stderr, flush=True)
-                        continue
-                    row = describe(item, setup, samples, warmup=warmup, batch_size=batch_size,
-                                   context=context, device=device,
-                                   timer=timer or timer_for(setup), counts=counts[item.key])
-                    row.update(campaign=cid, session=session, order=position)
-                    if out_path is not None:
-                        _append(out_path, fieldnames, [row])
-                        if keep_samples:
-                            _append(samples_path(out_path), SAMPLE_COLUMNS,
-                                    [{**row, "run": i, "latency_ms": round(float(v), 6)}
-                                     for i, v in enumerate(samples)])
-                    rows.append(row)
-                    if progress:
-                        _progress(finished, total, row, labels[setup])
+                    for setup in todo:
+                        with state.guard([labels[setup]], reraise):
+                            samples = time_prepared(module, example, setup, **timing)
+                            counts = state.counts_of(item, module, batch_size)
+                            row = describe(item, setup, samples, timer=timer or timer_for(setup),
+                                           counts=counts, **describing)
+                            row.update(campaign=cid, session=session, order=position)
+                            state.write(row, samples, labels[setup])
     except KeyboardInterrupt:
         if out_path is not None:
-            print(f"interrupted: {len(rows)} rows written to {out_path}; run again with "
+            print(f"interrupted: {len(state.rows)} rows written to {out_path}; run again with "
                   f"--resume to measure the rest", file=sys.stderr, flush=True)
         raise
-    frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "model_id"])
-    return Measurements(frame, failed, skipped, unfinished, out_path, cid)
+    frame = pd.DataFrame(state.rows, columns=[*MEASURE_COLUMNS, "model_id"])
+    return Measurements(frame, state.failed, state.skipped, state.unfinished, out_path, cid)
+
+
+@dataclass
+class _State:
+    """A running campaign: where rows go, what was measured, failed or skipped, progress."""
+
+    out: Path | None
+    fieldnames: Sequence[str]
+    keep_samples: bool
+    progress: bool
+    total: int
+    rows: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)
+    unfinished: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    finished: int = 0
+
+    def skip(self, labels: list[str]) -> None:
+        self.skipped += labels
+        self.finished += len(labels)
+
+    def counts_of(self, item: Item, module, batch_size: int) -> tuple:
+        """The item's counts, computed once per campaign."""
+        if item.key not in self.counts:
+            self.counts[item.key] = counts_of(item, module, batch_size)
+        return self.counts[item.key]
+
+    @contextlib.contextmanager
+    def guard(self, labels: list[str], reraise: tuple):
+        """Record an exception of the block as the failure of ``labels`` and go on, except a
+        ``KeyboardInterrupt`` and the types in ``reraise``."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise
+        except reraise:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
+            message = first_line(exc, with_type=True)
+            for label in labels:
+                if label not in self.failed:
+                    self.failed[label] = message
+                    self.finished += 1
+                    if self.progress:
+                        print(f"[{self.finished}/{self.total}] {label}: failed ({message})",
+                              file=sys.stderr, flush=True)
+
+    def write(self, row: dict, samples, label: str) -> None:
+        if self.out is not None:
+            _append(self.out, self.fieldnames, [row])
+            if self.keep_samples:
+                _append(samples_path(self.out), SAMPLE_COLUMNS,
+                        [{**row, "run": i, "latency_ms": round(float(v), 6)}
+                         for i, v in enumerate(samples)])
+        self.rows.append(row)
+        self.finished += 1
+        if self.progress:
+            _progress(self.finished, self.total, row, label)
 
 
 def measure_models(models, runtime="torch", *, runs: int = 100, warmup: int = 10,
