@@ -210,7 +210,7 @@ def test_rules_normalise_and_refuse(tmp_path):
 def test_a_notebook_without_ablation_networks_stops_before_any_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("MOBILEONE_STUDY_RUNS", str(tmp_path / "runs"))
     csv = tmp_path / "template.csv"
-    csv.write_text("model,latency_ms\nMobileOne-S0,0.8\n")
+    csv.write_text("model,latency_ms,device\nMobileOne-S0,0.8,My Phone\n")
     namespace = {name: p.default for name, p in spec(activations.NOTEBOOK).items()}
     namespace.update(LATENCY_CSV=str(csv), RUNTIMES="none")
     with pytest.raises(ConfigError, match="export them first"):
