@@ -104,7 +104,8 @@ class StudyResult:
                        for name, t in self.tables.items()},
             "findings": findings_dict(self.findings),
             "conclusion": self.conclusion,
-            "inputs": {paths.relative(p): file_sha256(p) for p in sorted(set(self.inputs))},
+            "inputs": {rel: file_sha256(p) for rel, p in sorted(
+                {paths.relative(p): p for p in self.inputs}.items())},
             **({"notes": dict(self.notes)} if self.notes else {}),
         })
 
