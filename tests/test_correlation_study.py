@@ -66,7 +66,7 @@ def test_the_shipped_study_and_a_users_files_come_from_the_manifest(user_csv):
     sources = compute.device_sources(latency)
     assert sources["Pixel 7"] == "your file" and sources["iPhone 12"] == "paper"
     shipped = compute.device_sources(compute.read_latency(compute.study_files()))
-    assert shipped["AMD EPYC · torch"] == "measured here"  # manifest kind "campaign"
+    assert shipped["AMD EPYC · torch"] == "this project"  # manifest kind "campaign"
 
 
 def test_a_series_names_its_runtime_and_regime_only_where_a_device_has_several():

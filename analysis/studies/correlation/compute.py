@@ -42,7 +42,7 @@ ABLATION = ("ablation", "ablation_extra")
 #: Families kept by the conv-only analysis (transformers removed).
 CONV_FAMILIES = ("conv", "mobileone")
 #: Where a device's numbers come from, by the manifest's ``kind`` of its file.
-SOURCE_WORDS = {"paper": "paper", "campaign": "measured here"}
+SOURCE_WORDS = {"paper": "paper", "campaign": "this project"}
 YOUR_FILE = "your file"
 
 
@@ -103,7 +103,7 @@ def device_key(latency: pd.DataFrame) -> np.ndarray:
 
 
 def device_sources(latency: pd.DataFrame) -> dict[str, str]:
-    """``device → "paper" | "measured here" | "your file"``, by the manifest's ``kind`` of the
+    """``device → "paper" | "this project" | "your file"``, by the manifest's ``kind`` of the
     files each device came from (a file outside the manifest is the user's)."""
     kinds = {e.path.resolve(): e.kind for e in manifest.entries()}
     out = {}

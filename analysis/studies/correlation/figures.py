@@ -121,7 +121,7 @@ def plot_rank_agreement(matrix, counts, *, sources: dict | None = None,
                                      "(Spearman ρ; n = models both measured)"):
     """Heat map of Spearman ρ between devices' latency rankings, each cell with its n
     (``counts``, same shape). Rows carry "k. device [source]" (``sources`` maps a device to
-    ``"paper"``, ``"measured here"`` or ``"your file"``), columns the same numbers k."""
+    ``"paper"``, ``"this project"`` or ``"your file"``), columns the same numbers k."""
     sources = sources or {}
     names = [f"{i + 1}. {d} [{sources[d]}]" if d in sources else f"{i + 1}. {d}"
              for i, d in enumerate(matrix.index)]
