@@ -170,7 +170,7 @@ def test_findings_follow_the_tables(quick_run):
     f = result.findings
     corr = result.table("correlations")
     row = corr.iloc[0]
-    assert f.correlation(row["device"], row["metric"]).rho == row["rho"]
+    assert f.claim(row["device"], row["metric"]).rho.rho == row["rho"]
     assert {b.device for b in f.best} == set(corr["device"])
     assert all(not b.comparable for b in f.best)  # n = 6: no paired comparison
     verdicts = result.table("claim_verdicts")
@@ -214,7 +214,7 @@ def synthetic_findings(data: pd.DataFrame, *, table1=None, agreement=None, conv=
 
 def test_tiny_n_is_labelled_and_never_supported():
     f = synthetic_findings(device_data(3, 0))
-    macs = f.correlation("d", "macs")
+    macs = f.claim("d", "macs").rho
     assert macs.rho == 1.0 and macs.n == 3  # perfectly ranked, yet the exact p is 1/3
     assert macs.exact_p == pytest.approx(1 / 3) and not macs.supported and not macs.has_ci
     assert not f.best[0].comparable and f.best[0].better_than == ()
@@ -236,7 +236,7 @@ def test_claim_verdicts_judge_strength_against_the_threshold():
     f = synthetic_findings(device_data(25, 3, noise=0.05), n_bootstrap=2000)
     verdicts = {c.metric: c for c in f.claims}
     assert verdicts["macs"].verdict == "contradicted"  # ρ ≈ 1: not weak
-    assert verdicts["macs"].ci_low > WEAK_THRESHOLD and f.weak_threshold == WEAK_THRESHOLD
+    assert verdicts["macs"].rho.ci_low > WEAK_THRESHOLD and f.weak_threshold == WEAK_THRESHOLD
 
 
 def test_p_and_interval_disagreement_is_found():

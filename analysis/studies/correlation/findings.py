@@ -69,15 +69,6 @@ class Rho:
 
 
 @dataclass(frozen=True)
-class MetricCorrelation:
-    """ρ of one cost metric with latency on one device."""
-
-    device: str
-    metric: str
-    rho: Rho
-
-
-@dataclass(frozen=True)
 class Table1Cell:
     """One cell of the paper's Table 1 next to ours on the paper's own latencies."""
 
@@ -99,10 +90,7 @@ class ClaimVerdict:
     device: str
     metric: str
     verdict: Literal["holds", "contradicted", "inconclusive"]
-    rho: float
-    ci_low: float
-    ci_high: float
-    n: int
+    rho: Rho
 
 
 @dataclass(frozen=True)
@@ -174,7 +162,6 @@ class Findings:
     sources: Mapping[str, str]
     n_models: int
     metrics: tuple[str, ...]
-    correlations: tuple[MetricCorrelation, ...]
     table1: tuple[Table1Cell, ...]
     #: The paper's ρ lies inside our interval in every Table 1 cell of the prose basis.
     table1_agrees: bool
@@ -188,12 +175,9 @@ class Findings:
     exact_max_n: int = EXACT_MAX_N
     alpha: float = ALPHA
 
-    def correlation(self, device: str, metric: str) -> Rho:
-        """ρ of ``metric`` on ``device``."""
-        for c in self.correlations:
-            if c.device == device and c.metric == metric:
-                return c.rho
-        raise KeyError((device, metric))
+    def claim(self, device: str, metric: str) -> ClaimVerdict:
+        """The claim verdict (with ρ) of ``metric`` on ``device``."""
+        return next(c for c in self.claims if c.device == device and c.metric == metric)
 
     def best_on(self, device: str) -> BestPredictor:
         return next(b for b in self.best if b.device == device)
@@ -278,9 +262,9 @@ def find(correlations: pd.DataFrame, table1: pd.DataFrame, paired: pd.DataFrame,
     """The findings of one run, from its tables."""
     basis = [c for c in table1_cells(table1) if c.source == PROSE_BASIS] if len(table1) else []
     verdicts = claim_verdicts(correlations)
-    claims = tuple(ClaimVerdict(str(r.device), str(r.metric), str(r.verdict), float(r.rho),
-                                float(r.ci_low), float(r.ci_high), int(r.n))
-                   for r in verdicts.itertuples())
+    claims = tuple(ClaimVerdict(str(r["device"]), str(r["metric"]), str(v), Rho.of(r))
+                   for (_, r), v in zip(correlations.loc[verdicts.index].iterrows(),
+                                        verdicts["verdict"]))
     left = () if left_out is None else tuple(
         LeftOut(tuple(str(r.models).split(", ")), str(r.reason),
                 tuple(str(r.devices).split(", ")))
@@ -288,8 +272,6 @@ def find(correlations: pd.DataFrame, table1: pd.DataFrame, paired: pd.DataFrame,
     return Findings(
         devices=tuple(dict.fromkeys(correlations["device"].astype(str))),
         sources=dict(sources), n_models=int(n_models), metrics=tuple(metrics),
-        correlations=tuple(MetricCorrelation(str(r["device"]), str(r["metric"]), Rho.of(r))
-                           for _, r in correlations.iterrows()),
         table1=table1_cells(table1) if len(table1) else (),
         table1_agrees=bool(basis) and all(c.paper_rho_in_ci for c in basis),
         claims=claims, weak_threshold=WEAK_THRESHOLD,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from analysis.text import (disagreement_text, finite, format_p, interval, metric_label, number,
+from analysis.text import (disagreement_text, format_p, interval, metric_label, number,
                            plural, rho_text, signed, support_text)
 from analysis.studies.correlation.findings import (Agreement, BestPredictor, Findings,
                                                    Table1Cell)
@@ -44,9 +44,10 @@ def claim_lines(f: Findings) -> list[str]:
     for metric in dict.fromkeys(c.metric for c in f.claims):
         items = []
         for c in (c for c in f.claims if c.metric == metric):
-            ci = (f"CI {interval(c.ci_low, c.ci_high, against=[t, -t])}"
-                  if finite(c.ci_low) else f"small n = {c.n}, no CI")
-            items.append(f"{c.device}: **{c.verdict}** (ρ = {number(c.rho)}, {ci})")
+            r = c.rho
+            ci = (f"CI {interval(r.ci_low, r.ci_high, against=[t, -t])}" if r.has_ci
+                  else f"small n = {r.n}, no CI")
+            items.append(f"{c.device}: **{c.verdict}** (ρ = {number(r.rho)}, {ci})")
         lines.append(f"- *\"Latency is weakly correlated with {metric_label(metric)}\"* (rule: "
                      f"holds if the 95 % CI lies within ±{t:g}, contradicted if it lies wholly "
                      f"beyond ±{t:g}, else inconclusive) — " + "; ".join(items) + ".")
