@@ -1,48 +1,76 @@
-"""analysis.reparam_study / reparam_timing / report_reparam / plots_reparam (notebook 04)."""
+"""analysis.studies.reparam (notebook 04): parameters, Table 7, exactness, counts, the latency
+steps (live and from a file), findings and verdicts, the prose (golden), the figures."""
 
 from __future__ import annotations
 
 import itertools
+import json
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hygiene import assert_golden
+from reparam_closed_form import closed_form_macs, closed_form_timings
 
-from analysis import plots, plots_reparam
-from analysis import reparam_study as rs
-from analysis import reparam_timing as rt
-from analysis import report_reparam as report
-from analysis.errors import ConfigError
+from analysis import plots
+from analysis.constants import NOISE_BAND, TOL_BLOCK_FLOAT32, TOL_FLOAT64
+from analysis.errors import ConfigError, DataFormatError
+from analysis.latency.timing import Timer
 from analysis.models import mobileone, reparameterize_model
-from reparam_closed_form import closed_form_macs
+from analysis.studies import reparam as study
+from analysis.studies.core import write_csv
+from analysis.studies.reparam import compute, coreml, measured, timing
+from analysis.studies.reparam.findings import findings, ratio_verdict
+from analysis.studies.reparam.prose import conclusion
 
 matplotlib.use("Agg")
 
 
+def params(**overrides):
+    return study.parameters(**{"VARIANTS": ["S0"], "K_VALUES": [1], "RUNTIMES": ["torch"],
+                               "SWEEP_RUNTIMES": [], "INPUT_SIZE": 32, "EXACT_SIZE": 32,
+                               "N_RUNS": 2, "N_RUNS_MIN": 1, "N_WARMUP": 0,
+                               "MATMUL_SIZE": 32, "MATMUL_RUNS": 2, "COREML_VARIANTS": [],
+                               **overrides})
+
+
 # --- parameters ---------------------------------------------------------------------------------
 
-def test_variant_and_k_parsing():
-    assert rs.variant_ids(["S0", "mobileone_s2", "MobileOne-S4", "s0"]) == ["s0", "s2", "s4"]
-    assert rs.variant_ids("S1, S3") == ["s1", "s3"]
-    with pytest.raises(ConfigError, match="S0, S1, S2, S3, S4"):
-        rs.variant_ids(["S9"])
-    with pytest.raises(ConfigError, match="no MobileOne variant"):
-        rs.variant_ids([])
-    assert rs.k_values([4, 1, 4, "2"]) == [1, 2, 4]
-    for bad in ([0], [1.5], ["x"]):
-        with pytest.raises(ConfigError, match="K_VALUES"):
-            rs.k_values(bad)
-    assert [rs.official_k(v) for v in rs.VARIANTS] == [4, 1, 1, 1, 1]
+@pytest.mark.parametrize("name, value, words", [
+    ("VARIANTS", ["S9"], "'S9' is not one of S0, S1"),
+    ("VARIANTS", [], "VARIANTS must name at least one value"),
+    ("K_VALUES", [0], "K_VALUES must be between 1 and 8"),
+    ("RUNTIMES", ["tensorrt"], "'tensorrt' is not one of torch, onnxruntime"),
+    ("N_RUNS", 0, "N_RUNS must be >= 1"),
+    ("THREADS", 0, "THREADS must be >= 1"),
+    ("INPUT_SIZE", 16, "INPUT_SIZE must be >= 32"),
+    ("COREML_PRECISIONS", ["fp8"], "'fp8' is not one of fp16, fp32"),
+    ("TIMINGS_CSV", "no/such/timings.csv", "no such file"),
+])
+def test_bad_parameters_get_one_line_naming_them(name, value, words):
+    with pytest.raises(ConfigError, match=name) as err:
+        study.parameters(**{name: value})
+    assert words in str(err.value)
 
 
-def test_runs_scale_inversely_with_macs():
-    assert rs.runs_for(100, 100, 40, 5) == 40
-    assert rs.runs_for(400, 100, 40, 5) == 10
-    assert rs.runs_for(10_000, 100, 40, 5) == 5  # floor
-    assert rs.runs_for(10_000, 100, 3, 5) == 3  # never more than N_RUNS
-    with pytest.raises(ConfigError):
-        rs.runs_for(1, 1, 0, 5)
+def test_parameters_are_normalised():
+    p = study.parameters(VARIANTS="s2, S0", THREADS="none", COREML_PRECISIONS=["FP32"])
+    assert p.VARIANTS == ["S2", "S0"] and p.THREADS is None and p.COREML_PRECISIONS == ["fp32"]
+    assert compute.variant_list(p.VARIANTS) == ["S0", "S2"]  # Table 7's order
+
+
+def test_jobs_and_runs():
+    assert [compute.official_k(v) for v in compute.VARIANTS] == [4, 1, 1, 1, 1]
+    assert compute.jobs(["S1", "S0"], [1, 4, 2], ["torch", "onnxruntime"], ["torch"]) == [
+        ("S0", 4, ["torch", "onnxruntime"]), ("S1", 1, ["torch", "onnxruntime"]),
+        ("S0", 1, ["torch"]), ("S0", 2, ["torch"])]
+    assert compute.jobs(["S1"], [1, 2], ["torch"], ["torch"]) == [("S1", 1, ["torch"])]
+    assert compute.runs_for(100, 100, 40, 5) == 40
+    assert compute.runs_for(400, 100, 40, 5) == 10
+    assert compute.runs_for(10_000, 100, 40, 5) == 5  # floor
+    assert compute.runs_for(10_000, 100, 3, 5) == 3  # never more than N_RUNS
 
 
 # --- Table 7 ------------------------------------------------------------------------------------
@@ -50,11 +78,9 @@ def test_runs_scale_inversely_with_macs():
 def test_table7_matches_the_built_networks_except_the_capped_stem():
     """Every Table 7 row agrees with the built networks except the stem width of S1–S4: the
     paper writes 64·α0 (96, 96, 128, 192), the official code caps the stem at min(64, 64·α0)."""
-    t = rs.table7_check(rs.VARIANTS)
-    assert set(t["variant"]) == {"S0", "S1", "S2", "S3", "S4"}
+    t = compute.table7_check(params(VARIANTS=list(compute.VARIANTS)))
     diff = t[t["differs"] != ""]
     assert set(diff["layer"]) == {"stem"} and set(diff["differs"]) == {"channels"}
-    assert sorted(diff["variant"]) == ["S1", "S2", "S3", "S4"]
     assert diff.set_index("variant")["channels_paper"].to_dict() == {
         "S1": 96, "S2": 96, "S3": 128, "S4": 192}
     assert (diff["channels_code"] == 64).all()
@@ -66,21 +92,20 @@ def test_table7_matches_the_built_networks_except_the_capped_stem():
 
 
 def test_table7_check_can_fail():
-    """A network with a different stage length is reported, not absorbed."""
     model = mobileone("s0", inference_mode=True)
     model.stage2 = model.stage2[:-2]  # one unit fewer in stage 3
-    table = rs.stage_table(model)
-    paper = rs.paper_stage_table("s0")
-    assert table.loc[2, "blocks"] == 7 and paper.loc[2, "blocks"] == 8
+    rows = compute.compare_table7("S0", compute.paper_stage_table("S0"),
+                                  compute.stage_table(model))
+    assert [(r["stage"], r["differs"]) for r in rows if r["differs"]] == [("3", "blocks")]
 
 
 # --- exactness and counts -----------------------------------------------------------------------
 
 def test_equivalence_is_tight_and_detects_a_wrong_fold(monkeypatch):
-    train, _ = rs.build_pair("s0", 2, seed=1)
-    eq = rs.equivalence(train, 32, seed=1)
-    assert eq["rel_f64"] <= rs.TOL_FLOAT64 and eq["rel_block_f32"] <= rs.TOL_BLOCK_FLOAT32
-    assert eq["abs_f64"] <= eq["rel_f64"] * 1e6  # absolute and relative are both reported
+    train, _ = compute.build_pair("S0", 2, seed=1)
+    eq = compute.equivalence(train, 32, seed=1)
+    assert eq["rel_f64"] <= TOL_FLOAT64 and eq["rel_block_f32"] <= TOL_BLOCK_FLOAT32
+    assert eq["rel_f64"] == pytest.approx(eq["abs_f64"] / eq["scale_f64"])
 
     def broken(model):
         fused = reparameterize_model(model)
@@ -88,248 +113,299 @@ def test_equivalence_is_tight_and_detects_a_wrong_fold(monkeypatch):
             fused.stage1[1].reparam_conv.bias += 1.0  # every channel of one block
         return fused
 
-    monkeypatch.setattr(rs, "reparameterize_model", broken)
-    bad = rs.equivalence(train, 32, seed=1)
+    monkeypatch.setattr(compute, "reparameterize_model", broken)
+    bad = compute.equivalence(train, 32, seed=1)
     assert bad["rel_f64"] > 1e-4 and bad["rel_block_f32"] > 1e-4
 
 
-@pytest.mark.parametrize("variant,k", [("s0", 2), pytest.param("s4", 1, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("variant,k", [("S0", 2), pytest.param("S4", 1, marks=pytest.mark.slow)])
 def test_counts_of_both_forms_equal_the_closed_form(variant, k):
-    train, fused = rs.build_pair(variant, k)
-    counts = rs.count_forms(train, fused, 32)
-    assert counts["train"]["macs"] == closed_form_macs(variant, k, 32, fused=False)
-    assert counts["fused"]["macs"] == closed_form_macs(variant, k, 32, fused=True)
-    assert counts["train"]["operators"] > counts["fused"]["operators"]
-    assert counts["train"]["memory_bytes"] > counts["fused"]["memory_bytes"]
-    if variant == "s0":  # the two-trace count gives count_complexity's numbers
+    counts = compute.count_forms(params(VARIANTS=[variant], K_VALUES=[k], SWEEP_RUNTIMES=["torch"]))
+    row = counts[counts["k"] == k].set_index("form")
+    assert row.loc["train", "macs"] == closed_form_macs(variant.lower(), k, 32, fused=False)
+    assert row.loc["fused", "macs"] == closed_form_macs(variant.lower(), k, 32, fused=True)
+    assert row.loc["train", "operators"] > row.loc["fused", "operators"]
+    assert row.loc["train", "memory_bytes"] > row.loc["fused", "memory_bytes"]
+    if variant == "S0":  # the two-trace count gives count_complexity's numbers
         from analysis.complexity import count_complexity
 
+        _, fused = compute.build_pair("S0", k)
         ref = count_complexity(fused, 32, fuse=False)
-        assert {k: getattr(ref, k) for k in counts["fused"]} == counts["fused"]
+        assert all(getattr(ref, c) == row.loc["fused", c] for c in
+                   ("macs", "params", "elementwise", "memory_bytes", "operators", "merges"))
 
 
-# --- sequential, ceiling -------------------------------------------------------------------------
-
-def test_plain_sequential_is_the_same_function():
-    _, fused = rs.build_pair("s4", 1)
-    seq = rt.plain_sequential(fused)
-    x = torch.randn(1, 3, 32, 32)
-    with torch.no_grad():
-        assert torch.equal(seq(x), fused(x))
-    n_se = sum(1 for m in fused.modules() if type(m).__name__ == "SEBlock")
-    assert len(seq) == 43 * 2 + n_se + 3  # conv + ReLU per block, SE where used, pool/flatten/fc
-    with pytest.raises(ConfigError, match="fused"):
-        rt.plain_sequential(mobileone("s0"))
-
-
-def test_interleaved_times_and_ceiling():
-    lin = torch.nn.Linear(8, 8)
-    t = rt.interleaved_times({"a": lin, "b": lin}, torch.zeros(1, 8), runs=3, warmup=1, threads=1)
-    assert set(t) == {"a", "b"} and all(len(v) == 3 and (v > 0).all() for v in t.values())
-    c = rt.matmul_ceiling(1, n=64, runs=3)
-    assert c["flop"] == 2 * 64 ** 3
-    assert c["gflops"] == pytest.approx(c["flop"] / c["min_s"] / 1e9)
-    text = rt.ceiling_derivation(c)
-    assert "2·64³ = 524,288" in text and f"{c['gflops']:.1f} GFLOP/s" in text
+def test_counts_are_cached_by_architecture_and_never_stale(monkeypatch, tmp_path):
+    monkeypatch.setenv("MOBILEONE_STUDY_CACHE", str(tmp_path))
+    calls = []
+    real = compute.count_model
+    monkeypatch.setattr(compute, "count_model", lambda m, size: calls.append(size) or real(m, size))
+    one, two = compute.build_pair("S0", 1)[0], compute.build_pair("S0", 2)[0]
+    first = compute.cached_count(one, 32)
+    assert compute.cached_count(one, 32) == first and len(calls) == 1  # read back
+    assert compute.cached_count(two, 32) != first and len(calls) == 2  # another architecture
+    compute.cached_count(one, 64)
+    assert len(calls) == 3  # another input size
 
 
-def test_measure_forms_interleaved_in_onnxruntime():
-    a = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
-    b = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, 4, 1))
-    out = rs.measure_forms({"a": a, "b": b}, "onnxruntime", runs=3, warmup=1, threads=1,
-                           input_size=8)
-    assert set(out) == {"a", "b"}
-    assert all(r["n_runs"] == 3 and 0 < r["min_ms"] <= r["median_ms"] for r in out.values())
+def test_sequential_twin_computes_the_same_function():
+    check = compute.sequential_check(params())
+    r = check.iloc[0]
+    assert r["identical_output"] and r["fused_operators"] == r["sequential_operators"]
+    assert r["blocks"] == sum(1 for m in compute.deployed("S0").modules()
+                              if isinstance(m, compute.MobileOneBlock))
 
 
-def test_achieved_fraction_formula():
-    table = synthetic_table()
-    a = rt.achieved(table, {"gflops": 100.0})
-    row = a[(a["variant"] == "S0") & (a["runtime"] == "torch")].iloc[0]
-    assert row["gflops"] == pytest.approx(2 * 275e6 / 0.010 / 1e9)
-    assert row["fraction_of_ceiling"] == pytest.approx(row["gflops"] / 100)
+# --- latencies: live, and from a file -----------------------------------------------------------
+
+def test_live_steps_time_every_identity_through_the_one_loop(tmp_path):
+    p = params(RUNTIMES=["torch", "onnxruntime"])
+    counts = compute.count_forms(p)
+    fusing = study.fusing_timings(p, counts)
+    assert list(fusing.columns) == list(timing.TIMING_COLUMNS)
+    assert list(zip(fusing["runtime"], fusing["form"])) == [
+        ("torch", "train"), ("torch", "fused"), ("onnxruntime", "train"),
+        ("onnxruntime", "fused")]
+    seq = study.sequential_timings(p, counts)
+    ref = study.reference_timings(p)
+    every = study.timings_table(fusing, seq, ref)
+    assert (every["min_ms"] > 0).all() and (every["min_ms"] <= every["median_ms"]).all()
+    assert (every["threads"] == 1).all() and set(every["experiment"]) == set(timing.EXPERIMENTS)
+    assert ref["input_size"].iloc[0] == 32 and ref["n_runs"].iloc[0] == 2
+    # what a run writes, a later run reads back: the same timings
+    write_csv(every, tmp_path / "timings.csv")
+    again = params(RUNTIMES=["torch", "onnxruntime"], TIMINGS_CSV=str(tmp_path / "timings.csv"))
+    back = study.timings_table(study.fusing_timings(again, counts),
+                               study.sequential_timings(again, counts),
+                               study.reference_timings(again))
+    pd.testing.assert_frame_equal(back, every, rtol=1e-9, check_dtype=False)
 
 
-# --- findings and conclusion on synthetic inputs ------------------------------------------------
+def test_latencies_come_from_the_timing_loop_clock():
+    """A fake clock 1.5 ms per tick: every timed run lasts exactly one tick, whatever the
+    model, so the summary row is known exactly."""
+    ticks = itertools.count(0, 1_500_000)
+    fake = Timer(clock=lambda: next(ticks), name="fake")
+    t = timing.time_models({"a": torch.nn.Identity(), "b": torch.nn.ReLU()}, "torch",
+                           torch.zeros(1, 3, 4, 4), runs=3, warmup=1, threads=1, timer=fake)
+    assert {k: v.tolist() for k, v in t.items()} == {"a": [1.5] * 3, "b": [1.5] * 3}
+    row = timing._row("fusing", "S0", 4, "fused", "torch", 1, 32, t["a"])
+    assert (row["min_ms"], row["median_ms"], row["n_runs"], row["cv"]) == (1.5, 1.5, 3, 0.0)
 
-def synthetic_table(s0_train=60.0, s0_fused=10.0, s1_train=30.0, s1_fused=20.0,
-                    fused_by_k=None, train_by_k=None, rel_f64=1e-15, block=1e-7, whole=0.3):
-    """A reparam.csv-like table: S0 at k = 1..4 (official 4) and S1 (k = 1), torch only."""
-    fused_by_k = fused_by_k or {1: s0_fused, 2: s0_fused, 3: s0_fused, 4: s0_fused}
+
+@pytest.fixture()
+def timings_file(tmp_path):
+    p = params(K_VALUES=[1, 4], SWEEP_RUNTIMES=["torch"])
+    path = tmp_path / "timings.csv"
+    closed_form_timings(p).to_csv(path, index=False)
+    return p, path
+
+
+def test_a_timings_file_must_hold_what_the_run_needs(timings_file, tmp_path):
+    p, path = timings_file
+    counts = compute.count_forms(p)
+    with pytest.raises(DataFormatError, match="no timing for fusing S0 k = 4 train "
+                                              r"\(onnxruntime\)"):
+        study.fusing_timings(p.replace(TIMINGS_CSV=str(path),
+                                       RUNTIMES=["torch", "onnxruntime"]), counts)
+    with pytest.raises(DataFormatError, match="column input_size: 32, but this run's "
+                                              "INPUT_SIZE is 64"):
+        study.fusing_timings(p.replace(TIMINGS_CSV=str(path), INPUT_SIZE=64), counts)
+    with pytest.raises(DataFormatError, match="column threads: 1, but this run's THREADS is 2"):
+        study.reference_timings(p.replace(TIMINGS_CSV=str(path), THREADS=2))
+    frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+    frame.loc[2, "min_ms"] = "fast"
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataFormatError, match="bad.csv line 4, column min_ms: expected a "
+                                              "number, got 'fast'"):
+        timing.read_timings(tmp_path / "bad.csv")
+    frame.drop(columns="device").to_csv(tmp_path / "short.csv", index=False)
+    with pytest.raises(DataFormatError, match="missing column.s. device"):
+        timing.read_timings(tmp_path / "short.csv")
+
+
+# --- findings and verdicts on synthetic tables --------------------------------------------------
+
+def synthetic(s0_train=60.0, s0_fused=10.0, s1_train=30.0, s1_fused=20.0, fused_by_k=None,
+              train_by_k=None, rel_f64=1e-15, block=1e-7, whole=0.3, seq=(1.01, 1.01),
+              reference_gflops=100.0):
+    """The tables ``findings`` reads: S0 at k = 1..4 (published 4) and S1 (k = 1), torch."""
+    fused_by_k = fused_by_k or {k: s0_fused for k in (1, 2, 3, 4)}
     train_by_k = train_by_k or {1: 20.0, 2: 33.0, 3: 47.0, 4: s0_train}
     rows = []
     for k in fused_by_k:
         for form, ms in (("train", train_by_k[k]), ("fused", fused_by_k[k])):
-            rows.append(dict(variant="S0", k=k, official_k=k == 4, form=form, runtime="torch", threads=1,
-                             min_ms=ms, median_ms=ms * 1.1, macs=275e6 if form == "fused" else 275e6 * k,
-                             memory_bytes=(13e6 if form == "fused" else 13e6 * (1 + k)),
-                             operators=88 if form == "fused" else 88 + 140 * k,
-                             max_rel_diff_f64=rel_f64, max_block_rel_diff_f32=block,
-                             max_rel_diff_f32=whole if k == 4 else 1e-6))
+            rows.append(dict(variant="S0", k=k, official_k=k == 4, form=form, runtime="torch",
+                             min_ms=ms, median_ms=ms * 1.1,
+                             macs=275e6 * (1 if form == "fused" else k),
+                             memory_bytes=13e6 * (1 if form == "fused" else 1 + k),
+                             operators=88 if form == "fused" else 88 + 140 * k))
     for form, ms in (("train", s1_train), ("fused", s1_fused)):
-        rows.append(dict(variant="S1", k=1, official_k=True, form=form, runtime="torch", threads=1,
-                         min_ms=ms,
-                         median_ms=ms, macs=825e6, memory_bytes=1e7, operators=100,
-                         max_rel_diff_f64=rel_f64, max_block_rel_diff_f32=block,
-                         max_rel_diff_f32=1e-6))
-    return pd.DataFrame(rows)
+        rows.append(dict(variant="S1", k=1, official_k=True, form=form, runtime="torch",
+                         min_ms=ms, median_ms=ms, macs=825e6, memory_bytes=1e7, operators=100))
+    reparam = pd.DataFrame(rows)
+    exactness = pd.DataFrame([dict(variant=v, k=k, max_rel_diff_f64=rel_f64,
+                                   max_block_rel_diff_f32=block,
+                                   max_rel_diff_f32=whole if (v, k) == ("S0", 4) else 1e-6,
+                                   max_abs_diff_f32=(whole if (v, k) == ("S0", 4) else 1e-6) * 8e4,
+                                   output_scale_f32=8e4)
+                              for v, k in [("S0", 1), ("S0", 2), ("S0", 3), ("S0", 4), ("S1", 1)]])
+    sequential = pd.DataFrame({"variant": ["S0"], "ratio_min": [seq[0]], "ratio_median": [seq[1]],
+                               "identical_output": [True],
+                               "overhead_us_per_block": [(seq[0] - 1) * 300]})
+    ref = measured.Reference(2048, 1, 10, 2 * 2048 ** 3, 2 * 2048 ** 3 / reference_gflops / 1e6,
+                            0.0, reference_gflops)
+    throughput = measured.throughput_table(reparam.assign(threads=1), ref)
+    table7 = pd.DataFrame({"variant": ["S1", "S1"], "stage": ["1", "2"],
+                           "differs": ["channels", ""], "channels_paper": [96, 96],
+                           "channels_code": [64, 96]})
+    timings = pd.DataFrame({"device": ["Test CPU"], "threads": [1]})
+    return findings(table7, exactness, reparam, sequential, throughput, ref, timings)
 
 
-def sequential_frame(ratio, median=None):
-    return pd.DataFrame({"variant": ["S0"], "ratio_min": [ratio],
-                         "ratio_median": [ratio if median is None else median],
-                         "identical_output": [True], "overhead_us_per_block": [(ratio - 1) * 300]})
+def test_verdicts_follow_the_numbers():
+    f = synthetic()
+    assert [(s.variant, s.verdict) for s in f.speedups] == [("S0", "faster"), ("S1", "faster")]
+    assert f.s0_speedup == pytest.approx(6.0) and f.s0_target_met
+    assert f.noise_band == NOISE_BAND and f.k_sweeps[0].train_ms_per_branch > 0
+    assert f.sequential_target_met and f.exactness.f64_exact and f.exactness.blocks_f32_ok
+    assert f.best_throughput[0].share == pytest.approx(2 * 825e6 / 0.020 / 1e9 / 100)
+    assert f.table7_differences[0].channels_paper == 96
 
 
-def test_conclusion_claims_follow_the_numbers():
-    table = synthetic_table()
-    text = report.conclusion(report.findings(table, sequential_frame(1.01)))
-    assert "S0 (torch, k = 4): 6.00× faster" in text
-    assert "S1 (torch, k = 1): 1.50× faster" in text
-    assert "≥ 3× faster than train-time S0 (k = 4, PyTorch eager): met" in text
-    assert "grows from 20.00 ms (k = 1) to 60.00 ms (k = 4)" in text
-    assert "is the run-to-run noise of this measurement; the noise band used here is ±5%" in text
-    assert "Target ≤ 1.05: met" in text and "runs as fast as" in text
-    assert "**Fusion is exact:**" in text and "not a fusion error" in text
-    assert "S0 (k = 4)" in text
+def test_no_speedup_claimed_that_the_numbers_do_not_show():
+    # fused S0 slower than train-time, S1 inside the noise, fused not flat in k
+    f = synthetic(s0_train=8.0, s0_fused=10.0, s1_train=20.4, s1_fused=20.0,
+                  fused_by_k={1: 10.0, 2: 11.0, 3: 12.0, 4: 10.0},
+                  train_by_k={1: 20.0, 2: 15.0, 3: 12.0, 4: 8.0}, seq=(1.2, 1.2))
+    assert [s.verdict for s in f.speedups] == ["slower", "within noise"]
+    assert not f.s0_target_met and f.k_sweeps[0].train_ms_per_branch < 0
+    assert f.noise_band == pytest.approx(0.2)  # the fused network's spread across k
+    assert not f.sequential_target_met and f.sequential[0].overhead
 
 
-def test_conclusion_never_claims_a_speedup_the_numbers_do_not_show():
-    # fused S0 slower than train-time, S1 within noise, sweep falling, fused not flat
-    table = synthetic_table(s0_train=8.0, s0_fused=10.0, s1_train=20.4, s1_fused=20.0,
-                            fused_by_k={1: 10.0, 2: 11.0, 3: 12.0, 4: 10.0},
-                            train_by_k={1: 20.0, 2: 15.0, 3: 12.0, 4: 8.0})
-    text = report.conclusion(report.findings(table, sequential_frame(1.2)))
-    assert "S0 (torch, k = 4): 1.25× slower" in text
-    assert "S1 (torch, k = 1): no measurable difference" in text
-    assert "S1 (torch, k = 1): 1.02× faster" not in text
-    assert ": **not met** — fused S0 is 1.25× slower" in text
-    assert "falls from 20.00 ms" in text and "grows" not in text
-    # the fused network is identical for every k: its 20 % spread IS the noise band
-    assert "20% (10.00–12.00 ms), is the run-to-run noise" in text and "above the" not in text
-    assert "±20% is used as the noise band" in text
-    assert "Target ≤ 1.05: **not met**" in text and "runs as fast as" not in text
-    assert "S0 +60.0 µs" in text and "module call" in text
+def test_the_fused_spread_widens_the_band():
+    wide = synthetic(s1_train=23.0, fused_by_k={1: 10.0, 2: 11.0, 3: 12.0, 4: 10.0})
+    assert wide.speedups[1].verdict == "within noise"
+    assert synthetic(s1_train=23.0).speedups[1].verdict == "faster"
 
 
-def test_fused_spread_widens_the_band_for_fused_vs_train():
-    # S1: 1.15× faster lies inside the 20 % noise shown by the fused S0 across k
-    table = synthetic_table(s1_train=23.0, s1_fused=20.0,
-                            fused_by_k={1: 10.0, 2: 11.0, 3: 12.0, 4: 10.0})
-    f = report.findings(table)
-    assert f["noise_band"] == pytest.approx(0.2)
-    assert "S1 (torch, k = 1): no measurable difference (1.15×, within the ±20% noise band)" \
-        in report.conclusion(f)
-    flat = report.findings(synthetic_table(s1_train=23.0, s1_fused=20.0))
-    assert flat["noise_band"] == pytest.approx(0.05)
-    assert "S1 (torch, k = 1): 1.15× faster" in report.conclusion(flat)
+def test_sequential_needs_min_and_median_above_the_target():
+    assert synthetic(seq=(1.08, 0.95)).sequential_target_met
+    assert not synthetic(seq=(1.08, 1.06)).sequential_target_met
 
 
-def test_sequential_verdict_needs_min_and_median_above_target():
-    # min ratio 1.08 but median 0.95: within noise, target met; negative overhead not explained
-    text = report.conclusion(report.findings(synthetic_table(), sequential_frame(1.08, 0.95)))
-    assert "Target ≤ 1.05: met" in text and "not met" not in text.split("Sequential")[-1]
-    rows = [{"variant": "S0", "ratio_min": 0.9, "ratio_median": 0.95, "identical_output": True,
-             "overhead_us_per_block": -80.6},
-            {"variant": "S1", "ratio_min": 1.1, "ratio_median": 1.2, "identical_output": True,
-             "overhead_us_per_block": 58.8}]
-    v = report.sequential_verdict(rows)
-    assert v == {"met": False, "overhead_variants": ["S1"]}
-    text = report._sequential_sentence(rows)
-    assert "S0 -80.6 µs; S1 +58.8 µs" in text and "–58.8" not in text
-    assert "**not met** — S1 is slower" in text and "module call" in text
-    neg = report._sequential_sentence([dict(rows[0], ratio_min=1.1, ratio_median=1.1)])
-    assert "module call" not in neg
+def test_exactness_verdicts_can_fail():
+    bad = synthetic(rel_f64=1e-3, block=1e-3).exactness
+    assert not bad.f64_exact and not bad.blocks_f32_ok
 
 
-def test_conclusion_reports_an_inexact_fusion():
-    text = report.conclusion(report.findings(synthetic_table(rel_f64=1e-3, block=1e-3)))
-    assert "**Fusion is not exact here:**" in text and "Fusion is exact:" not in text
-    small = report.conclusion(report.findings(synthetic_table(whole=1e-6)))
-    assert "Whole networks agree" in small and "not a fusion error" not in small
+@pytest.mark.parametrize("ratio, verdict", [(1.04, "within noise"), (0.96, "within noise"),
+                                            (1.06, "faster"), (0.94, "slower"),
+                                            (float("nan"), "not measured")])
+def test_ratio_verdict(ratio, verdict):
+    assert ratio_verdict(ratio, 0.05) == verdict
 
 
-def test_ceiling_sentence_explains_a_share_above_100_percent():
-    table = synthetic_table()
-    high = report.conclusion(report.findings(table, achieved=rt.achieved(table, {"gflops": 10.0})))
-    assert "above 100 %" in high
-    low = report.conclusion(report.findings(table, achieved=rt.achieved(table, {"gflops": 1e4})))
-    assert "above 100 %" not in low and "torch: 1% (S1" in low
+# --- prose (golden) -----------------------------------------------------------------------------
+
+def test_conclusion_when_the_targets_are_met():
+    assert_golden("04_conclusion_met", conclusion(synthetic(reference_gflops=10.0)))
 
 
-def test_findings_on_table7_differences():
-    t7 = pd.DataFrame({"variant": ["S1", "S1"], "stage": ["1", "2"], "differs": ["channels", ""],
-                       "channels_paper": [96, 96], "channels_code": [64, 96]})
-    text = report.conclusion(report.findings(synthetic_table(), table7=t7))
-    assert "1 of 2 rows match" in text and "S1 stage 1: channels (Table 7 96, built 64)" in text
+def test_conclusion_when_they_are_not():
+    f = synthetic(s0_train=8.0, s0_fused=10.0, s1_train=20.4, s1_fused=20.0,
+                  fused_by_k={1: 10.0, 2: 11.0, 3: 12.0, 4: 10.0},
+                  train_by_k={1: 20.0, 2: 15.0, 3: 12.0, 4: 8.0}, seq=(1.2, 1.2),
+                  rel_f64=1e-3, block=1e-3, reference_gflops=1e4)
+    assert_golden("04_conclusion_not_met", conclusion(f))
+
+
+def test_reference_derivation_is_the_arithmetic():
+    ref = measured.Reference(64, 1, 3, 2 * 64 ** 3, 0.01, 0.02, 2 * 64 ** 3 / 1e-5 / 1e9)
+    text = study.reference_derivation(ref)
+    assert "2·64³ = 524,288" in text and f"{ref.gflops:.1f} GFLOP/s" in text
+
+
+# --- Core ML ------------------------------------------------------------------------------------
+
+def test_coreml_sizes_are_cached_by_content(monkeypatch, tmp_path):
+    monkeypatch.setenv("MOBILEONE_STUDY_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def fake(variant, precision, size, out):
+        calls.append((variant, precision, size))
+        return {"status": "ok", "size_bytes": 4_000_000, "message": "fake"}
+
+    monkeypatch.setattr(coreml, "_convert", fake)
+    p = params(COREML_VARIANTS=["S0"], COREML_PRECISIONS=["fp16", "fp32"])
+    packages, template = coreml.coreml_packages(p)
+    again, _ = coreml.coreml_packages(p)
+    assert len(calls) == 2 and again.equals(packages)
+    assert packages["size_mb"].tolist() == [4.0, 4.0]
+    assert template["export_file"].tolist() == ["mobileone_s0.mlpackage"] * 2
+    assert template["latency_ms"].tolist() == ["", ""]
+    coreml.coreml_packages(p.replace(COREML_DIR=str(tmp_path / "packages")))
+    assert len(calls) == 4  # the packages themselves are wanted: converted again
+    assert coreml.cache_path("S0", "fp16", 32) != coreml.cache_path("S0", "fp16", 64)
 
 
 # --- figures ------------------------------------------------------------------------------------
 
-def _text_boxes(fig):
-    """Every drawn, non-empty text: tick labels inside the view limits, titles, labels, legend
-    entries, annotations."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    tick_labels, drawn = set(), []
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            lo, hi = sorted(axis.get_view_interval())
-            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-                tick_labels.add(id(tick.label1))
-                if lo - 1e-9 <= tick.get_loc() <= hi + 1e-9:
-                    drawn.append(tick.label1)
-    others = [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in tick_labels]
-    texts = [t for t in drawn + others if t.get_visible() and t.get_text().strip()]
-    return [(t.get_text(), t.get_window_extent(renderer)) for t in texts
-            if t.get_window_extent(renderer).width > 0]
+def _figure_tables():
+    rows = []
+    for runtime, scale in (("torch", 1.0), ("onnxruntime", 0.5)):
+        for k in (1, 2, 3, 4):
+            for form, ms in (("train", 15.0 * k), ("fused", 10.0)):
+                rows.append(dict(variant="S0", k=k, official_k=k == 4, form=form,
+                                 runtime=runtime, threads=1, min_ms=ms * scale,
+                                 median_ms=ms * scale * 1.1, macs=275e6,
+                                 memory_bytes=13e6 * k, operators=88 * k))
+    reparam = pd.DataFrame(rows)
+    ref = measured.Reference(2048, 1, 10, 2 * 2048 ** 3, 100.0, 100.0, 200.0)
+    seq = pd.DataFrame({"variant": ["S0", "S1", "S2", "S3", "S4"],
+                        "ratio_min": [1.01, 0.99, 1.0, 1.02, 1.0],
+                        "ratio_median": [1.0, 1.0, 1.03, 0.98, 1.0]})
+    return reparam, ref, seq
 
 
-def assert_no_overlap(fig):
-    boxes = _text_boxes(fig)
-    for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
-        assert not a.overlaps(b), f"text {ta!r} overlaps {tb!r}"
-
-
-def test_figures_draw_without_overlapping_text(tmp_path):
-    table = synthetic_table()
-    table = pd.concat([table, table.assign(runtime="onnxruntime", min_ms=table["min_ms"] / 2)])
-    figs = [
-        plots_reparam.plot_fusing_latency(report.speedups(table)),
-        plots_reparam.plot_k_sweep(report.k_sweep(table)),
-        plots_reparam.plot_ceiling_fraction(rt.achieved(table, {"gflops": 200.0})),
-        plots_reparam.plot_sequential_ratio(pd.DataFrame({
-            "variant": ["S0", "S1", "S2", "S3", "S4"], "ratio_min": [1.01, 0.99, 1.0, 1.02, 1.0],
-            "ratio_median": [1.0, 1.0, 1.03, 0.98, 1.0]})),
-    ]
-    for fig in figs:
-        assert_no_overlap(fig)
-        for ax in fig.axes:
-            assert ax.get_yscale() == "linear"
-        matplotlib.pyplot.close(fig)
-    bar_axes = figs[0].axes + figs[2].axes + figs[1].axes
-    assert all(ax.get_ylim()[0] == 0 for ax in bar_axes)
-
-
-def test_figures_name_device_threads_statistic_and_use_the_colour_language():
-    table = synthetic_table()
-    table = pd.concat([table, table.assign(runtime="onnxruntime", min_ms=table["min_ms"] / 2)])
-    seq = pd.DataFrame({"variant": ["S0", "S1"], "ratio_min": [1.01, 0.99],
-                        "ratio_median": [1.0, 1.0]})
-    figs = [plots_reparam.plot_fusing_latency(report.speedups(table), "Test CPU", 1),
-            plots_reparam.plot_k_sweep(report.k_sweep(table), "Test CPU", 1),
-            plots_reparam.plot_ceiling_fraction(rt.achieved(table, {"gflops": 200.0}), "Test CPU", 2),
-            plots_reparam.plot_sequential_ratio(seq, 1.05, "Test CPU", 1)]
+def test_figures_draw_without_overlap_name_the_measurement_and_use_the_colours():
+    reparam, ref, seq = _figure_tables()
+    where = {"device": "Test CPU", "threads": 1}
+    drawn = {**study.fusing_figure(measured.speedup_table(reparam), where),
+             **study.sweep_figure(measured.k_sweep(reparam), where),
+             **study.sequential_figure(seq, where),
+             **study.throughput_figure(measured.throughput_table(reparam, ref), where)}
+    assert list(drawn) == list(study.FIGURES)
     family = {c.lower() for c in plots.FAMILY_COLORS.values()} - {"#000000"}
-    for fig in figs:
+    for name, fig in drawn.items():
+        assert plots.text_overlaps(fig) == [], name
         title = fig._suptitle.get_text()
-        assert "Test CPU" in title and "thread" in title and "of runs" in title
+        assert "Test CPU" in title and "1 thread" in title and "of runs" in title
         for ax in fig.axes:
-            assert ax.get_xlabel()
+            assert ax.get_yscale() == "linear" and ax.get_xlabel()
             used = {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
-            used |= {matplotlib.colors.to_hex(l.get_color()) for l in ax.lines}
-            assert not used & family, used & family
-        matplotlib.pyplot.close(fig)
-    lat = figs[1].axes[0]
-    assert {matplotlib.colors.to_hex(l.get_color()) for l in lat.lines} == {
+            used |= {matplotlib.colors.to_hex(line.get_color()) for line in ax.lines}
+            assert not used & family, (name, used & family)
+            if name != study.FIGURES[2]:
+                assert ax.get_ylim()[0] == 0  # bars and counts from zero
+    lat = drawn[study.FIGURES[1]].axes[0]
+    assert {matplotlib.colors.to_hex(line.get_color()) for line in lat.lines} == {
         plots.SERIES_COLORS["torch"].lower(), plots.SERIES_COLORS["onnxruntime"].lower()}
+    assert "reference" in drawn[study.FIGURES[3]]._suptitle.get_text()
+    for fig in drawn.values():
+        matplotlib.pyplot.close(fig)
+    assert study.sweep_figure(measured.k_sweep(reparam[reparam["k"] == 4]), where) == {}
+
+
+def test_run_lists_its_inputs_and_describes_every_column(tmp_path):
+    path = tmp_path / "t.csv"
+    closed_form_timings(params()).to_csv(path, index=False)
+    result = study.run(params(TIMINGS_CSV=str(path)), draw=False)
+    summary = result.summary()
+    assert "(undocumented)" not in json.dumps(summary["tables"])
+    assert len(summary["inputs"]) == 2  # Table 7 and the timings file
+    assert set(result.tables) == {"table7_check", "counts", "sizes", "exactness", "timings",
+                                  "reparam", "sequential_overhead", "reference_throughput",
+                                  "coreml_packages", "coreml_latency_template"}
+    assert result.figures == {} and result.findings.device == "Closed-form CPU"

@@ -35,11 +35,12 @@ from analysis.studies.core import StudyResult, Table
 from analysis.studies.params import (Parameters, at_least, between, collect, files_exist, make,
                                      one_of)
 from analysis.studies.reparam import figures
-from analysis.studies.reparam.compute import (VARIANTS, count_forms, exactness_table, k_sweep,
-                                              reparam_table, reference_throughput,
-                                              sequential_check, sequential_overhead, size_table,
-                                              speedup_table, table7_check, throughput_table)
+from analysis.studies.reparam.compute import (VARIANTS, count_forms, exactness_table,
+                                              sequential_check, size_table, table7_check)
 from analysis.studies.reparam.coreml import coreml_packages
+from analysis.studies.reparam.measured import (k_sweep, reference_throughput, reparam_table,
+                                               sequential_overhead, speedup_table,
+                                               throughput_table)
 from analysis.studies.reparam.findings import ReparamFindings, findings
 from analysis.studies.reparam.prose import conclusion, reference_derivation
 from analysis.studies.reparam.tables import describe

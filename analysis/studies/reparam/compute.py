@@ -8,17 +8,17 @@ Everything is computed on networks built by :mod:`analysis.models`; weights are 
   operators of both forms), :func:`exactness_table` (how exactly the fused network reproduces
   the train-time one), :func:`sequential_check` (the fused network and a plain
   ``nn.Sequential`` of its layers compute the same function);
-* from latencies (:mod:`analysis.studies.reparam.timing` measures or reads them):
-  :func:`reparam_table`, :func:`speedup_table`, :func:`k_sweep`, :func:`sequential_overhead`,
-  :func:`throughput_table`.
+* the tables built from the latencies are in :mod:`analysis.studies.reparam.measured`
+  (:mod:`analysis.studies.reparam.timing` measures or reads the latencies).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import logging
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,11 @@ import torch.nn as nn
 from fvcore.nn import FlopCountAnalysis
 
 from analysis import paths
-from analysis.complexity import ELEMENTWISE_HANDLES, graph_costs, split_counts
+from analysis.complexity import (CACHE_VERSION, ELEMENTWISE_HANDLES, graph_costs, model_digest,
+                                 source_digest, split_counts)
 from analysis.constants import TOL_BLOCK_FLOAT32, TOL_FLOAT64
 from analysis.errors import ConfigError, DataFormatError
+from analysis.latency.runtimes import torch_threads
 from analysis.models import MobileOneBlock, get_entry, mobileone, reparameterize_model
 from analysis.models.fusion import plain_sequential, randomize_batchnorm
 
@@ -37,6 +39,10 @@ from analysis.models.fusion import plain_sequential, randomize_batchnorm
 VARIANTS = ("S0", "S1", "S2", "S3", "S4")
 #: The two forms of a network: train-time (k branches per block) and fused (one conv).
 FORMS = ("train", "fused")
+#: Threads of the deterministic steps (counting, exactness): their numbers do not depend on
+#: it, and on a shared machine one thread avoids the spin-waiting of idle OpenMP threads
+#: (10× faster on 2 busy cores).
+COMPUTE_THREADS = 1
 
 
 # -- variants, k and the models ------------------------------------------------------------------
@@ -215,9 +221,10 @@ def table7_check(params) -> pd.DataFrame:
     stride, channels and SE use, and ``differs``. Read at 224 px, Table 7's resolution."""
     spec = read_table7()
     rows = []
-    for v in variant_list(params.VARIANTS):
-        rows += compare_table7(v, paper_stage_table(v, spec),
-                               stage_table(mobileone(v.lower(), inference_mode=True), 224))
+    with torch_threads(COMPUTE_THREADS):
+        for v in variant_list(params.VARIANTS):
+            rows += compare_table7(v, paper_stage_table(v, spec),
+                                   stage_table(mobileone(v.lower(), inference_mode=True), 224))
     return pd.DataFrame(rows)
 
 
@@ -241,8 +248,33 @@ def count_model(model: nn.Module, input_size: int) -> dict:
             **{k: int(graph[k]) for k in ("memory_bytes", "operators", "merges")}}
 
 
+@functools.lru_cache(maxsize=1)
+def _counting_code() -> str:
+    return f"v{CACHE_VERSION}-{source_digest(__file__)[:12]}"
+
+
+def cached_count(model: nn.Module, input_size: int) -> dict:
+    """:func:`count_model`, remembered on disk (``paths.cache_dir()/reparam_counts``) by the
+    architecture and its classes' code (:func:`analysis.complexity.model_digest`), the input
+    size and the counting code: an edit that changes a count never reads a stale one."""
+    path = paths.cache_dir() / "reparam_counts" / \
+        f"{model_digest(model)}-{input_size}-{_counting_code()}.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            pass  # a corrupt entry is counted again
+    with torch_threads(COMPUTE_THREADS):
+        counts = count_model(model, input_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(counts), encoding="utf-8")
+    tmp.replace(path)
+    return counts
+
+
 def count_forms(params) -> pd.DataFrame:
-    """Counts (:func:`count_model`) of both forms of every variant and k the study times, at
+    """Counts (:func:`cached_count`) of both forms of every variant and k the study times, at
     ``INPUT_SIZE``: one row per variant, k and form. The fused S0 is the same network for
     every k; it is counted once and its row repeated."""
     rows, seen = [], {}
@@ -252,7 +284,7 @@ def count_forms(params) -> pd.DataFrame:
         for form, model in zip(FORMS, (train, fused)):
             key = repr(model)
             if key not in seen:
-                seen[key] = count_model(model, params.INPUT_SIZE)
+                seen[key] = cached_count(model, params.INPUT_SIZE)
             rows.append({"variant": v, "k": k, "official_k": k == official_k(v), "form": form,
                          "input_size": params.INPUT_SIZE, **seen[key]})
     return pd.DataFrame(rows).sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
@@ -296,7 +328,7 @@ def equivalence(train: nn.Module, input_size: int, seed: int = 0) -> dict:
     one scaled to max |x| = 1 (so every block sees O(1) inputs)."""
     x = example_input(input_size, seed)
     out = {}
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(COMPUTE_THREADS):
         for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
             a = copy.deepcopy(train).to(dtype).eval()
             b = reparameterize_model(a).eval()
@@ -346,123 +378,12 @@ def sequential_check(params) -> pd.DataFrame:
     for v in variant_list(params.VARIANTS):
         fused = deployed(v, params.SEED)
         seq = plain_sequential(fused)
-        with torch.no_grad():
-            same = bool(torch.equal(fused(x), seq(x)))
+        with torch_threads(COMPUTE_THREADS):
+            with torch.no_grad():
+                same = bool(torch.equal(fused(x), seq(x)))
+            ops = [int(graph_costs(m, x)["operators"]) for m in (fused, seq)]
         rows.append({"variant": v, "blocks": sum(isinstance(m, MobileOneBlock)
                                                  for m in fused.modules()),
-                     "identical_output": same,
-                     "fused_operators": int(graph_costs(fused, x)["operators"]),
-                     "sequential_operators": int(graph_costs(seq, x)["operators"])})
+                     "identical_output": same, "fused_operators": ops[0],
+                     "sequential_operators": ops[1]})
     return pd.DataFrame(rows)
-
-
-# -- tables from the latencies -------------------------------------------------------------------
-
-def _experiment(timings: pd.DataFrame, experiment: str) -> pd.DataFrame:
-    return timings[timings["experiment"] == experiment].reset_index(drop=True)
-
-
-def reparam_table(counts: pd.DataFrame, timings: pd.DataFrame) -> pd.DataFrame:
-    """One row per variant, k, form and runtime: the latency of the ``fusing`` timings with the
-    counts of that form, the speed-up of fusing (train-time min / this row's min; > 1: faster
-    than train-time) and the paper's Table 9 params and MACs (millions; fused, 224 px)."""
-    lat = _experiment(timings, "fusing")
-    keys = ["variant", "k", "form"]
-    t = lat.merge(counts.drop(columns="input_size"), on=keys, how="left", validate="m:1")
-    if t["macs"].isna().any():
-        r = t[t["macs"].isna()].iloc[0]
-        raise DataFormatError(f"timings of {r['variant']} k = {r['k']} ({r['form']}) have no "
-                              f"counts: the timings are of another selection")
-    t = t.sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
-    train = t[t["form"] == "train"].set_index(["variant", "k", "runtime"])["min_ms"]
-    t["speedup_vs_train"] = [train[(v, k, r)] / ms for v, k, r, ms in
-                             zip(t["variant"], t["k"], t["runtime"], t["min_ms"])]
-    t["published_params_m"] = [published(v).params_m for v in t["variant"]]
-    t["published_macs_m"] = [published(v).macs_m for v in t["variant"]]
-    cols = ["variant", "k", "official_k", "form", "runtime", "threads", "input_size", "min_ms",
-            "median_ms", "p90_ms", "cv", "n_runs", "macs", "params", "elementwise",
-            "memory_bytes", "operators", "merges", "speedup_vs_train", "published_params_m",
-            "published_macs_m"]
-    return t[cols]
-
-
-def speedup_table(reparam: pd.DataFrame) -> pd.DataFrame:
-    """Per variant and runtime at the published k: train-time and fused min latency and the
-    speed-up of fusing (train / fused; > 1: the fused form is faster); runtimes as measured."""
-    t = reparam[reparam["official_k"]]
-    rows = []
-    for (v, runtime), part in t.groupby(["variant", "runtime"], sort=False):
-        f = part.set_index("form")["min_ms"]
-        rows.append({"variant": v, "k": int(part["k"].iloc[0]), "runtime": runtime,
-                     "train_ms": f["train"], "fused_ms": f["fused"],
-                     "speedup": f["train"] / f["fused"]})
-    return pd.DataFrame(rows, columns=["variant", "k", "runtime", "train_ms", "fused_ms",
-                                       "speedup"])
-
-
-def k_sweep(reparam: pd.DataFrame, variant: str = "S0") -> pd.DataFrame:
-    """The k sweep of one variant, per runtime timed at more than one k: per k and form the
-    min and median latency, MACs, memory traffic and operator count."""
-    t = reparam[reparam["variant"] == variant]
-    t = t[t.groupby("runtime")["k"].transform("nunique") > 1]
-    cols = ["runtime", "k", "form", "min_ms", "median_ms", "macs", "memory_bytes", "operators"]
-    return t[cols].sort_values(["runtime", "form", "k"], kind="stable").reset_index(drop=True)
-
-
-def sequential_overhead(check: pd.DataFrame, timings: pd.DataFrame) -> pd.DataFrame:
-    """Per variant: the ``sequential`` timings of the fused network and its plain-Sequential
-    twin (timed interleaved), their min and median ratios (fused / Sequential), the difference
-    per fused block in µs (min of runs; what the block structure itself costs) and
-    :func:`sequential_check`'s identity and operator counts."""
-    lat = _experiment(timings, "sequential")
-    rows = []
-    for _, c in check.iterrows():
-        part = lat[lat["variant"] == c["variant"]].set_index("form")
-        fused, seq = part.loc["fused"], part.loc["sequential"]
-        rows.append({
-            "variant": c["variant"], "runtime": fused["runtime"], "threads": fused["threads"],
-            "n_runs": fused["n_runs"], "input_size": fused["input_size"],
-            "fused_min_ms": fused["min_ms"], "sequential_min_ms": seq["min_ms"],
-            "fused_median_ms": fused["median_ms"], "sequential_median_ms": seq["median_ms"],
-            "ratio_min": fused["min_ms"] / seq["min_ms"],
-            "ratio_median": fused["median_ms"] / seq["median_ms"],
-            "identical_output": c["identical_output"],
-            "overhead_us_per_block": (fused["min_ms"] - seq["min_ms"]) * 1e3 / c["blocks"],
-            "fused_operators": c["fused_operators"],
-            "sequential_operators": c["sequential_operators"]})
-    return pd.DataFrame(rows)
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The matmul reference: ``torch.matmul`` of two n × n fp32 matrices."""
-
-    n: int
-    threads: int
-    runs: int
-    flop: int  # 2 n³: n³ multiply-adds
-    min_ms: float
-    median_ms: float
-    gflops: float  # flop / min time
-
-
-def reference_throughput(timings: pd.DataFrame) -> Reference:
-    """The matmul reference from the ``reference`` timings: a product of two n × n matrices
-    is n³ multiply-adds = 2 n³ floating-point operations, so its throughput is
-    ``2 n³ / min time``."""
-    r = _experiment(timings, "reference").iloc[0]
-    n = int(r["input_size"])
-    flop = 2 * n ** 3
-    return Reference(n, int(r["threads"]), int(r["n_runs"]), flop, float(r["min_ms"]),
-                     float(r["median_ms"]), flop / (float(r["min_ms"]) / 1e3) / 1e9)
-
-
-def throughput_table(reparam: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    """Fused rows at the published k: achieved GFLOP/s (2 × MACs / min latency; one MAC is a
-    multiply and an add) and its share of the matmul reference throughput."""
-    t = reparam[(reparam["form"] == "fused") & reparam["official_k"]].copy()
-    t["gflops"] = 2 * t["macs"] / (t["min_ms"] / 1e3) / 1e9
-    t["reference_gflops"] = reference.gflops
-    t["share_of_reference"] = t["gflops"] / reference.gflops
-    return t[["variant", "runtime", "threads", "macs", "min_ms", "gflops", "reference_gflops",
-              "share_of_reference"]].reset_index(drop=True)

@@ -23,7 +23,8 @@ from analysis import paths
 from analysis.complexity import model_digest
 from analysis.export import (ExportResult, SUFFIX, TEMPLATE_COLUMNS, export_model,
                              write_latency_template)
-from analysis.studies.reparam.compute import deployed
+from analysis.latency.runtimes import torch_threads
+from analysis.studies.reparam.compute import COMPUTE_THREADS, deployed
 
 #: Bump when what a cached conversion means changes.
 CACHE_VERSION = 1
@@ -54,8 +55,9 @@ def cache_path(variant: str, precision: str, input_size: int) -> Path:
 
 
 def _convert(variant: str, precision: str, input_size: int, out: Path) -> dict:
-    res = export_model(f"MobileOne-{variant}", "coreml", out / precision, precision=precision,
-                       force=True, input_size=input_size)
+    with torch_threads(COMPUTE_THREADS):
+        res = export_model(f"MobileOne-{variant}", "coreml", out / precision,
+                           precision=precision, force=True, input_size=input_size)
     size = _size_bytes(res.path) if res.path is not None and res.status == "ok" else None
     return {"status": res.status, "size_bytes": size, "message": res.message}
 

@@ -55,7 +55,8 @@ def plot_fusing_latency(speedups: pd.DataFrame, device: str = "", threads: int |
             ax.bar([x + (j - 0.5) * 0.38 for x in xs], part[f"{form}_ms"], width=0.38,
                    color=FORM_COLORS[form], hatch=FORM_HATCHES[form], edgecolor="#000000",
                    lw=0.5, label=FORM_LABELS[form])
-        ax.set_xticks(list(xs), [f"{v}\n{s:.1f}×" for v, s in zip(part["variant"], part["speedup"])])
+        ax.set_xticks(list(xs), [f"{v}\n{s:.1f}×"
+                                 for v, s in zip(part["variant"], part["speedup"])])
         ax.set_ylim(0, float(part[["train_ms", "fused_ms"]].max().max()) * 1.12)
         ax.set_ylabel("latency, min of runs (ms)")
         ax.set_xlabel("variant; speed-up (train / fused)")

@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.constants import (NOISE_BAND, TARGET_S0_SPEEDUP, TARGET_SEQUENTIAL_RATIO,
                                 TOL_BLOCK_FLOAT32, TOL_FLOAT64)
-from analysis.studies.reparam.compute import Reference, k_sweep, speedup_table
+from analysis.studies.reparam.measured import Reference, k_sweep, speedup_table
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,8 @@ def findings(table7: pd.DataFrame, exactness: pd.DataFrame, reparam: pd.DataFram
         device=str(timings["device"].iloc[0]) if len(timings) else "",
         threads=int(timings["threads"].iloc[0]) if len(timings) else 0,
         table7_rows=rows, table7_differences=diffs,
-        exactness=exactness_findings(exactness), nominal_band=NOISE_BAND, noise_band=band, k_sweeps=sweeps,
+        exactness=exactness_findings(exactness), nominal_band=NOISE_BAND, noise_band=band,
+        k_sweeps=sweeps,
         speedups=speedups, s0_speedup=None if s0 is None else s0.speedup,
         s0_k=None if s0 is None else s0.k, s0_target=TARGET_S0_SPEEDUP,
         s0_target_met=None if s0 is None else s0.speedup >= TARGET_S0_SPEEDUP,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from analysis.studies.reparam.compute import Reference
+from analysis.studies.reparam.measured import Reference
 from analysis.studies.reparam.findings import KSweep, ReparamFindings, SequentialRatio
 from analysis.text import join_words, number, percent, plural, scientific, times
 
@@ -129,20 +129,21 @@ def sequential_sentence(rows: tuple[SequentialRatio, ...], target: float, met: b
 
 def reference_sentence(f: ReparamFindings) -> str:
     ref = f.reference
-    per = "; ".join(f"{t.runtime}: {percent(t.share)} ({t.variant}, {t.gflops:.0f} GFLOP/s)"
-                    for t in f.best_throughput)
+    parts = [f"{percent(t.share)}{' of it' if i == 0 else ''} with {t.runtime} ({t.variant}, "
+             f"{t.gflops:.0f} GFLOP/s)" for i, t in enumerate(f.best_throughput)]
     text = (f"**Reference throughput:** torch.matmul of two {ref.n}×{ref.n} fp32 matrices runs "
-            f"at {ref.gflops:.0f} GFLOP/s on {plural(ref.threads, 'thread')} here; the best "
-            f"fused variant reaches {per} of it.")
+            f"at {ref.gflops:.0f} GFLOP/s on {plural(ref.threads, 'thread')}; the best fused "
+            f"variant reaches {join_words(parts)}.")
     if any(t.share > 1 for t in f.best_throughput):
-        text += (" A share above 100 % means that runtime does more floating-point operations "
-                 "per second on the network's layers than PyTorch's dense product does at one "
-                 "size: the reference is one library's matmul throughput, not the CPU's peak, "
-                 "and convolution kernels tuned to small, cache-resident shapes (oneDNN in "
-                 "PyTorch, MLAS in ONNX Runtime), or algorithms that do fewer operations than "
-                 "the counted MACs, can outrun it. What can be concluded: the fused networks "
-                 "keep the runtime's compute kernels busy rather than waiting on per-layer "
-                 "overhead. What cannot: how close either comes to the hardware's peak.")
+        text += (f" A share above 100 % means the runtime does more floating-point operations "
+                 f"per second on the network's layers than PyTorch does on one {ref.n}×{ref.n} "
+                 "product: the reference is one library's matmul throughput at one size, not "
+                 "the CPU's peak, and convolution kernels tuned to small, cache-resident shapes "
+                 "(oneDNN in PyTorch, MLAS in ONNX Runtime), or algorithms that do fewer "
+                 "operations than the counted MACs, can outrun it. What this shows: the fused "
+                 "networks keep the runtime's compute kernels busy rather than waiting on "
+                 "per-layer overhead. What it cannot show: how close either comes to the "
+                 "hardware's peak.")
     return text
 
 

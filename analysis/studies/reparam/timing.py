@@ -36,10 +36,11 @@ from analysis.errors import DataFormatError
 from analysis.latency import sample_stats
 from analysis.latency.context import cpu_model
 from analysis.latency.runtimes import runner, runtime_version, torch_threads
-from analysis.latency.timing import time_interleaved, time_runs
+from analysis.latency.timing import CPU_TIMER, Timer, time_interleaved, time_runs
 from analysis.models.fusion import plain_sequential
 from analysis.studies.reparam.compute import (FORMS, build_pair, deployed, example_input, jobs,
                                               official_k, runs_for, variant_list)
+from analysis.text import plural
 
 #: Columns of a timings table (and of a ``TIMINGS_CSV`` file).
 TIMING_COLUMNS = ("experiment", "variant", "k", "form", "runtime", "runtime_version", "device",
@@ -74,7 +75,7 @@ def source_line(params) -> str:
     if params.TIMINGS_CSV:
         return f"latencies read from {paths.relative(paths.user_path(params.TIMINGS_CSV))}"
     return (f"latencies measured live on this machine ({cpu_model()}, "
-            f"{threads_used(params)} thread(s))")
+            f"{plural(threads_used(params), 'thread')})")
 
 
 # -- the three steps -----------------------------------------------------------------------------
@@ -110,14 +111,14 @@ def reference_timings(params) -> pd.DataFrame:
 # -- live ----------------------------------------------------------------------------------------
 
 def time_models(models: dict[str, nn.Module], runtime: str, example: torch.Tensor, *,
-                runs: int, warmup: int, threads: int) -> dict:
+                runs: int, warmup: int, threads: int, timer: Timer = CPU_TIMER) -> dict:
     """Per model, ``runs`` single-inference times (ms) in ``runtime``: every model prepared by
     the harness's runner first, then one interleaved loop
-    (:func:`analysis.latency.timing.time_interleaved`)."""
+    (:func:`analysis.latency.timing.time_interleaved`, with ``timer``'s clock)."""
     with contextlib.ExitStack() as stack:
         fns = {name: stack.enter_context(runner(runtime, m.eval(), example, threads))
                for name, m in models.items()}
-        return time_interleaved(fns, runs=runs, warmup=warmup)
+        return time_interleaved(fns, runs=runs, warmup=warmup, timer=timer)
 
 
 def _row(experiment: str, variant: str, k: int, form: str, runtime: str, threads: int,
