@@ -17,10 +17,10 @@ from analysis import paths, predict
 from analysis.errors import AnalysisError, ConfigError
 from analysis.export import FORMATS as EXPORT_FORMATS
 from analysis.export import PRECISIONS as EXPORT_PRECISIONS
+from analysis.latency import MAX_LISTED, describe_latency, read_checked
 from analysis.latency.campaign import run_campaign, setups_for, split_choices
 from analysis.latency.context import (command_line, default_device, describe_context,
                                       machine_context)
-from analysis.latency import MAX_LISTED, describe_latency, read_checked
 from analysis.latency.runtimes import ACCELERATORS, RUNTIMES
 from analysis.latency.schema import SUMMARY_STATISTICS
 from analysis.latency.sets import SETS, model_items, set_items
