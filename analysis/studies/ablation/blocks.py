@@ -5,8 +5,8 @@ steps are shared with notebook 02 (:mod:`analysis.studies.ablation.steps`)."""
 from __future__ import annotations
 
 from analysis.studies.ablation.steps import (  # noqa: F401 - the notebook's steps
-    conclusion, context_table, cost_correlations, cost_figures, cost_text, counts, device_file,
-    device_text, findings, latencies, layout, layout_text, measured_view, networks,
+    conclusion, context_table, cost_correlations, cost_figures, cost_text, counts, data_text,
+    duplicates, findings, latency_data, layout, layout_text, networks, noise_bands, noise_rule,
     paper_vs_ours, rank_agreement, result, run, series, series_figures, series_views)
 from analysis.studies.ablation import steps
 from analysis.studies.ablation.compute import SE_CHOICES, counts_view  # noqa: F401

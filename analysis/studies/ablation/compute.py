@@ -7,47 +7,56 @@ what forces a synchronization (a global pool) or adds memory traffic costs far m
 its FLOPs suggest. The networks are :mod:`analysis.models.ablation`'s.
 
 A *series* is one column of latencies over the variants: the paper's iPhone 12 (key
-``paper``), a runtime measured on a CPU (key = the runtime: ``torch``, ``onnxruntime``; see
-:mod:`analysis.studies.ablation.measure`), or a device of the user's file (key
-``device_<slug>``). Every series is compared with its own reference variant (ReLU in Table 2,
-the baseline in Table 3): ``slowdown = latency / latency of the reference``.
+``paper``), or one device · runtime · regime of the latency files
+(:mod:`analysis.studies.ablation.measure`: the shipped campaigns, a user's files, a live
+campaign). Every series is compared with its own reference variant (ReLU in Table 2, the
+baseline in Table 3): ``slowdown = latency / latency of the reference``, judged by the noise
+model of that series (:mod:`analysis.noise`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
-from analysis import paths
-from analysis.complexity import count_complexity
-from analysis.constants import N_BOOTSTRAP
+from analysis import noise, paths
+from analysis.complexity import count_complexity, model_digest, profile_model
 from analysis.errors import ConfigError
-from analysis.latency import describe_latency, load_latency
+from analysis.inference import CORRELATION_COLUMNS, correlate
+from analysis.models import create_model, get_entry
 from analysis.models.ablation import (PAPER_TABLES, AblationNet, build_variant, layer_table,
                                       variants)
-from analysis.stats import CORRELATION_COLUMNS, spearman_ci, spearman_critical_value
+from analysis.stats import spearman_critical_value
 
 #: Series key of the paper's iPhone 12 column.
 PAPER_KEY = "paper"
 PAPER_LABEL = "Paper: iPhone 12 (Core ML, min)"
 #: Where Table 3's "+ Squeeze-Excite" may put SE (``AblationNet(se=…)``).
 SE_CHOICES = ("every", "block", "last_stage")
-#: The command that exports the networks a device file must hold.
-EXPORT_COMMAND = "python -m analysis export --models ablation"
+#: Every network of the measurement set ``ablation`` (Tables 2 and 3).
+ALL_IDS = tuple(v.id for t in ("table2", "table3") for v in variants(t))
+#: The identical networks of the set, measured as separate items: the noise model's
+#: calibration check (Table 2's ReLU network is Table 3's baseline; SE-ReLU is "+ SE").
+DUPLICATES = (("ablation_relu", "ablation_baseline"), ("ablation_se_relu", "ablation_se"))
 #: Table 2 variants whose activation needs a global average pool of the feature map (a
 #: synchronization point: every output waits for the whole input).
 SYNCHRONIZING = ("ablation_se_relu", "ablation_dynamic_shift_max", "ablation_dyrelu_a",
                  "ablation_dyrelu_b")
 #: Cost counts whose ratio to the reference is reported (``<cost>_vs_first``) and charted.
 RATIO_COSTS = ("macs", "elementwise", "memory_bytes", "params")
+#: Costs of the cost-ratio chart: the ratios, and merges as (merges + 1) / (reference's + 1)
+#: (the references have none).
+CHART_COSTS = (*RATIO_COSTS, "merges")
 COST_LABELS = {"macs": "MACs (fvcore default = paper's FLOPs)",
                "elementwise": "element-wise ops (fvcore skips)",
-               "memory_bytes": "memory traffic (bytes, est.)", "params": "parameters"}
+               "memory_bytes": "memory traffic (bytes, est.)", "params": "parameters",
+               "merges": "merges (+1: a network without any)"}
 #: Counts of the comparison table, in order.
 COUNTS = ("macs", "elementwise", "params", "activations", "memory_bytes", "operators", "layers",
           "merges")
@@ -55,8 +64,12 @@ COUNTS = ("macs", "elementwise", "params", "activations", "memory_bytes", "opera
 #: the variants' MACs differ by at most a fraction of a per cent, so a rank correlation of
 #: MACs would rank rounding-size differences, not cost.
 CORRELATED_COSTS = ("elementwise", "memory_bytes", "merges", "operators")
+#: Columns of the long series table (before slowdowns and verdicts); the last ones are floats.
 SERIES_COLUMNS = ("series", "key", "kind", "statistic", "model_id", "model", "paper_row",
-                  "latency_ms", "median_ms")
+                  "latency_ms", "low_ms", "high_ms", "median_ms", "median_low_ms",
+                  "median_high_ms", "n_sessions", "band", "median_band")
+#: Verdict of the reference variant itself.
+REFERENCE = "reference"
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,18 @@ def placement_table(networks: Mapping[str, AblationNet]) -> pd.DataFrame:
 
 # -- cost counts ----------------------------------------------------------------------------------
 
+def counted(model_id: str, network: nn.Module, input_size: int):
+    """:func:`~analysis.complexity.count_complexity` of one network; the registry's own
+    (the same architecture and code, :func:`~analysis.complexity.model_digest`, at its native
+    size) comes from :func:`~analysis.complexity.profile_model`'s cache, i.e. the committed
+    ``complexity.csv`` — the default study counts nothing again."""
+    entry = get_entry(model_id)
+    if input_size == entry.input_size and \
+            model_digest(network) == model_digest(create_model(model_id)):
+        return profile_model(model_id)
+    return count_complexity(network, input_size)
+
+
 def complexity_table(spec: AblationTable, networks: Mapping[str, AblationNet],
                      input_size: int) -> pd.DataFrame:
     """Every count of :class:`~analysis.complexity.Complexity` per variant (deployed form;
@@ -162,7 +187,7 @@ def complexity_table(spec: AblationTable, networks: Mapping[str, AblationNet],
     ``<cost>_vs_first`` for every :data:`RATIO_COSTS` (ratio to the table's first row)."""
     rows = []
     for v in variants(spec.table):
-        counts = count_complexity(networks[v.id], input_size).as_row()
+        counts = counted(v.id, networks[v.id], input_size).as_row()
         for key in ("input_shape", "fused"):
             counts.pop(key)
         rows.append({"model_id": v.id, "model": v.display_name, "paper_row": v.paper_row,
@@ -185,25 +210,14 @@ def counts_view(cx: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_ratio_data(cx: pd.DataFrame) -> pd.DataFrame:
-    """Long table ``paper_row, cost, ratio`` of every :data:`RATIO_COSTS` ratio (for the chart)."""
+    """Long table ``paper_row, cost, ratio`` of every :data:`CHART_COSTS` ratio (for the chart)."""
+    merges = (cx["merges"] + 1) / (cx["merges"].iloc[0] + 1)
     return pd.DataFrame([{"paper_row": r["paper_row"], "cost": COST_LABELS[cost],
-                          "ratio": r[f"{cost}_vs_first"]}
-                         for _, r in cx.iterrows() for cost in RATIO_COSTS])
+                          "ratio": merges[i] if cost == "merges" else r[f"{cost}_vs_first"]}
+                         for i, r in cx.iterrows() for cost in CHART_COSTS])
 
 
-# -- the user's device file -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DeviceFile:
-    """A user's latency file(s) reduced to one table's variants."""
-
-    files: tuple[Path, ...] = ()
-    series: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SERIES_COLUMNS))
-    ignored: tuple[str, ...] = ()  # models of the file that are not variants of this table
-    missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # series -> variants
-    input_sizes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    description: str = ""  # describe_latency of the files
-
+# -- series and slowdowns -------------------------------------------------------------------------
 
 def require_networks(spec: AblationTable, latency: pd.DataFrame, parameter: str,
                      files: Sequence[Path], advice: str) -> None:
@@ -215,88 +229,21 @@ def require_networks(spec: AblationTable, latency: pd.DataFrame, parameter: str,
                       f"{len(spec.ids)} {spec.paper_name} networks ({names}); {advice}")
 
 
-def device_file(spec: AblationTable, value) -> DeviceFile:
-    """The user's on-device file(s) for this table (validated by :func:`load_latency`; a file
-    without any of the table's networks is a :class:`ConfigError` advising the export)."""
-    files = user_files(value)
-    if not files:
-        return DeviceFile()
-    latency = load_latency(files)
-    require_networks(spec, latency, "LATENCY_CSV", files,
-                     f"export them first with `{EXPORT_COMMAND}`, time them on the device and "
-                     f"fill in the export's latency_template.csv")
-    series, ignored, missing, sizes = device_series(spec, latency)
-    return DeviceFile(tuple(files), series, ignored, missing, sizes, describe_latency(latency))
-
-
-def device_series(spec: AblationTable, latency: pd.DataFrame):
-    """``(series, ignored, missing, input_sizes)``: one series per (device, runtime) of a
-    :func:`~analysis.latency.load_latency` table, named ``"<device> · <runtime> (<statistic>)"``
-    and keyed ``device_<slug>``; rows for other models are ignored (and listed). Two rows for
-    one variant in one series (e.g. two input sizes) are an error."""
-    lat = latency[latency["model_id"].isin(spec.ids)]
-    ignored = tuple(sorted(set(latency.loc[~latency["model_id"].isin(spec.ids), "model"]
-                               .astype(str))))
-    parts, missing, sizes, used = [], {}, {}, {PAPER_KEY, "torch", "onnxruntime"}
-    for (device, runtime), part in lat.groupby(["device", "runtime"], sort=False):
-        dup = part[part.duplicated("model_id", keep=False)]
-        if len(dup):
-            raise ConfigError(
-                f"LATENCY_CSV: {dup['model'].iloc[0]} appears {len(dup)} times for device "
-                f"{device!r}, runtime {runtime!r} (lines {', '.join(map(str, dup['line']))}); "
-                f"keep one row per network and device (e.g. one input size)")
-        statistic = "/".join(sorted(set(part["statistic"].astype(str))))
-        label = f"{device} · {runtime} ({statistic})"
-        key = base = "device_" + slug(f"{device}_{runtime}")
-        n = 2
-        while key in used:
-            key, n = f"{base}_{n}", n + 1
-        used.add(key)
-        merged = variant_frame(spec).merge(part[["model_id", "latency_ms"]], on="model_id",
-                                           how="left")
-        parts.append(merged.assign(series=label, key=key, kind="device", statistic=statistic,
-                                   median_ms=np.nan)[list(SERIES_COLUMNS)])
-        absent = tuple(merged.loc[merged["latency_ms"].isna(), "model"])
-        if absent:
-            missing[label] = absent
-        sizes[label] = tuple(sorted({int(s) for s in part["input_size"].dropna()}))
-    series = (pd.concat(parts, ignore_index=True) if parts
-              else pd.DataFrame(columns=list(SERIES_COLUMNS)))
-    return series, ignored, missing, sizes
-
-
-# -- series and slowdowns -------------------------------------------------------------------------
-
 def variant_frame(spec: AblationTable) -> pd.DataFrame:
     return pd.DataFrame([{"model_id": v.id, "model": v.display_name, "paper_row": v.paper_row}
                          for v in variants(spec.table)])
 
 
 def paper_series(spec: AblationTable) -> pd.DataFrame:
-    """The paper's iPhone 12 column as a series."""
+    """The paper's iPhone 12 column as a series (no sessions: no interval, no band)."""
     p = paper_results(spec)
-    return pd.DataFrame({"series": PAPER_LABEL, "key": PAPER_KEY, "kind": "paper",
-                         "statistic": "min", "model_id": p["model_id"], "model": p["model"],
-                         "paper_row": p["paper_row"], "latency_ms": p["paper_ms"],
-                         "median_ms": np.nan})
-
-
-def measured_series(spec: AblationTable, rows: pd.DataFrame) -> pd.DataFrame:
-    """Measurement rows (:class:`~analysis.studies.ablation.measure.Measured`) as one series
-    per runtime, named ``"<device> · <runtime> (min)"``: ``latency_ms`` = min (the paper's
-    statistic), ``median_ms`` = median; variants not measured are NaN."""
-    parts = []
-    for runtime, part in rows.groupby("runtime", sort=False):
-        device = " / ".join(dict.fromkeys(part["device"].astype(str)))
-        part = variant_frame(spec).merge(part[["model_id", "min_ms", "median_ms"]],
-                                         on="model_id", how="left")
-        parts.append(pd.DataFrame({
-            "series": f"{device} · {runtime} (min)", "key": slug(runtime), "kind": "measured",
-            "statistic": "min", "model_id": part["model_id"], "model": part["model"],
-            "paper_row": part["paper_row"], "latency_ms": part["min_ms"],
-            "median_ms": part["median_ms"]}))
-    return (pd.concat(parts, ignore_index=True) if parts
-            else pd.DataFrame(columns=list(SERIES_COLUMNS)))
+    out = pd.DataFrame({"series": PAPER_LABEL, "key": PAPER_KEY, "kind": "paper",
+                        "statistic": "min", "model_id": p["model_id"], "model": p["model"],
+                        "paper_row": p["paper_row"], "latency_ms": p["paper_ms"]})
+    for column in SERIES_COLUMNS:
+        if column not in out:
+            out[column] = np.nan
+    return out[list(SERIES_COLUMNS)]
 
 
 def add_slowdowns(long: pd.DataFrame, reference: str) -> pd.DataFrame:
@@ -311,45 +258,78 @@ def add_slowdowns(long: pd.DataFrame, reference: str) -> pd.DataFrame:
     return out
 
 
-def series_table(spec: AblationTable, rows: pd.DataFrame,
-                 devices: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Long table, one row per (series, variant): the paper, each runtime measured, each device
-    of the user's file; with :func:`add_slowdowns` relative to the table's reference."""
-    parts = [paper_series(spec), measured_series(spec, rows)]
-    parts += [devices] if devices is not None else []
-    long = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    long["latency_ms"] = long["latency_ms"].astype(float)
-    long["median_ms"] = long["median_ms"].astype(float)
-    return add_slowdowns(long, spec.reference)
+def add_verdicts(long: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """The noise model's verdict on every slowdown (:func:`analysis.noise.verdict` with the
+    series' band: ``slower``, ``faster``, ``within noise``; ``n/a`` without a band;
+    ``reference`` for the reference itself), for the minimum (``verdict``) and the median
+    (``median_verdict``); ``slowdown_low``/``slowdown_high`` = slowdown ÷ and × (1 + band),
+    the interval whose overlap with 1× is "within noise"."""
+    out = long.copy()
+    ref = out["model_id"] == reference
+    for value, band, name in (("slowdown", "band", "verdict"),
+                              ("median_slowdown", "median_band", "median_verdict")):
+        judged = [noise.verdict(float(s), float(b)) for s, b in zip(out[value], out[band])]
+        out[name] = np.where(ref, REFERENCE, judged)
+    out["slowdown_low"] = out["slowdown"] / (1 + out["band"].astype(float))
+    out["slowdown_high"] = out["slowdown"] * (1 + out["band"].astype(float))
+    return out
+
+
+def series_table(spec: AblationTable, measured: pd.DataFrame) -> pd.DataFrame:
+    """Long table, one row per (series, variant): the paper's column and every measured series
+    (:func:`analysis.studies.ablation.measure.measured_series`), with slowdowns relative to the
+    table's reference and the noise model's verdicts (:func:`add_verdicts`)."""
+    parts = [paper_series(spec)] + ([measured[list(SERIES_COLUMNS)]] if len(measured) else [])
+    long = pd.concat(parts, ignore_index=True)
+    for column in SERIES_COLUMNS[7:]:
+        long[column] = long[column].astype(float)
+    return add_verdicts(add_slowdowns(long, spec.reference), spec.reference)
 
 
 def series_info(long: pd.DataFrame) -> pd.DataFrame:
-    """One row per series: ``series, key, kind, statistic, n_values`` (variants with a value)."""
-    return (long.groupby(["series", "key", "kind", "statistic"], sort=False)["latency_ms"]
-            .count().rename("n_values").reset_index())
+    """One row per series: ``series, key, kind, statistic, band, median_band, n_values``."""
+    info = long.groupby(["series", "key", "kind", "statistic"], sort=False, dropna=False)
+    out = info.agg(band=("band", "first"), median_band=("median_band", "first"),
+                   n_values=("latency_ms", "count")).reset_index()
+    return out
 
 
 def latency_view(long: pd.DataFrame, value: str = "latency_ms") -> pd.DataFrame:
     """``value`` per variant (rows, the paper's labels) and series (columns), for display."""
-    return long.pivot_table(index="paper_row", columns="series", values=value, sort=False,
-                            dropna=False).reindex(list(dict.fromkeys(long["paper_row"])))
+    view = long.pivot_table(index="paper_row", columns="series", values=value, sort=False,
+                            dropna=False, aggfunc="first")
+    return view.reindex(index=list(dict.fromkeys(long["paper_row"])),
+                        columns=list(dict.fromkeys(long["series"])))
+
+
+def verdict_view(long: pd.DataFrame) -> pd.DataFrame:
+    """Slowdown and verdict per variant and measured series (min, then median), for display:
+    ``1.58× slower`` / ``1.02× within noise``."""
+    here = long[long["kind"] != "paper"].copy()
+    for value, verdict, name in (("slowdown", "verdict", "min"),
+                                 ("median_slowdown", "median_verdict", "median")):
+        here[name] = [f"{s:.2f}× {v}" if s == s else "—"
+                      for s, v in zip(here[value], here[verdict])]
+    view = here.pivot_table(index="paper_row", columns="series", values=["min", "median"],
+                            aggfunc="first", sort=False)
+    return view.reindex(index=list(dict.fromkeys(long["paper_row"])))
 
 
 def comparison_table(long: pd.DataFrame, cx: pd.DataFrame) -> pd.DataFrame:
     """Wide table, one row per variant: ``model_id, model, paper_row``, the :data:`COUNTS` and
-    their ``*_vs_first`` ratios; ``paper_ms, paper_slowdown``; per runtime measured
-    ``<rt>_min_ms, <rt>_median_ms, <rt>_slowdown, <rt>_median_slowdown``; per user device
-    ``<key>_ms, <key>_slowdown``."""
+    their ``*_vs_first`` ratios; ``paper_ms, paper_slowdown``; per measured series (its key)
+    ``<key>_ms`` (the series' statistic, min for every campaign), ``<key>_median_ms``,
+    ``<key>_slowdown``, ``<key>_verdict``, ``<key>_median_slowdown``, ``<key>_median_verdict``."""
     ratios = [c for c in cx.columns if c.endswith("_vs_first")]
     wide = cx[["model_id", "model", "paper_row", *COUNTS, *ratios]].copy()
     for key, part in long.groupby("key", sort=False):
         part = part.set_index("model_id")
-        if part["kind"].iloc[0] == "measured":
-            cols = {f"{key}_min_ms": part["latency_ms"], f"{key}_median_ms": part["median_ms"],
-                    f"{key}_slowdown": part["slowdown"],
-                    f"{key}_median_slowdown": part["median_slowdown"]}
-        else:
-            cols = {f"{key}_ms": part["latency_ms"], f"{key}_slowdown": part["slowdown"]}
+        cols = {f"{key}_ms": part["latency_ms"], f"{key}_slowdown": part["slowdown"]}
+        if key != PAPER_KEY:
+            cols = {f"{key}_ms": part["latency_ms"], f"{key}_median_ms": part["median_ms"],
+                    f"{key}_slowdown": part["slowdown"], f"{key}_verdict": part["verdict"],
+                    f"{key}_median_slowdown": part["median_slowdown"],
+                    f"{key}_median_verdict": part["median_verdict"]}
         for name, values in cols.items():
             wide[name] = wide["model_id"].map(values)
     return wide
@@ -362,11 +342,15 @@ def comparison_columns(wide: pd.DataFrame, long: pd.DataFrame) -> dict[str, str]
     for c in wide.columns:
         if c.endswith("_vs_first"):
             out[c] = f"{c.removesuffix('_vs_first')} relative to the table's reference (first row)"
+    what = {"_ms": "latency, ms (the series' statistic: min for the paper and every campaign, "
+                   "the median over sessions of each session's minimum)",
+            "_median_ms": "median over the timed runs, ms (median over sessions)",
+            "_slowdown": "latency / the reference's latency (×)",
+            "_verdict": "the noise model's verdict on the slowdown (slower, faster, within "
+                        "noise; n/a without sessions)",
+            "_median_slowdown": "median / the reference's median (×)",
+            "_median_verdict": "the noise model's verdict on the median slowdown"}
     for key, label in series.items():
-        what = {"_ms": "latency, ms", "_min_ms": "minimum over the timed runs, ms",
-                "_median_ms": "median over the timed runs, ms",
-                "_slowdown": "latency / the reference's latency (×)",
-                "_median_slowdown": "median / the reference's median (×)"}
         for suffix, text in what.items():
             if f"{key}{suffix}" in wide.columns:
                 out[f"{key}{suffix}"] = f"{label}: {text}"
@@ -374,9 +358,9 @@ def comparison_columns(wide: pd.DataFrame, long: pd.DataFrame) -> dict[str, str]
 
 
 def paper_vs_ours(long: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Like with like: per variant and series outside the paper, the paper's and our latency
-    over the reference in ms (``*_excess_ms``) and as slowdowns; ``slowdown_ratio`` = the
-    paper's slowdown / ours."""
+    """Like with like: per variant and measured series, the paper's and our latency over the
+    reference in ms (``*_excess_ms``) and as slowdowns (ours with its verdict);
+    ``slowdown_ratio`` = the paper's slowdown / ours."""
     paper = long[long["key"] == PAPER_KEY].set_index("model_id")
     ref_paper = float(paper.loc[reference, "latency_ms"])
     rows = []
@@ -390,40 +374,51 @@ def paper_vs_ours(long: pd.DataFrame, reference: str) -> pd.DataFrame:
                          "paper_excess_ms": p["latency_ms"] - ref_paper,
                          "paper_slowdown": p["slowdown"], "ours_ms": r["latency_ms"],
                          "ours_excess_ms": r["latency_ms"] - ref_ms,
-                         "ours_slowdown": r["slowdown"],
+                         "ours_slowdown": r["slowdown"], "verdict": r["verdict"],
                          "slowdown_ratio": p["slowdown"] / r["slowdown"]})
     return pd.DataFrame(rows, columns=["paper_row", "model_id", "series", "paper_ms",
                                        "paper_excess_ms", "paper_slowdown", "ours_ms",
-                                       "ours_excess_ms", "ours_slowdown", "slowdown_ratio"])
+                                       "ours_excess_ms", "ours_slowdown", "verdict",
+                                       "slowdown_ratio"])
 
 
 # -- rank agreement and cost correlations ---------------------------------------------------------
 
+STATISTICS = {"min": "latency_ms", "median": "median_ms"}
+
+
 def paper_rank_correlation(long: pd.DataFrame) -> pd.DataFrame:
-    """Spearman ρ between the paper's latencies and every other series over the variants both
-    have: ``series, key``, the columns of :class:`analysis.stats.Correlation` (n ≤ 8 here: the
-    exact permutation p is the primary inference, no interval) and ``critical_rho`` (|ρ| an
-    exact test needs for p ≤ 0.05 at that n)."""
+    """Spearman ρ between the paper's latencies and every measured series over the variants
+    both have, with the series' minimum and with its median (``statistic``):
+    ``series, key, statistic``, the columns of :class:`analysis.inference.Correlation` (n ≤ 8
+    here: the exact permutation p is the primary inference) and ``critical_rho`` (|ρ| an exact
+    test needs for p ≤ 0.05 at that n)."""
     paper = long[long["key"] == PAPER_KEY].set_index("model_id")["latency_ms"]
     rows = []
     for key, part in long[long["key"] != PAPER_KEY].groupby("key", sort=False):
         part = part.set_index("model_id")
-        both = pd.concat([paper, part["latency_ms"]], axis=1, keys=["p", "o"]).dropna()
-        c = spearman_ci(both["p"], both["o"], N_BOOTSTRAP)
-        rows.append({"series": part["series"].iloc[0], "key": key, **c.as_dict(),
-                     "critical_rho": spearman_critical_value(c.n)})
-    return pd.DataFrame(rows, columns=["series", "key", *CORRELATION_COLUMNS, "critical_rho"])
+        for statistic, value in STATISTICS.items():
+            both = pd.concat([paper, part[value]], axis=1, keys=["p", "o"]).dropna()
+            c = correlate(both["p"], both["o"])
+            rows.append({"series": part["series"].iloc[0], "key": key, "statistic": statistic,
+                         **c.as_dict(), "critical_rho": spearman_critical_value(c.n)})
+    return pd.DataFrame(rows, columns=["series", "key", "statistic", *CORRELATION_COLUMNS,
+                                       "critical_rho"])
 
 
 def cost_correlations(long: pd.DataFrame, cx: pd.DataFrame,
                       costs: Sequence[str] = CORRELATED_COSTS) -> pd.DataFrame:
-    """Spearman ρ between each count and latency over the variants, per series (exploratory:
-    n = the number of variants, the exact test): ``series, metric`` and the columns of
-    :class:`analysis.stats.Correlation`."""
-    data = long.dropna(subset=["latency_ms"]).merge(cx[["model_id", *costs]], on="model_id")
+    """Spearman ρ between each count and latency over the variants, per series and statistic
+    (exploratory: n = the number of variants, the exact permutation test): ``series,
+    statistic, metric`` and the columns of :class:`analysis.inference.Correlation`."""
+    data = long.merge(cx[["model_id", *costs]], on="model_id")
     rows = []
     for label, part in data.groupby("series", sort=False):
-        for cost in costs:
-            c = spearman_ci(part[cost], part["latency_ms"], N_BOOTSTRAP)
-            rows.append({"series": label, "metric": cost, **c.as_dict()})
-    return pd.DataFrame(rows, columns=["series", "metric", *CORRELATION_COLUMNS])
+        for statistic, value in STATISTICS.items():
+            if part[value].isna().all():
+                continue
+            for cost in costs:
+                c = correlate(part[cost], part[value])
+                rows.append({"series": label, "statistic": statistic, "metric": cost,
+                             **c.as_dict()})
+    return pd.DataFrame(rows, columns=["series", "statistic", "metric", *CORRELATION_COLUMNS])
