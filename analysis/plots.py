@@ -48,8 +48,9 @@ DEVICE_COLORS = ("#882255", "#DDCC77", "#88CCEE", "#999933", "#AA4499")
 SERIES_MARKERS = {"paper": "s", "torch": "o", "onnxruntime": "^"}
 #: Cost kinds in the ablation charts (colour and marker).
 COST_COLORS = {"macs": "#4477AA", "elementwise": "#EE6677", "memory_bytes": "#228833",
-               "params": "#BBBBBB"}
-COST_MARKERS = {"macs": "o", "elementwise": "D", "memory_bytes": "s", "params": "v"}
+               "params": "#BBBBBB", "merges": "#CCBB44"}
+COST_MARKERS = {"macs": "o", "elementwise": "D", "memory_bytes": "s", "params": "v",
+                "merges": "P"}
 
 HOUSE_RC = {
     "figure.dpi": 150,
@@ -268,20 +269,29 @@ def place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list[int]:
 
 def plot_dot_rows(table, *, category: str, value: str, series: str, colors: dict,
                   markers: dict | None = None, reference_line: float | None = None,
-                  xlabel: str = "", title: str = "", log: bool = True):
+                  xlabel: str = "", title: str = "", log: bool = True,
+                  low: str | None = None, high: str | None = None):
     """Horizontal dot plot: one row per ``category`` (in order), one marker per ``series``
     (dodged vertically), ``value`` on the x axis (log by default), an optional reference line
-    (1× for ratios). Missing values draw nothing; the legend sits below the axes."""
+    (1× for ratios), and horizontal error bars from the ``low``/``high`` columns where given
+    (e.g. the session spread). Missing values draw nothing; the legend sits below the axes."""
     cats = list(dict.fromkeys(table[category]))
     sers = list(dict.fromkeys(table[series]))
     markers = markers or {}
-    fig, ax = new_figure(width=3.4, height=0.3 * len(cats) + 0.9)
-    step = 0.6 / max(1, len(sers))
+    fig, ax = new_figure(width=3.4, height=max(0.3, 0.09 * len(sers)) * len(cats) + 0.9)
+    step = 0.7 / max(1, len(sers))
     for j, s in enumerate(sers):
-        part = table[table[series] == s].set_index(category)[value].astype(float)
+        part = table[table[series] == s].set_index(category)
+        xs = np.array([float(part[value].get(c, np.nan)) for c in cats])
         ys = [len(cats) - 1 - i + (j - (len(sers) - 1) / 2) * step for i in range(len(cats))]
-        ax.plot([part.get(c, np.nan) for c in cats], ys, ls="", ms=4,
-                marker=markers.get(s, "o"), color=colors.get(s, "#000000"))
+        if low and high:
+            lo = np.array([float(part[low].get(c, np.nan)) for c in cats])
+            hi = np.array([float(part[high].get(c, np.nan)) for c in cats])
+            ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(xs)
+        if low and high and ok.any():
+            ax.errorbar(xs[ok], np.asarray(ys)[ok], xerr=[xs[ok] - lo[ok], hi[ok] - xs[ok]],
+                        ls="", lw=0.8, capsize=1.5, color=colors.get(s, "#000000"))
+        ax.plot(xs, ys, ls="", ms=4, marker=markers.get(s, "o"), color=colors.get(s, "#000000"))
     if reference_line is not None:
         ax.axvline(reference_line, color="#555555", lw=0.7, zorder=0)
     ax.set_yticks(range(len(cats))[::-1], cats)
