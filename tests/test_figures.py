@@ -15,6 +15,7 @@ from analysis import plots  # noqa: E402
 from analysis.studies import correlation  # noqa: E402
 from analysis.studies.ablation import compute as ablation  # noqa: E402
 from analysis.studies.ablation import figures as ablation_figures  # noqa: E402
+from analysis.studies.ablation import measure as ablation_measure  # noqa: E402
 
 
 def labelled_log_ticks(ax, which: str) -> list[str]:
@@ -92,11 +93,8 @@ def test_predictor_ranking_and_agreement(study01):
 @pytest.mark.parametrize("notebook", ["02_activation_ablation", "03_block_ablation"])
 def test_ablation_charts_on_the_papers_values(notebook):
     spec = ablation.TABLES[notebook]
-    ids = spec.ids
-    measured = pd.DataFrame({"runtime": "torch", "device": "CPU", "model_id": ids,
-                             "min_ms": np.linspace(10, 30, len(ids)),
-                             "median_ms": np.linspace(11, 33, len(ids))})
-    long = ablation.series_table(spec, measured)
+    data = ablation_measure.read_latency(shipped=ablation_measure.shipped_files())
+    long = ablation.series_table(spec, ablation_measure.measured_series(spec, data))
     check(ablation_figures.latency_figure(spec, long))
     check(ablation_figures.slowdown_figure(spec, long))
     nets = ablation.build_networks(spec, depth=30, width=8, input_size=32)
