@@ -2,30 +2,44 @@
 
 Every command reports a user error (unknown model, malformed file, wrong parameter) as one
 line ``error: …`` on stderr and exits with status 2; it never prints a traceback for them.
-Each sub-command lives in a ``_add_<name>`` (arguments) / ``_run_<name>`` (action) pair.
+Ctrl-C stops a command with one line ``interrupted…``, exit status 130, and leaves no temporary
+file behind. A command that writes a file checks it first, before any work
+(:func:`analysis.paths.check_output`): an existing file is replaced only with ``--force`` (or
+when the command recognises it as its own output), an input is never an output, and a folder
+made for a command that then writes nothing is removed. Each sub-command lives in a
+``_add_<name>`` (arguments) / ``_run_<name>`` (action) pair.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from analysis import paths, predict
-from analysis.errors import AnalysisError, ConfigError
+from analysis.complexity import count_table
+from analysis.errors import AnalysisError, ConfigError, DataFormatError
 from analysis.export import FORMATS as EXPORT_FORMATS
 from analysis.export import PRECISIONS as EXPORT_PRECISIONS
+from analysis.export import TEMPLATE_NAME, ExportResult, export_models
 from analysis.latency import MAX_LISTED, describe_latency, read_checked
 from analysis.latency.campaign import run_campaign, setups_for, split_choices
 from analysis.latency.context import (command_line, default_device, describe_context,
                                       machine_context)
 from analysis.latency.runtimes import ACCELERATORS, RUNTIMES
-from analysis.latency.schema import SUMMARY_STATISTICS
+from analysis.latency.schema import SUMMARY_STATISTICS, LatencyDataWarning
 from analysis.latency.sets import SETS, model_items, set_items
-from analysis.text import percent
+from analysis.models import get_entry, list_groups, list_models, resolve_models
+from analysis.reproduce import check, reproduce
+from analysis.text import percent, plural
 from analysis.util import slug
+
+#: Columns only ``count --csv`` writes: a file holding them is its own earlier output.
+COUNT_SIGNATURE = ("model", "model_id", "macs", "params", "cache_version", "model_digest")
 
 
 def _parser(sub, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
@@ -39,29 +53,44 @@ def _add_count(sub) -> None:
         on their deployed (fused) form at their native input size.""")
     p.add_argument("--models", default="table9",
                    help="group name(s) or model name(s), comma-separated (default: table9)")
-    p.add_argument("--csv", type=Path, help="write the table to this CSV file")
+    p.add_argument("--csv", type=Path, metavar="FILE",
+                   help="write the table to this CSV file (an existing file is replaced only "
+                        "if count wrote it, or with --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing --csv file")
     p.add_argument("--unfused", action="store_true",
                    help="count the train-time form of re-parameterizable models")
     p.add_argument("--no-cache", action="store_true", help="recount instead of using the cache")
     p.add_argument("--list", action="store_true", help="list models and groups, then exit")
 
 
-def _run_count(args) -> int:
-    from analysis.complexity import count_table
-    from analysis.models import get_entry, list_groups, list_models, resolve_models
+def _is_count_file(path: Path) -> bool:
+    return set(COUNT_SIGNATURE) <= set(paths.csv_header(path))
 
+
+def model_list() -> str:
+    """``count --list``: the groups, then one aligned line per model (id, name, family,
+    groups)."""
+    rows = [("id", "name", "family", "groups")]
+    for mid in list_models():
+        e = get_entry(mid)
+        rows.append((e.id, e.display_name, e.family, ",".join(e.groups)))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"groups: {', '.join(list_groups())}", ""]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _run_count(args) -> int:
     if args.list:
-        print("groups: " + ", ".join(list_groups()))
-        for mid in list_models():
-            e = get_entry(mid)
-            print(f"{e.id:28s} {e.display_name:24s} {e.family:12s} {','.join(e.groups)}")
+        print(model_list())
         return 0
-    table = count_table(resolve_models(args.models), fuse=not args.unfused,
-                        cache=not args.no_cache, progress=True)
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.csv, index=False)
-        print(f"wrote {len(table)} rows to {args.csv}")
+    ids = resolve_models(args.models)
+    csv = paths.check_output(args.csv, option="--csv", force=args.force,
+                             owned=_is_count_file) if args.csv else None
+    table = count_table(ids, fuse=not args.unfused, cache=not args.no_cache, progress=True)
+    if csv is not None:
+        paths.write_atomic(csv, lambda tmp: table.to_csv(tmp, index=False))
+        print(f"wrote {plural(len(table), 'row')} to {csv}")
     shown = table[["model", "macs", "paper_macs", "macs_dev_pct", "params", "paper_params",
                    "params_dev_pct"]].copy()
     shown[["macs", "paper_macs"]] = shown[["macs", "paper_macs"]] / 1e6
@@ -87,14 +116,13 @@ def _add_reproduce(sub) -> None:
 
 
 def _run_reproduce(args) -> int:
-    from analysis.reproduce import check, reproduce
-
     if args.check:
         diffs = check(only=args.only)
         for d in diffs:
             print(f"differs: {d}", file=sys.stderr)
         verdict = ("the committed study is what the current code computes" if not diffs else
-                   f"{len(diffs)} committed file(s) differ: run make reproduce")
+                   f"{plural(len(diffs), 'committed file')} "
+                   f"{'differs' if len(diffs) == 1 else 'differ'}: run make reproduce")
         print(f"check: {verdict}")
         return 1 if diffs else 0
     reproduce(only=args.only, quick=args.quick)
@@ -113,18 +141,24 @@ def _add_validate(sub) -> None:
                         "device must report exactly one)")
 
 
+def _print_warnings(notes) -> None:
+    """Each warning as ``warning: …`` on stderr, at most :data:`MAX_LISTED`, then a count."""
+    for message in notes[:MAX_LISTED]:
+        print(f"warning: {message}", file=sys.stderr)
+    if len(notes) > MAX_LISTED:
+        print(f"warning: … and {plural(len(notes) - MAX_LISTED, 'more warning')}",
+              file=sys.stderr)
+
+
 def _run_validate(args) -> int:
     # units checked with Table 9's MACs for zoo models, the file's own for the others
     table, notes, _ = read_checked(args.files, statistic=args.statistic, warn=False)
     for file, rows in table.groupby("file", sort=False):
-        print(f"{file}: {len(rows)} row{'s' if len(rows) > 1 else ''}")
+        print(f"{file}: {plural(len(rows), 'row')}")
     print(describe_latency(table, limit=MAX_LISTED))
-    for message in notes[:MAX_LISTED]:
-        print(f"warning: {message}", file=sys.stderr)
-    if len(notes) > MAX_LISTED:
-        print(f"warning: … and {len(notes) - MAX_LISTED} more warnings", file=sys.stderr)
-    print(f"ok: {len(args.files)} file{'s' if len(args.files) > 1 else ''} valid"
-          + (f", {len(notes)} warning{'s' if len(notes) > 1 else ''}" if notes else ""))
+    _print_warnings(notes)
+    print(f"ok: {plural(len(args.files), 'file')} valid"
+          + (f", {plural(len(notes), 'warning')}" if notes else ""))
     return 0
 
 
@@ -161,7 +195,9 @@ def _add_measure(sub) -> None:
                            "(Tables 2-3), reparam (train-time vs fused, k sweep), sequential "
                            "(fused vs plain nn.Sequential), matmul (reference throughput)")
     p.add_argument("--runtime", default="torch",
-                   help=f"runtime(s), comma-separated: {', '.join(RUNTIMES)} (default torch)")
+                   help=f"runtime(s) that run the models, comma-separated: "
+                        f"{', '.join(RUNTIMES)} (default torch; onnxruntime times the ONNX "
+                        f"export of each model)")
     p.add_argument("--accelerator", choices=ACCELERATORS, default="cpu",
                    help="where the model runs (default cpu); cuda needs an NVIDIA GPU")
     p.add_argument("--mode", default="eager",
@@ -178,11 +214,13 @@ def _add_measure(sub) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the session orders, weights and inputs (default 0)")
     p.add_argument("--threads", type=_positive_int,
-                   help="intra-op threads (default: torch.get_num_threads())")
+                   help="intra-op threads (default: torch.get_num_threads()); more than the "
+                        "machine's cores is allowed, with a warning")
     p.add_argument("--runs", type=_positive_int, default=100, help="timed runs (default 100)")
     p.add_argument("--warmup", type=int, default=10,
                    help="warm-up runs, dropped (default 10)")
-    p.add_argument("--batch-size", type=_positive_int, default=1)
+    p.add_argument("--batch-size", type=_positive_int, default=1,
+                   help="images per forward pass (default 1, as in the paper)")
     p.add_argument("--input-size", type=_input_size, default=None, metavar="N|auto",
                    help="square input side in pixels (default auto = each model's native size)")
     p.add_argument("--unfused", action="store_true",
@@ -190,7 +228,7 @@ def _add_measure(sub) -> None:
     p.add_argument("--device",
                    help="label for the device column (default: the GPU's name with "
                         "--accelerator cuda, else the CPU model and its core count)")
-    p.add_argument("--out", type=Path,
+    p.add_argument("--out", type=Path, metavar="FILE",
                    help="CSV to write (default: runs/measurements/local-<device>-<runtime>.csv,"
                         " outside the study; pass --out data/latency/local-….csv and list the "
                         "file in the study's latency files to make it part of the study)")
@@ -215,6 +253,14 @@ def _measure_command(args) -> str:
     return command_line(parts)
 
 
+def _warn_threads(threads: int | None) -> None:
+    cores = os.cpu_count() or 1
+    if threads is not None and threads > cores:
+        print(f"warning: --threads {threads} exceeds this machine's "
+              f"{plural(cores, 'logical core')}: the threads compete for cores, so timings "
+              f"are slower and noisier than on a machine with {threads} cores", file=sys.stderr)
+
+
 def _run_measure(args) -> int:
     if args.warmup < 0:
         raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
@@ -233,22 +279,34 @@ def _run_measure(args) -> int:
     if args.set_name and (args.unfused or args.input_size):
         raise ConfigError("--set measures its own forms at their own sizes; drop --unfused "
                           "and --input-size")
-    items = set_items(args.set_name) if args.set_name else model_items(
-        args.models, fuse=not args.unfused, input_size=args.input_size)
     device = args.device or default_device(args.accelerator)
     stem = "-".join(filter(None, [slug(device, "device"), args.set_name, *runtimes]))
-    out = args.out or paths.runs_dir() / "measurements" / f"local-{stem}.csv"
+    out = paths.check_output(
+        args.out or paths.runs_dir() / "measurements" / f"local-{stem}.csv",
+        force=args.force or args.resume,
+        exists_hint="pass --resume to continue the campaign in it, or --force to overwrite it")
+    _warn_threads(args.threads)
+    items = set_items(args.set_name) if args.set_name else model_items(
+        args.models, fuse=not args.unfused, input_size=args.input_size)
     print(f"context: {describe_context(machine_context(args.accelerator))}", file=sys.stderr)
-    result = run_campaign(items, runtimes, sessions=args.sessions, runs=args.runs,
-                          warmup=args.warmup, threads=args.threads, seed=args.seed, out=out,
-                          accelerator=args.accelerator, modes=modes, precisions=precisions,
-                          tf32=args.tf32, cudnn_benchmark=not args.no_cudnn_benchmark,
-                          batch_size=args.batch_size, device=device, resume=args.resume,
-                          force=args.force, keep_samples=args.keep_samples,
-                          progress=not args.no_progress, command=_measure_command(args))
+    with paths.new_folders(out.parent):  # removed again if nothing is written
+        result = run_campaign(
+            items, runtimes, sessions=args.sessions, runs=args.runs, warmup=args.warmup,
+            threads=args.threads, seed=args.seed, out=out, accelerator=args.accelerator,
+            modes=modes, precisions=precisions, tf32=args.tf32,
+            cudnn_benchmark=not args.no_cudnn_benchmark, batch_size=args.batch_size,
+            device=device, resume=args.resume, force=args.force,
+            keep_samples=args.keep_samples, progress=not args.no_progress,
+            command=_measure_command(args))
     n = len(result.rows)
-    print(f"wrote {n} row{'s' if n != 1 else ''} to {out} (campaign {result.campaign})"
-          + (f" ({len(result.skipped)} already there)" if result.skipped else ""))
+    already = f" ({len(result.skipped)} already there)" if result.skipped else ""
+    if n:
+        print(f"wrote {plural(n, 'row')} to {out} (campaign {result.campaign}){already}")
+    elif result.skipped:
+        print(f"nothing new written to {out}: the campaign is complete{already}")
+    else:
+        print("no row written: every item failed" + ("" if out.exists() else
+                                                       " (no file made)"))
     for label, message in result.failed.items():
         print(f"  FAILED {label}: {message}", file=sys.stderr)
     return 1 if result.failed else 0
@@ -261,10 +319,13 @@ def _add_export(sub) -> None:
         DIR/latency_template.csv to fill in with the latencies measured on the device. A
         model that cannot be converted is reported (operator and reason) and the batch goes
         on; the exit status is 1 if any model failed.""")
-    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt",
+                   help="coreml: .mlpackage for iPhone / iPad / Mac (Xcode); onnx: .onnx for "
+                        "ONNX Runtime (Android, desktop)")
     p.add_argument("--models", default="table9",
                    help="group name(s) or model name(s), comma-separated (default: table9)")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+                   help="output folder (made if missing; existing exports are kept)")
     p.add_argument("--precision", choices=EXPORT_PRECISIONS,
                    help="compute precision (default: fp16 for Core ML, fp32 for ONNX)")
     p.add_argument("--force", action="store_true",
@@ -272,17 +333,27 @@ def _add_export(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _run_export(args) -> int:
-    from analysis.export import TEMPLATE_NAME, export_models, summarize_exports
+def export_summary(results: list[ExportResult]) -> str:
+    """The export command's summary: counts, then one line per failure."""
+    failed = [r for r in results if r.status == "failed"]
+    skipped = sum(r.status == "skipped" for r in results)
+    ok = len(results) - len(failed) - skipped
+    lines = [f"exported {ok}, kept {skipped} existing, failed {len(failed)} "
+             f"(of {plural(len(results), 'model')})"]
+    lines += [f"  FAILED {r.model}: {r.message}" for r in failed]
+    return "\n".join(lines)
 
-    template = args.out / TEMPLATE_NAME
-    results = export_models(args.models, args.fmt, args.out, precision=args.precision,
+
+def _run_export(args) -> int:
+    out = paths.check_output_folder(args.out)
+    template = out / TEMPLATE_NAME
+    results = export_models(args.models, args.fmt, out, precision=args.precision,
                             force=args.force, progress=not args.no_progress)
-    print(summarize_exports(results))
+    print(export_summary(results))
     if results.template_kept:
         print(f"kept the existing {template} untouched (it holds measurements or was edited; "
               f"--force rewrites it)")
-    elif any(r.ok for r in results):
+    elif results.template is not None:
         print(f"fill in latency_ms (and device, statistic, n_runs …) in {template}, then: "
               f"python -m analysis validate {template}")
     return 1 if any(r.status == "failed" for r in results) else 0
@@ -300,28 +371,53 @@ def _add_predict(sub) -> None:
                    help="latencies measured on the new device")
     p.add_argument("--models", default="table9",
                    help="group name(s) or model name(s), comma-separated (default: table9)")
-    p.add_argument("--out", type=Path, help="write the predictions to this CSV file")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="write the predictions to this CSV file (never the --calibration file;"
+                        " an existing file is replaced only if predict wrote it, or with "
+                        "--force)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--seed", type=int, default=0, help="seed of the interval simulation")
+
+
+def _is_prediction_file(path: Path) -> bool:
+    return paths.csv_header(path) == list(predict.PREDICTION_COLUMNS)
+
+
+def _calibration_units(calibration: Path) -> None:
+    """The calibration file read as ``validate`` reads it: its warnings shown, and latencies
+    in the wrong unit (seconds, microseconds) refused — they would predict nonsense."""
+    _, notes, units = read_checked(calibration, warn=False)
+    problems = [p for p in units["problem"] if p]
+    if problems:
+        raise DataFormatError(f"{calibration}: {problems[0]}; predict needs latency_ms in "
+                              f"milliseconds (check with python -m analysis validate)")
+    _print_warnings(notes)
 
 
 def _run_predict(args) -> int:
     start = time.perf_counter()
+    calibration = paths.user_path(args.calibration)
+    out = paths.check_output(args.out, inputs={"--calibration": calibration}, force=args.force,
+                             owned=_is_prediction_file) if args.out else None
+    resolve_models(args.models)  # an unknown name is an error before any work
+    _calibration_units(calibration)
     try:
-        frame = predict.predict_device(args.calibration, args.models, seed=args.seed)
+        with warnings.catch_warnings():  # shown once above, not again by the second read
+            warnings.simplefilter("ignore", LatencyDataWarning)
+            frame = predict.predict_device(calibration, args.models, seed=args.seed)
     except AnalysisError:  # UnknownModelError is a KeyError too: its own message
         raise
     except KeyError as exc:  # a model the cost table lacks
         raise ConfigError(f"no cost features for {exc}; run python -m analysis count") from None
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out, index=False)
+    if out is not None:
+        paths.write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False))
     shown = frame[["model", "measured", "latency_ms", "predicted_ms", "low_ms", "high_ms"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     fitted = frame.attrs["predictor"]
     print(f"{frame.attrs['device']} / {frame.attrs['runtime']}: {int(frame['measured'].sum())} "
           f"measured, {int((~frame['measured']).sum())} predicted ({fitted.describe()}; "
           f"{percent(predict.COVERAGE)} interval ×/÷ {math.exp(fitted.halfwidth_):.2f}) in "
-          f"{time.perf_counter() - start:.1f} s" + (f"; wrote {args.out}" if args.out else ""))
+          f"{time.perf_counter() - start:.1f} s" + (f"; wrote {out}" if out else ""))
     return 0
 
 
@@ -352,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # what was kept, if the command says (a campaign does)
+        print("interrupted" + (f": {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `… | head` closed the pipe: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -1,15 +1,28 @@
-"""Every location the project reads or writes, resolved from the repository root.
+"""Every location the project reads or writes, resolved from the repository root, and the one
+rule for every file a command writes.
 
 Nothing in the package or the notebooks builds a path from the current working directory:
 a notebook executed by papermill from any folder finds the same data and writes to the same
 places. ``MOBILEONE_STUDY_CACHE`` overrides the cache folder (tests point it at a temporary
 directory).
+
+**Outputs** (:func:`check_output`, :func:`check_output_folder`, :func:`write_atomic`,
+:func:`new_folders`): every command that writes checks its output path before any work starts
+— an existing file is never replaced unless the user passes ``--force`` (or it is a file the same
+command wrote and recognises as its own), an input file is never an output, a path that is a
+folder (or lies below a file) is a one-line error — then writes through a temporary file that
+replaces the target only when complete, and leaves no empty folder behind when it fails or is
+interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+from analysis.errors import ConfigError
 
 #: The repository root (the folder holding ``analysis/``).
 ROOT: Path = Path(__file__).resolve().parent.parent
@@ -80,28 +93,124 @@ def runs_dir() -> Path:
     return Path(os.environ.get("MOBILEONE_STUDY_RUNS", ROOT / "runs")).expanduser()
 
 
-def run_name(latency_csv=None) -> str:
-    """Name of a re-run's folder: the stem of the first latency file given, else ``default``."""
-    if isinstance(latency_csv, (str, os.PathLike)):
-        latency_csv = str(latency_csv).split(",")
-    first = next((str(f).strip() for f in latency_csv or () if str(f).strip()), "")
-    return Path(first).stem or "default"
+# -- outputs: one rule for every command that writes ------------------------------------------------
+
+def _file_above(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` if it is a file (it cannot hold a folder)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
 
 
-def output_dirs(notebook: str, output_dir=None, figure_dir=None, latency_csv=None,
-                *, announce: bool = True) -> tuple[Path, Path]:
-    """``(results folder, figure folder)`` of a notebook run, both created.
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links
+    except OSError:
+        return False
 
-    Given folders are used as they are (``reproduce`` passes ``notebooks/outputs/<notebook>``
-    and ``figures/``); an unset one resolves to ``runs/<run>/<notebook>/`` and
-    ``runs/<run>/<notebook>/figures/``, ``<run>`` being :func:`run_name` of ``latency_csv``.
-    So a re-run on a user's file never overwrites the committed study. ``announce`` prints
-    where the run writes."""
-    base = runs_dir() / run_name(latency_csv) / notebook
-    out = user_path(output_dir) if output_dir else base
-    fig = user_path(figure_dir) if figure_dir else base / "figures"
-    out.mkdir(parents=True, exist_ok=True)
-    fig.mkdir(parents=True, exist_ok=True)
-    if announce:
-        print(f"results -> {relative(out)}/\nfigures -> {relative(fig)}/")
-    return out, fig
+
+def check_output(path: str | os.PathLike, *, option: str = "--out",
+                 inputs: Mapping[str, object] | None = None, force: bool = False,
+                 owned: Callable[[Path], bool] | None = None,
+                 exists_hint: str = "pass --force to replace it, or choose another name") -> Path:
+    """Check a file a command is about to write, before any work starts; return it as a
+    :class:`~pathlib.Path`.
+
+    Args:
+        path: the output file as the user gave it (relative to the working directory).
+        option: the command-line option that named it, for the message (``--out``, ``--csv``).
+        inputs: ``{option: path or list of paths}`` of the command's input files; writing to
+            one of them is refused, ``--force`` or not (the input would be lost).
+        force: the user allowed replacing an existing file.
+        owned: ``owned(path) -> bool``: the existing file was written by this same command
+            (e.g. its header is the command's own); such a file may be replaced.
+        exists_hint: what to do about an existing file, for the message.
+
+    Raises:
+        ConfigError: one line naming the option and the path — the path is a folder, lies
+            below a file, is an input file, or exists and may not be replaced.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise ConfigError(f"{option} {path} is a folder; give a file name, e.g. "
+                          f"{p / 'results.csv'}")
+    above = _file_above(p)
+    if above is not None:
+        raise ConfigError(f"{option} {path}: {above} is a file, not a folder")
+    for name, given in (inputs or {}).items():
+        for item in given if isinstance(given, (list, tuple)) else [given]:
+            if item is not None and _same_file(p, Path(item).expanduser()):
+                raise ConfigError(f"{option} {path} is the input file of {name}: an input is "
+                                  f"never overwritten; choose another name for {option}")
+    if p.exists() and not force and not (owned is not None and _owned(owned, p)):
+        mine = " and was not written by this command" if owned is not None else ""
+        raise ConfigError(f"{option} {path} exists{mine}; {exists_hint}")
+    return p
+
+
+def _owned(owned: Callable[[Path], bool], path: Path) -> bool:
+    try:
+        return bool(owned(path))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
+def check_output_folder(path: str | os.PathLike, *, option: str = "--out") -> Path:
+    """Check a folder a command is about to write into (it may exist); return it.
+
+    Raises:
+        ConfigError: the path is an existing file, or lies below a file.
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{option} {path} is a file; {option} names a folder")
+    above = _file_above(p)
+    if above is not None:
+        raise ConfigError(f"{option} {path}: {above} is a file, not a folder")
+    return p
+
+
+def csv_header(path: str | os.PathLike) -> list[str]:
+    """The column names on the first line of a CSV file (how a command recognises a file it
+    wrote itself)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        first = fh.readline().rstrip("\r\n")
+    return [c.strip() for c in first.split(",")]
+
+
+@contextlib.contextmanager
+def new_folders(folder: str | os.PathLike) -> Iterator[Path]:
+    """Create ``folder`` and its missing parents; on leaving the block — normally, with an
+    error or on Ctrl-C — remove those of them that are still empty (so a command that wrote
+    nothing leaves nothing behind)."""
+    folder = Path(folder).expanduser()
+    missing = [p for p in [folder, *folder.parents] if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        for p in missing:  # deepest first
+            try:
+                p.rmdir()  # only if empty
+            except OSError:
+                break
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then replace ``path`` with it.
+
+    ``path`` is only ever the old file or the complete new one; on an error or Ctrl-C the
+    temporary file, and any folder made for it, are removed."""
+    path = Path(path).expanduser()
+    with new_folders(path.parent):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # the user's umask applies
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return path

@@ -96,15 +96,21 @@ def run_notebook(path: Path, output: Path | None = None, parameters: dict | None
     import papermill as pm  # heavy: only to run notebooks
 
     output = Path(output or path)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.stem}.running.ipynb")
+    with paths.new_folders(output.parent):  # a folder made for a run that stops is removed
+        tmp = output.with_name(f".{output.stem}.running.ipynb")
+        try:
+            _execute(pm, path, tmp, output, parameters, cwd, log_output)
+        finally:
+            tmp.unlink(missing_ok=True)  # Ctrl-C, an error: no .running.ipynb is left behind
+    return output
+
+
+def _execute(pm, path: Path, tmp: Path, output: Path, parameters: dict | None,
+             cwd: Path | None, log_output: bool) -> None:
     try:
         pm.execute_notebook(str(path), str(tmp), parameters=parameters or {},
                             kernel_name=kernel_name(), cwd=str(cwd or paths.NOTEBOOKS),
                             progress_bar=False, log_output=log_output)
-    except KeyboardInterrupt:
-        tmp.unlink(missing_ok=True)
-        raise
     except Exception as exc:
         # next to the requested output; an in-place run keeps it out of notebooks/ itself
         folder = paths.NOTEBOOK_OUTPUTS if output.resolve() == path.resolve() else output.parent
@@ -117,7 +123,6 @@ def run_notebook(path: Path, output: Path | None = None, parameters: dict | None
                             f"{paths.relative(failed)})") from None
     _portable_metadata(tmp, path, output)
     os.replace(tmp, output)
-    return output
 
 
 def _portable_metadata(executed: Path, source: Path, output: Path) -> None:
@@ -149,19 +154,24 @@ def prune_stale(since: float) -> list[str]:
 def _quiet_kernels():
     """Hide what Jupyter kernels print to the inherited stderr (e.g. "[IPKernelApp] WARNING |
     Kernel is running over TCP without encryption…"): file descriptor 2 goes to a temporary
-    file for the duration; any other line is printed afterwards."""
+    file for the duration; any other line is printed afterwards — except after Ctrl-C, when
+    what a kernel printed while being shut down (a ZMQ traceback) is dropped."""
     sys.stderr.flush()
     saved = os.dup(2)
+    interrupted = False
     with tempfile.TemporaryFile(mode="w+b") as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
             yield
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             tmp.seek(0)
-            for line in tmp.read().decode(errors="replace").splitlines():
+            for line in [] if interrupted else tmp.read().decode(errors="replace").splitlines():
                 if line.strip() and "[IPKernelApp]" not in line:
                     print(line, file=sys.stderr)
 
@@ -176,8 +186,8 @@ def reproduce(only=None, quick: bool = False) -> None:
     if only is None and not quick:
         t0 = time.perf_counter()
         out = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        count_table(list_models()).to_csv(out, index=False, lineterminator="\n")
+        table = count_table(list_models())
+        paths.write_atomic(out, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
         with contextlib.redirect_stdout(io.StringIO()):
             if update_zoo_table([]) != 0:
                 raise AnalysisError("could not regenerate the table of analysis/models/README.md")
@@ -191,8 +201,14 @@ def reproduce(only=None, quick: bool = False) -> None:
             params = quick_run_parameters(nb, base)
         else:
             output, params = nb, committed_parameters(nb)
-        with _quiet_kernels():
-            run_notebook(nb, output, params)
+        existed = output.exists()
+        try:
+            with _quiet_kernels():
+                run_notebook(nb, output, params)
+        except KeyboardInterrupt:  # one line from the command: which notebook, nothing lost
+            kept = "left as it was" if existed else "not written"
+            raise KeyboardInterrupt(f"{nb.stem} stopped; {paths.relative(output)} "
+                                    f"{kept}") from None
         print(f"[reproduce] {nb.stem:36s} -> {paths.relative(output)}  "
               f"{time.perf_counter() - t0:5.0f} s", flush=True)
     if only is None and not quick:

@@ -1,17 +1,14 @@
 """Small helpers shared by the study modules, the command line and the notebooks: one value or
-a list, slugs for file and column names, JSON-friendly values, and the per-item loop that
-reports failures and goes on."""
+a list, slugs for file and column names, and the per-item loop that reports failures and goes
+on. (Base layer: no pandas; results are written by :func:`analysis.studies.core.write`.)"""
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable
 
-import numpy as np
-import pandas as pd
+from analysis.errors import first_line
 
 
 def as_list(value) -> list:
@@ -37,27 +34,6 @@ def slug(text: str, default: str = "x") -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or default
 
 
-def to_jsonable(value):
-    """``value`` with numpy scalars, NaN and paths made JSON-friendly (NaN → None)."""
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return to_jsonable(value.to_dict(orient="records"))
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if value is pd.NA:
-        return None
-    return value
-
-
 def run_each(items: Iterable, work: Callable, *, label: Callable = str, progress: bool = False,
              desc: str = "", reraise: tuple[type[BaseException], ...] = ()) -> tuple[list, dict]:
     """Call ``work(item)`` for every item; return ``(results, failures)``.
@@ -65,13 +41,11 @@ def run_each(items: Iterable, work: Callable, *, label: Callable = str, progress
     A failure is recorded as ``{label(item): "Type: first line"}`` and the loop goes on, except
     for the exception types in ``reraise`` (and ``KeyboardInterrupt``). With ``progress`` a
     tqdm bar is shown and failures are written above it."""
-    from analysis.errors import first_line
-
     items = list(items)
     results, failures = [], {}
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # lazy: only a progress bar needs it (import ~0.1 s)
 
         bar = tqdm(items, desc=desc, unit="model", leave=False)
         iterator = bar
@@ -92,15 +66,3 @@ def run_each(items: Iterable, work: Callable, *, label: Callable = str, progress
     if bar is not None:
         bar.close()
     return results, failures
-
-
-def write_results(out_dir, tables: Mapping[str, "pd.DataFrame"], summary: Mapping) -> list[str]:
-    """Write every table as ``<out_dir>/<name>.csv`` and ``summary`` as ``summary.json``;
-    returns the names of the files now in ``out_dir``."""
-    import json
-
-    out_dir = Path(out_dir)
-    for name, table in tables.items():
-        table.to_csv(out_dir / f"{name}.csv", index=False)
-    (out_dir / "summary.json").write_text(json.dumps(to_jsonable(summary), indent=2))
-    return sorted(p.name for p in out_dir.iterdir() if p.is_file())

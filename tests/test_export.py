@@ -20,7 +20,7 @@ import torch.nn as nn
 from analysis import export as ex
 from analysis import paths
 from analysis.export import batch, to_onnx
-from analysis.cli import main
+from analysis.cli import export_summary, main
 from analysis.errors import ConfigError, DataFormatError, UnknownModelError
 from analysis.latency import load_latency
 from analysis.models import get_entry, list_models
@@ -74,7 +74,8 @@ def test_onnx_export_mobileone_s0_and_template(tmp_path, capsys):
     assert "BatchNormalization" not in ops
     template = tmp_path / ex.TEMPLATE_NAME
     assert results.template == template
-    with pytest.raises(DataFormatError, match=r"line 2, column 2 \('latency_ms'\): empty"):
+    with pytest.raises(DataFormatError, match=r"line 2, column 2 \('latency_ms'\): nothing "
+                                              r"measured yet"):
         load_latency(template)  # not data until the latency is filled in
     _fill_template(template)
     table = load_latency(template)
@@ -82,7 +83,7 @@ def test_onnx_export_mobileone_s0_and_template(tmp_path, capsys):
     assert table["runtime"].tolist() == ["onnxruntime"] and table["input_size"].tolist() == [224]
     assert table["note"].tolist() == [ex.RANDOM_WEIGHTS_NOTE]  # says the weights are random
     assert main(["validate", str(template)]) == 0
-    assert "Test Phone / onnxruntime: 1 models" in capsys.readouterr().out
+    assert "Test Phone / onnxruntime: 1 model " in capsys.readouterr().out
 
 
 def test_onnx_matches_torch_on_a_fixed_module(tmp_path):
@@ -169,8 +170,9 @@ def test_unconvertible_operator_is_reported_and_batch_continues(tmp_path):
     assert "Core ML cannot convert operator 'erfinv'" in bad.message
     assert "\n" not in bad.message
     assert not (tmp_path / "Erfinv_net.mlpackage").exists()
-    summary = ex.summarize_exports(results)
+    summary = export_summary(results)
     assert "failed 1" in summary and "FAILED Erfinv net: Core ML cannot convert" in summary
+    assert "(of 2 models)" in summary
     rows = (tmp_path / ex.TEMPLATE_NAME).read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["Tiny"]  # only the exported model
 
@@ -224,8 +226,10 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ConfigError, match="precision"):
         ex.export_models("mobileone_s0", "onnx", tmp_path, precision="int8")
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match="not a directory"):
+    with pytest.raises(ConfigError, match="is a file; --out names a folder"):
         ex.export_models("mobileone_s0", "onnx", tmp_path / "file")
+    with pytest.raises(ConfigError, match="file is a file, not a folder"):
+        ex.export_models("mobileone_s0", "onnx", tmp_path / "file" / "sub")
 
 
 def test_export_command_exit_status(tmp_path, monkeypatch, capsys):
@@ -244,7 +248,7 @@ def test_export_command_exit_status(tmp_path, monkeypatch, capsys):
     printed, bar = capsys.readouterr()
     assert "MobileOne-S0: ok - checked" in printed  # --no-progress hides only the bar
     assert "export (onnx)" not in bar
-    assert "exported 1, kept 0 existing, failed 0" in printed
+    assert "exported 1, kept 0 existing, failed 0 (of 1 model)" in printed
     assert f"python -m analysis validate {out / ex.TEMPLATE_NAME}" in printed
 
     def broken(*args, **kwargs):

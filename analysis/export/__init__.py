@@ -27,9 +27,9 @@ of models, results) and :mod:`~analysis.export.template` (the latency template).
 from __future__ import annotations
 
 from analysis.export.batch import (DEFAULT_PRECISION, FORMATS, SUFFIX, ExportBatch,
-                                   ExportResult, export_model, export_models,
-                                   summarize_exports)
-from analysis.export.common import PRECISIONS, ExportFailure, example_input, export_ready
+                                   export_model, export_models)
+from analysis.export.common import (PRECISIONS, ExportFailure, ExportResult, example_input,
+                                    export_ready)
 from analysis.export.template import (RANDOM_WEIGHTS_NOTE, TEMPLATE_COLUMNS, TEMPLATE_NAME,
                                       TEMPLATE_RUNTIME, write_latency_template)
 from analysis.export.to_coreml import coreml_summary, export_coreml, import_coremltools
@@ -40,5 +40,5 @@ __all__ = [
     "RANDOM_WEIGHTS_NOTE", "SUFFIX", "TEMPLATE_COLUMNS", "TEMPLATE_NAME", "TEMPLATE_RUNTIME",
     "ExportBatch", "ExportFailure", "ExportResult", "check_onnx", "coreml_summary",
     "example_input", "export_coreml", "export_model", "export_models", "export_onnx",
-    "export_ready", "import_coremltools", "summarize_exports", "write_latency_template",
+    "export_ready", "import_coremltools", "write_latency_template",
 ]

@@ -5,42 +5,24 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 import torch.nn as nn
 
+from analysis import paths
 from analysis.errors import ConfigError, first_line
 from analysis.export import to_coreml, to_onnx
-from analysis.export.common import (ExportFailure, check_precision, example_input, export_ready,
-                                    remove)
+from analysis.export.common import (ExportFailure, ExportResult, check_precision, example_input,
+                                    export_ready, remove)
 from analysis.export.template import TEMPLATE_NAME, write_latency_template
+from analysis.models import deploy, get_entry, resolve_models
+from analysis.util import run_each
 
 FORMATS = ("coreml", "onnx")
 #: Default compute precision per format.
 DEFAULT_PRECISION = {"coreml": "fp16", "onnx": "fp32"}
 SUFFIX = {"coreml": ".mlpackage", "onnx": ".onnx"}
-
-
-@dataclass
-class ExportResult:
-    """The outcome for one model."""
-
-    model: str  # display name (the template's ``model``)
-    format: str
-    status: str  # "ok", "skipped" (file exists, not forced) or "failed"
-    path: Path | None
-    input_size: int
-    precision: str
-    message: str = ""
-    seconds: float = 0.0
-    random_weights: bool = True  # built from the registry (False: a module the caller gave)
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
 
 
 class ExportBatch(list):
@@ -52,8 +34,6 @@ class ExportBatch(list):
 
 def _items(models) -> list[tuple[str, str, nn.Module | None, int]]:
     """``[(label, file stem, module or None (build from registry), input size)]``."""
-    from analysis.models import get_entry, resolve_models
-
     if isinstance(models, dict):
         out = []
         for label, module in models.items():
@@ -86,8 +66,6 @@ def _precision(fmt: str, precision: str | None) -> str:
 
 def _export_one(label: str, stem: str, module: nn.Module | None, size: int, fmt: str,
                 out_dir: Path, precision: str, force: bool) -> ExportResult:
-    from analysis.models import deploy
-
     path = out_dir / f"{stem}{SUFFIX[fmt]}"
     result = ExportResult(label, fmt, "ok", path, size, precision,
                           random_weights=module is None)
@@ -116,6 +94,9 @@ def _export_one(label: str, stem: str, module: nn.Module | None, size: int, fmt:
         result.status, result.message = "failed", str(exc)
     except Exception as exc:  # noqa: BLE001 - never crash the batch
         result.status, result.message = "failed", first_line(exc, with_type=True)
+    except KeyboardInterrupt:
+        remove(path)  # half written: it must not look done to the next run
+        raise
     if result.status == "failed":
         remove(path)  # written by this call (or forced): a failed export must not look done
         result.path = None
@@ -142,17 +123,16 @@ def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | Non
     Returns:
         One :class:`ExportResult` per model, in order (failures do not stop the batch), as an
         :class:`ExportBatch` (a list) whose ``template`` is the template written (``None``
-        when an existing one was kept, see :func:`write_latency_template`).
+        when an existing one was kept, see :func:`write_latency_template`, or when no model
+        was exported). A folder made for the batch is removed again if nothing was written
+        (every model failed, or Ctrl-C before the first file); a half-written export is
+        removed on Ctrl-C.
     """
-    from tqdm import tqdm  # plain bar: no ipywidgets needed in notebooks
-
-    from analysis.util import run_each
+    from tqdm import tqdm  # lazy: only the progress lines need it (plain bar: no ipywidgets)
 
     precision = _precision(fmt, precision)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} exists and is not a directory; --out must be a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    out = paths.check_output_folder(out_dir)
+    items = _items(models)  # an unknown model is an error before any folder is made
 
     def export(item: tuple) -> ExportResult:
         label, stem, module, size = item
@@ -161,23 +141,13 @@ def export_models(models, fmt: str, out_dir: str | Path, *, precision: str | Non
             tqdm.write(f"{label}: {res.status} - {res.message}")  # above the bar, if any
         return res
 
-    # _export_one reports every failure in its result, so nothing is left for run_each to catch
-    results, _ = run_each(_items(models), export, label=lambda item: item[0],
-                          progress=progress, desc=f"export ({fmt})")
-    batch = ExportBatch(results)
-    if template:
-        batch.template = write_latency_template([r for r in results if r.ok],
-                                                out / TEMPLATE_NAME, force=force)
-        batch.template_kept = batch.template is None
+    with paths.new_folders(out):  # removed again if nothing was written (all failed, Ctrl-C)
+        # _export_one reports every failure in its result: nothing is left for run_each to catch
+        results, _ = run_each(items, export, label=lambda item: item[0], progress=progress,
+                              desc=f"export ({fmt})")
+        batch = ExportBatch(results)
+        if template and any(r.ok for r in results):
+            batch.template = write_latency_template([r for r in results if r.ok],
+                                                    out / TEMPLATE_NAME, force=force)
+            batch.template_kept = batch.template is None
     return batch
-
-
-def summarize_exports(results: Sequence[ExportResult]) -> str:
-    """A summary for the command line: counts, then one line per failure."""
-    failed = [r for r in results if r.status == "failed"]
-    skipped = sum(r.status == "skipped" for r in results)
-    ok = len(results) - len(failed) - skipped
-    lines = [f"exported {ok}, kept {skipped} existing, failed {len(failed)} "
-             f"(of {len(results)} models)"]
-    lines += [f"  FAILED {r.model}: {r.message}" for r in failed]
-    return "\n".join(lines)

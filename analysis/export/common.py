@@ -1,5 +1,6 @@
-"""What the Core ML and ONNX exporters share: the failure type, the seeded example input, the
-registry model prepared for export, and the capture of the converters' console chatter."""
+"""What the Core ML and ONNX exporters share: the result and failure types, the seeded example
+input, the registry model prepared for export, and the capture of the converters' console
+chatter."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import logging
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -15,6 +17,8 @@ import torch
 import torch.nn as nn
 
 from analysis.errors import ConfigError
+from analysis.models import create_model, deploy
+from analysis.models.fusion import calibrate_batchnorm
 
 PRECISIONS = ("fp16", "fp32")
 #: Images of the random batch whose activations set the BatchNorm statistics before fusing.
@@ -23,6 +27,25 @@ CALIBRATION_BATCH = 4
 
 class ExportFailure(Exception):
     """One model could not be exported; the message says which operator and why."""
+
+
+@dataclass
+class ExportResult:
+    """The outcome for one model."""
+
+    model: str  # display name (the template's ``model``)
+    format: str
+    status: str  # "ok", "skipped" (file exists, not forced) or "failed"
+    path: Path | None
+    input_size: int
+    precision: str
+    message: str = ""
+    seconds: float = 0.0
+    random_weights: bool = True  # built from the registry (False: a module the caller gave)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
 
 
 def check_precision(precision: str) -> str:
@@ -43,9 +66,6 @@ def export_ready(model_id: str, input_size: int) -> nn.Module:
     from a seeded random batch (:func:`~analysis.models.fusion.calibrate_batchnorm`, so that
     no activation overflows fp16), then fused, in eval mode. Its outputs are meaningless; its
     operators and their cost are those of the trained network."""
-    from analysis.models import create_model, deploy
-    from analysis.models.fusion import calibrate_batchnorm
-
     batch = example_input(input_size, batch_size=CALIBRATION_BATCH, seed=1)
     return deploy(calibrate_batchnorm(create_model(model_id), batch))
 

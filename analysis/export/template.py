@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
-if TYPE_CHECKING:
-    from analysis.export.batch import ExportResult
+from analysis import paths
+from analysis.export.common import ExportResult
 
 TEMPLATE_NAME = "latency_template.csv"
 #: The runtime named in the template for each format.
@@ -60,7 +60,5 @@ def write_latency_template(results: Iterable[ExportResult], path: str | Path, *,
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(TEMPLATE_COLUMNS)
     writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8", newline="")
-    tmp.replace(path)
-    return path
+    return paths.write_atomic(path, lambda tmp: tmp.write_text(buf.getvalue(), encoding="utf-8",
+                                                               newline=""))

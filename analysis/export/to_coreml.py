@@ -40,7 +40,7 @@ def import_coremltools():
         logger.addFilter(_DropCoremlNoise())
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*has not been tested with coremltools.*")
-        import coremltools
+        import coremltools  # lazy: heavy (~2 s) and only the Core ML export needs it
 
     _fix_scalar_casts()
     return coremltools
@@ -68,9 +68,10 @@ def _fix_scalar_casts() -> None:
         return  # this NumPy still converts one-element arrays: nothing to fix
     except TypeError:
         pass
-    from coremltools.converters.mil import Builder as mb
-    from coremltools.converters.mil.frontend.torch import ops
-    from coremltools.converters.mil.frontend.torch.torch_op_registry import register_torch_op
+    from coremltools.converters.mil import Builder as mb  # lazy: coremltools is heavy
+    from coremltools.converters.mil.frontend.torch import ops  # lazy: as above
+    from coremltools.converters.mil.frontend.torch.torch_op_registry import (  # lazy: as above
+        register_torch_op)
 
     def cast(context, node, dtype, dtype_name):
         x = ops._get_inputs(context, node, expected=1)[0]

@@ -53,8 +53,8 @@ def check_onnx(path: str | Path, model: nn.Module, example: torch.Tensor) -> str
     (an overflow would make the on-device run meaningless). Raises :class:`ExportFailure` on
     any problem.
     """
-    import onnx
-    import onnxruntime as ort
+    import onnx  # lazy: only the ONNX check needs it
+    import onnxruntime as ort  # lazy: heavy, only the ONNX check runs it
 
     try:
         onnx.checker.check_model(str(path), full_check=True)

@@ -34,11 +34,11 @@ import torch
 from analysis.errors import AnalysisError, ConfigError, first_line
 from analysis.latency.context import (campaign_id, command_line, default_device,
                                       machine_context)
-from analysis.latency.harness import (MEASURE_COLUMNS, Counter, Item, check_count, counts_of,
-                                      describe, prepare, resolve, time_prepared)
+from analysis.latency.harness import (MACHINE_COLUMNS, MEASURE_COLUMNS, Counter, Item,
+                                      check_count, counts_of, describe, prepare, resolve,
+                                      time_prepared)
 from analysis.latency.runtimes import (MODES, PRECISIONS, RUNTIMES, Setup, check_setup,
                                        runtime_version, timer_for)
-from analysis.latency.schema import CONTEXT_COLUMNS
 from analysis.latency.timing import Timer
 from analysis.models import get_entry, resolve_models
 
@@ -50,6 +50,23 @@ RESUME_OPTIONS = {"device": "--device", "batch_size": "--batch-size", "threads":
                   "n_runs": "--runs", "warmup": "--warmup", "seed": "--seed",
                   "accelerator": "--accelerator", "tf32": "--tf32",
                   "cudnn_benchmark": "--no-cudnn-benchmark", "clock": "the timer"}
+
+
+class CampaignInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a campaign; the message says what was written (printed once, by the
+    caller: ``interrupted: <message>``)."""
+
+
+def _interrupted(out: Path | None, n: int, force: bool) -> str:
+    if out is None:
+        return ""
+    if n:
+        return (f"{n} row{'s' if n != 1 else ''} written to {out}; run the same command with "
+                f"--resume to measure the rest")
+    if out.exists():
+        return f"nothing new written; {out} is unchanged"
+    return "nothing measured, no file written" + (f" (--force removed the old {out})" if force
+                                                  else "")
 
 
 @dataclass(frozen=True)
@@ -154,7 +171,7 @@ def _resume_state(out: Path, expected: dict, setups: list[Setup], context: dict,
     if old.empty:
         return campaign_id(), set(), list(old.columns)
     checks = [(c, _text(v), RESUME_OPTIONS[c], old) for c, v in expected.items()]
-    for column in CONTEXT_COLUMNS[2:-3]:
+    for column in MACHINE_COLUMNS:
         if column in old.columns and column in context:
             checks.append((column, _text(context[column]), "the machine and its libraries",
                            old))
@@ -270,6 +287,7 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                           f"campaign needs its own model, form and k")
     device = device or default_device(accelerator)
     context = {**machine_context(accelerator), "seed": seed,
+               "physical_device": default_device(accelerator),  # even when --device relabels
                "command": command if command is not None else command_line()}
     gpu = accelerator == "cuda"
     expected = {"device": device, "batch_size": batch_size, "threads": threads,
@@ -319,10 +337,7 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                             row.update(campaign=cid, session=session, order=position)
                             state.write(row, samples, labels[setup])
     except KeyboardInterrupt:
-        if out_path is not None:
-            print(f"interrupted: {len(state.rows)} rows written to {out_path}; run again with "
-                  f"--resume to measure the rest", file=sys.stderr, flush=True)
-        raise
+        raise CampaignInterrupted(_interrupted(out_path, len(state.rows), force)) from None
     frame = pd.DataFrame(state.rows, columns=[*MEASURE_COLUMNS, "model_id"])
     return Measurements(frame, state.failed, state.skipped, state.unfinished, out_path, cid)
 

@@ -39,11 +39,16 @@ from analysis.models import create_model, deploy, get_entry
 #: Columns of a measurement file, in order: identity, session, values, counts, context (equal
 #: across the sessions of one identity), then what may differ per run.
 IDENTITY_COLUMNS = ("model", "form", "k", "mode", "precision", "runtime", "device",
-                    "batch_size", "input_size")
+                    "physical_device", "batch_size", "input_size")
 VALUE_COLUMNS = ("latency_ms", "statistic", "min_ms", "median_ms", "p90_ms", "mean_ms",
                  "trimmed_mean_ms", "std_ms", "cv", "n_runs", "warmup")
 COUNT_COLUMNS = ("macs", "params")
 RUN_COLUMNS = ("date", "code_commit", "command", "seed", "source")
+#: The :data:`CONTEXT_COLUMNS` read from :func:`~analysis.latency.context.machine_context` (the
+#: others — threads, runtime version, TF32, cudnn.benchmark, clock — come from the setup).
+MACHINE_COLUMNS = ("torch_version", "onnxruntime_version", "numpy_version", "python_version",
+                   "platform", "kernel", "host", "cpu", "cores_logical", "accelerator", "gpu",
+                   "driver", "cuda", "cudnn")
 #: ``CONTEXT_COLUMNS`` (the loader's :mod:`~analysis.latency.schema`) must be equal across the
 #: sessions of one identity; ``SESSION_COLUMNS`` = campaign, session, order.
 MEASURE_COLUMNS = (*IDENTITY_COLUMNS, *SESSION_COLUMNS, *VALUE_COLUMNS, *COUNT_COLUMNS,
@@ -171,14 +176,15 @@ def describe(item: Item, setup: Setup, samples_ms: np.ndarray, *, warmup: int,
     row = {
         "model": item.label, "model_id": item.model_id, "form": item.form, "k": item.k,
         "mode": setup.mode, "precision": setup.precision, "runtime": setup.runtime,
-        "device": device, "batch_size": batch_size, "input_size": item.input_size,
+        "device": device, "physical_device": context.get("physical_device") or device,
+        "batch_size": batch_size, "input_size": item.input_size,
         "campaign": None, "session": None, "order": None,
         "latency_ms": stats["min"], "statistic": "min", "min_ms": stats["min"],
         "median_ms": stats["median"], "p90_ms": stats["p90"], "mean_ms": stats["mean"],
         "trimmed_mean_ms": stats["trimmed_mean"], "std_ms": stats["std"], "cv": stats["cv"],
         "n_runs": stats["n"], "warmup": warmup, "macs": counts[0], "params": counts[1],
         "threads": setup.threads, "runtime_version": runtime_version(setup.runtime),
-        **{k: context.get(k) for k in CONTEXT_COLUMNS[2:-3]},
+        **{k: context.get(k) for k in MACHINE_COLUMNS},
         "tf32": setup.tf32 if setup.accelerator == "cuda" else None,
         "cudnn_benchmark": setup.benchmark if setup.accelerator == "cuda" else None,
         "clock": timer.describe(), "date": context.get("date"),
@@ -244,7 +250,8 @@ def measure_model(model_or_name: str | nn.Module, runtime: str = "torch", *, run
         counts = counts_of(item, module, batch_size) if count else (None, None)
         if count and counts == (None, None) and item.model_id is None:
             counts = (None, sum(p.numel() for p in module.parameters()))
-    context = {**machine_context(accelerator), "seed": seed}
+    context = {**machine_context(accelerator), "seed": seed,
+               "physical_device": default_device(accelerator)}
     row = describe(item, setup, samples, warmup=warmup, batch_size=batch_size, context=context,
                    device=device or default_device(accelerator), timer=timer, counts=counts)
     if keep_samples:

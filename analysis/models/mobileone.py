@@ -276,6 +276,10 @@ def load_checkpoint(model: nn.Module,
         hint = ""
         if any(".reparam_conv." in k for k in unexpected) or any(".reparam_conv." in k for k in missing):
             hint = " (a fused checkpoint needs inference_mode=True, an unfused one inference_mode=False)"
+        wrappers = [k for k, v in state.items() if isinstance(v, Mapping)]
+        if wrappers:  # e.g. {"model": state_dict, "optimizer": …, "epoch": …}
+            hint += (f" (the checkpoint wraps its weights in {{{wrappers[0]!r}: …}}; pass "
+                     f"torch.load(path, weights_only=True)[{wrappers[0]!r}])")
         raise CheckpointError(f"{source} does not fit {type(model).__name__}: "
                               + "; ".join(parts) + hint)
     model.load_state_dict(state, strict=True)

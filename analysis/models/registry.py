@@ -136,13 +136,20 @@ def get_entry(name: str) -> ModelEntry:
     raise UnknownModelError(f"unknown model {name!r}{suggest(name)}")
 
 
-def suggest(name: str, n: int = 3) -> str:
-    """``"; did you mean 'A', 'B'?"`` for the registry names closest to ``name`` (or ``""``)."""
+def suggest(name: str, n: int = 3, *, groups: bool = False) -> str:
+    """``"; did you mean 'A', 'B'?"`` for the registry names closest to ``name``; with
+    ``groups`` (where a group is allowed too) the closest groups first (``"the group
+    'mobileone'"``); without any close name, where to find the list."""
+    key = str(name).strip().lower()
+    close_groups = difflib.get_close_matches(key, list_groups(), n=1, cutoff=0.8) if groups \
+        else []
     by_lower = {k.lower(): k for k in _all_names()}
-    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=n, cutoff=0.5)
-    if not close:
-        return "; `python -m analysis count --list` lists the known models"
-    return "; did you mean " + ", ".join(repr(by_lower[c]) for c in close) + "?"
+    close = difflib.get_close_matches(key, list(by_lower), n=n, cutoff=0.5)
+    shown = [f"the group {g!r}" for g in close_groups] + [repr(by_lower[c]) for c in close]
+    if not shown:
+        return ("; `python -m analysis count --list` lists the known models"
+                + (" and groups" if groups else ""))
+    return "; did you mean " + ", ".join(shown) + "?"
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
@@ -178,8 +185,11 @@ def resolve_models(spec: str | list[str] | tuple[str, ...]) -> list[str]:
                 continue
             if part.lower() in list_groups() and part.lower() not in _LOOKUP:
                 names += list_models(part)
-            else:
-                names.append(get_entry(part).id)
+            elif part.lower() in _LOOKUP:
+                names.append(_LOOKUP[part.lower()])
+            else:  # a group is allowed here: suggest groups too (mobilone → mobileone)
+                raise UnknownModelError(f"unknown model or group {part!r}"
+                                        f"{suggest(part, groups=True)}")
     if not names:
         raise ConfigError(f"no model selected by {spec!r}; give a model name or a group "
                           f"({', '.join(list_groups())})")

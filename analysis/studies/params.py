@@ -69,7 +69,7 @@ def notebook_path(notebook: str | os.PathLike) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _spec(path: str, mtime: float) -> tuple[Parameter, ...]:
-    import papermill as pm
+    import papermill as pm  # lazy: heavy (~1 s), only to read a notebook's parameters cell
 
     found = pm.inspect_notebook(path)
     out = []
@@ -449,7 +449,7 @@ QUICK_DIR = paths.NOTEBOOKS / "quick"
 def quick_parameters(notebook: str) -> dict:
     """The quick profile of a notebook: ``notebooks/quick/<stem>.yaml`` (small sizes, few
     resamples; ``papermill … -f notebooks/quick/<stem>.yaml`` uses the same file)."""
-    import yaml
+    import yaml  # lazy: only the quick profiles are YAML
 
     stem = notebook_path(notebook).stem
     path = QUICK_DIR / f"{stem}.yaml"
@@ -468,7 +468,7 @@ def install_error_display() -> None:
     (``ConfigError: parameter N_BOOTSTRAP must be …``) instead of a traceback; papermill still
     stops at the cell and prints that line last. Outside IPython: nothing."""
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # lazy: only inside a notebook kernel
     except ImportError:  # pragma: no cover
         return
     shell = get_ipython()
