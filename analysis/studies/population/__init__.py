@@ -1,36 +1,42 @@
-"""Notebook 05 · the population behind Table 1: ~1,400 public CPU measurements, and how much a
-21-model study can tell.
+"""Notebook 05 · the population behind Table 1: ~1,400 public CPU measurements of ~1,000
+architectures, and how much a 21-model study can tell.
 
 The steps the notebook shows, in order, and :func:`run`, which chains exactly them::
 
     P = parameters()                       # or parameters(globals()) in the notebook
-    data = load(P)                         # the timm file, its populations
-    correlations = correlate(data, P)      # ρ per population and metric (primary inference)
-    comparisons = compare(data, P)         # best metric vs the others, paired and Holm-adjusted
+    data = load(P)                         # the timm file, its populations, its architectures
+    boot = resample(data, P)               # cluster bootstrap: architectures, not rows
+    correlations = correlate(data, boot, P)  # ρ, interval, permutation p (architectures), BH
+    comparisons = compare(data, boot)      # each metric vs MACs (Holm), P(best)
     figures = population_figures(data, correlations)
-    subsets = subsample(data, P)           # ρ(latency, MACs) over random subsets
     table9 = paper_devices(P)              # the paper's devices, same statistic
-    points = reference_points(data, correlations, table9)
+    subsets = subsample(data, table9, P)   # ρ(latency, MACs) over random sets of architectures
+    points = reference_points(data, correlations, table9, subsets)
     figures |= subsample_figures(data, correlations, subsets, points)
-    family = family_difference(data, P)    # ρ_conv − ρ_transformer, independent bootstrap
-    found = findings(data, correlations, comparisons, subsets, table9, family)
+    family = family_difference(data, boot)  # ρ_conv − ρ_transformer, independent samples
+    found = findings(data, correlations, comparisons, subsets, points, family)
     result = assemble(P, data, correlations, comparisons, subsets, points, found, figures)
 
-Numbers in :mod:`.compute`, typed findings in :mod:`.findings`, the conclusion in
-:mod:`.prose`, figures in :mod:`.figures`.
+Numbers in :mod:`.compute` (data, subsets, the paper's values) and :mod:`.resampling`
+(inference with architectures as the unit), typed findings in :mod:`.findings`, the conclusion
+in :mod:`.prose`, figures in :mod:`.figures`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from analysis.studies.core import StudyResult, Table
 from analysis.studies.params import Parameters, at_least, between, collect, files_exist, make
-from analysis.studies.population import compute, figures as charts
-from analysis.studies.population.compute import (METRICS, POPULATIONS, Population,
-                                                 RhoDifference, Subsamples, figure2_overview,
+from analysis.studies.population import compute, figures as charts, resampling
+from analysis.studies.population.compute import (METRICS, POPULATIONS, REFERENCE_COLUMNS,
+                                                 Population, Subsamples, figure2_overview,
                                                  rho_matrix)
-from analysis.studies.population.findings import Findings, findings
+from analysis.studies.population.findings import Findings, findings as typed_findings
 from analysis.studies.population.prose import (conclusion, describe, describe_figure2,
-                                               skipped_notes)
+                                               skipped_notes, takeaway)
+from analysis.studies.population.resampling import (CORRELATION_COLUMNS, Comparisons,
+                                                    Resamples, RhoDifference)
 
 NOTEBOOK = "05_population_study"
 RULES = {
@@ -41,14 +47,15 @@ RULES = {
     "SUBSAMPLE_SIZES": at_least(3),
     "N_SUBSAMPLES": at_least(100),
     "N_BOOTSTRAP": at_least(100),
+    "N_PERMUTATIONS": at_least(99),
     "SEED": at_least(0),
 }
 
 __all__ = ["NOTEBOOK", "RULES", "Findings", "Population", "assemble", "compare", "conclusion",
            "correlate", "describe", "describe_figure2", "family_difference", "figure2_overview",
            "findings", "load", "paper_devices", "parameters", "population_figures",
-           "reference_points", "rho_matrix", "run", "skipped_notes", "subsample",
-           "subsample_figures"]
+           "reference_points", "resample", "rho_matrix", "run", "skipped_notes", "subsample",
+           "subsample_figures", "takeaway"]
 
 
 def parameters(namespace=None, **overrides) -> Parameters:
@@ -62,21 +69,30 @@ def parameters(namespace=None, **overrides) -> Parameters:
 # -- the steps ------------------------------------------------------------------------------------
 
 def load(params: Parameters) -> Population:
-    """The population file (``LATENCY_CSV``, default the shipped timm file) and its named
-    populations (the efficient regime by the ``EFFICIENT_*`` and ``MAX_INPUT_SIZE`` bounds)."""
+    """The population file (``LATENCY_CSV``, default the shipped timm file), its named
+    populations (the efficient regime by the ``EFFICIENT_*`` and ``MAX_INPUT_SIZE`` bounds) and
+    each row's architecture."""
     return compute.population(params.LATENCY_CSV, params.EFFICIENT_MAX_GMACS,
                               params.EFFICIENT_MAX_PARAMS_M, params.MAX_INPUT_SIZE)
 
 
-def correlate(data: Population, params: Parameters):
-    """ρ(latency, metric) per population and metric with its primary inference."""
-    return compute.population_correlations(data.groups, METRICS, params.N_BOOTSTRAP,
-                                           params.SEED)
+def resample(data: Population, params: Parameters) -> Resamples:
+    """``N_BOOTSTRAP`` cluster-bootstrap resamples of every population: whole architectures
+    drawn with replacement; ρ(latency, metric) of each resample."""
+    return resampling.resample(data.groups, METRICS, params.N_BOOTSTRAP, params.SEED)
 
 
-def compare(data: Population, params: Parameters):
-    """Per population, the best metric against each other one (paired bootstrap, Holm)."""
-    return compute.predictor_comparisons(data.groups, METRICS, params.N_BOOTSTRAP, params.SEED)
+def correlate(data: Population, boot: Resamples, params: Parameters):
+    """Per population and metric: ρ over the rows, its interval with architectures as the unit,
+    the permutation test of ρ = 0 on one row per architecture, Benjamini–Hochberg."""
+    return resampling.correlation_table(data.groups, boot, METRICS, params.N_PERMUTATIONS,
+                                        params.SEED)
+
+
+def compare(data: Population, boot: Resamples) -> Comparisons:
+    """Per population, each metric against MACs on the same resamples (Holm), and the share of
+    resamples in which each metric ranks latency best."""
+    return resampling.comparisons(data.groups, boot, METRICS)
 
 
 def population_figures(data: Population, correlations) -> dict:
@@ -84,26 +100,31 @@ def population_figures(data: Population, correlations) -> dict:
     return {
         "population_latency_vs_macs_params": charts.plot_population_scatter(
             data.table, efficient=data.in_efficient, figure2=data.in_figure2,
-            device=data.device_short, title=f"timm benchmark, batch 1: {data.device}"),
+            device=data.device_short,
+            title=f"timm benchmark, batch 1, one mean step time per row: {data.device}"),
         "population_spearman_by_population_and_metric": charts.plot_population_correlations(
             correlations, populations=POPULATIONS, title=data.device)}
 
 
-def subsample(data: Population, params: Parameters) -> Subsamples:
-    """ρ(latency, MACs) of ``N_SUBSAMPLES`` random subsets of the efficient regime per size in
-    ``SUBSAMPLE_SIZES``, and their quantiles."""
+def subsample(data: Population, table9, params: Parameters) -> Subsamples:
+    """ρ(latency, MACs) of ``N_SUBSAMPLES`` random sets of distinct architectures of the
+    efficient regime per size in ``SUBSAMPLE_SIZES``, and at the size of each reference value
+    (the paper's Figure 2 models found in the file, each of the paper's devices in ``table9``),
+    so each is placed among sets of its own size."""
     return compute.subsamples(data.groups["efficient"], params.SUBSAMPLE_SIZES,
-                              params.N_SUBSAMPLES, params.SEED)
+                              params.N_SUBSAMPLES, params.SEED,
+                              extra=[len(data.figure2), *table9["n"]])
 
 
 def paper_devices(params: Parameters):
     """ρ(latency, published MACs) over the Figure 2 models on each of the paper's devices."""
-    return compute.paper_device_references(params.N_BOOTSTRAP, params.SEED)
+    return compute.paper_device_references(params.N_PERMUTATIONS, params.SEED)
 
 
-def reference_points(data: Population, correlations, table9):
-    """The paper's devices and this file's Figure 2 models, as points beside the subsets."""
-    return compute.reference_points(table9, correlations, data.device_short)
+def reference_points(data: Population, correlations, table9, subsets: Subsamples):
+    """The paper's devices and the paper's models on this file's device, each with its share of
+    random sets of the same size at or below it."""
+    return compute.reference_points(table9, correlations, data.device_short, subsets.draws)
 
 
 def subsample_figures(data: Population, correlations, subsets: Subsamples, points) -> dict:
@@ -115,37 +136,62 @@ def subsample_figures(data: Population, correlations, subsets: Subsamples, point
         references=points, population_rho=float(own.iloc[0]) if len(own) else None)}
 
 
-def family_difference(data: Population, params: Parameters) -> RhoDifference:
-    """ρ_conv − ρ_transformer of ρ(latency, MACs): two independent samples, each resampled."""
-    return compute.independent_rho_difference(data.groups["conv"], data.groups["transformer"],
-                                              "macs", params.N_BOOTSTRAP, params.SEED)
+def family_difference(data: Population, boot: Resamples) -> RhoDifference | None:
+    """ρ_conv − ρ_transformer of ρ(latency, MACs): two independent samples of architectures,
+    each resampled by architecture."""
+    return resampling.rho_difference(data.groups, boot, "conv", "transformer", "macs")
 
 
-def assemble(params: Parameters, data: Population, correlations, comparisons,
+def findings(data: Population, correlations, comparisons: Comparisons, subsets: Subsamples,
+             points, family: RhoDifference | None) -> Findings:
+    """The typed findings, with the generated takeaway (at most three sentences)."""
+    found = typed_findings(data, correlations, comparisons, subsets, points, family)
+    return dataclasses.replace(found, takeaway=takeaway(found))
+
+
+def assemble(params: Parameters, data: Population, correlations, comparisons: Comparisons,
              subsets: Subsamples, points, found: Findings, figures: dict) -> StudyResult:
-    """The study's result: its five tables, findings, generated conclusion and figures."""
-    own = {"population": "named population: all, efficient (regime), conv, transformer "
-                         "(families by name), figure2 (the paper's Figure 2 models in timm)"}
-    paired = {**own, "best": "metric with the highest ρ in the population",
-              "other": "metric compared with the best", "rho_best": "ρ of the best metric",
-              "rho_other": "ρ of the other metric",
-              "p_value": "two-sided paired-bootstrap p of Δρ = 0",
-              "better": "the paired interval excludes 0 and p_holm ≤ α"}
+    """The study's result: its tables, findings, generated conclusion and figures. The table of
+    missing counts is there only when a count is missing."""
+    pop = {"population": CORRELATION_COLUMNS["population"]}
+    versus = {**pop, "metric": "metric compared with MACs", "reference": "the reference "
+              "metric (MACs, the paper's)", "n": "rows with every metric",
+              "n_architectures": "architectures among them (the resampling unit)",
+              "rho": "ρ(latency, metric)", "rho_reference": "ρ(latency, MACs)",
+              "delta": "Δρ = rho − rho_reference",
+              "ci_low": "lower bound of the paired 95 % interval of Δρ (architectures "
+                        "resampled)", "ci_high": "upper bound of that interval",
+              "p_value": "two-sided paired-bootstrap p of Δρ = 0 (at least 1 / resamples)",
+              "p_holm": "Holm-adjusted p within the population",
+              "n_comparisons": "comparisons in the population's Holm family",
+              "verdict": "better / worse than MACs (Holm p ≤ α and the interval on that side "
+                         "of 0), else not shown"}
     tables = {
-        "population_correlations": Table(correlations, "per population and metric: ρ, p, CI, "
-                                         "Kendall τ, n, primary inference", own),
+        "population_correlations": Table(correlations, "per population and metric: ρ over the "
+                                         "rows, its interval and permutation test with "
+                                         "architectures as the unit", CORRELATION_COLUMNS),
         "subsample_rho": Table(subsets.quantiles, "quantiles of ρ(latency, MACs) over random "
-                               "subsets of the efficient regime, per subset size",
-                               {"n": "models per subset", "quantile": "quantile of the subsets' "
-                                "ρ", "rho": "that quantile of ρ(latency, MACs)"}),
-        "predictor_comparisons": Table(comparisons, "paired Δρ between metrics, Holm-adjusted "
-                                       "within each population", paired),
-        "missing_counts": Table(data.missing, "models whose count is missing, per population "
-                                "and metric", {**own, "n_missing": "models without the count",
-                                               "models": "their names"}),
-        "reference_points": Table(points, "the paper's devices (Table 9, Figure 2 models, "
-                                  "published MACs) and this file's Figure 2 models on the "
-                                  "subsets' scale", {"label": "whose ρ(latency, MACs)"})}
+                               "sets of distinct architectures of the efficient regime, per "
+                               "set size", {"n": "architectures per set", "quantile":
+                                            "quantile of the sets' ρ",
+                                            "rho": "that quantile of ρ(latency, MACs)"}),
+        "predictor_comparisons": Table(comparisons.versus, "each metric against MACs on the "
+                                       "same resamples of architectures, Holm within each "
+                                       "population", versus),
+        "best_probability": Table(comparisons.best, "share of resamples of architectures in "
+                                  "which each metric has the highest ρ (selection-aware)",
+                                  {**pop, "metric": "cost metric", "p_best": "that share",
+                                   "called_best": "the share reaches the stated rule"}),
+        "reference_points": Table(points, "the paper's devices and the paper's models on this "
+                                  "file's device, placed among random sets of their size",
+                                  REFERENCE_COLUMNS)}
+    gaps = data.missing[data.missing["n_missing"] > 0]
+    if len(gaps):
+        tables["missing_counts"] = Table(gaps.reset_index(drop=True), "models whose count is "
+                                         "missing, per population and metric",
+                                         {**pop, "metric": "cost metric",
+                                          "n_missing": "models without the count",
+                                          "models": "their names"})
     return StudyResult(NOTEBOOK, params, tables, findings=found, conclusion=conclusion(found),
                        figures=figures, inputs=compute.input_files(data))
 
@@ -154,14 +200,15 @@ def run(params: Parameters, *, draw: bool = True) -> StudyResult:
     """Notebook 05 in-process: exactly the steps the notebook calls (figures only with
     ``draw``)."""
     data = load(params)
-    correlations = correlate(data, params)
-    comparisons = compare(data, params)
+    boot = resample(data, params)
+    correlations = correlate(data, boot, params)
+    comparisons = compare(data, boot)
     figures = population_figures(data, correlations) if draw else {}
-    subsets = subsample(data, params)
     table9 = paper_devices(params)
-    points = reference_points(data, correlations, table9)
+    subsets = subsample(data, table9, params)
+    points = reference_points(data, correlations, table9, subsets)
     if draw:
         figures |= subsample_figures(data, correlations, subsets, points)
-    family = family_difference(data, params)
-    found = findings(data, correlations, comparisons, subsets, table9, family)
+    family = family_difference(data, boot)
+    found = findings(data, correlations, comparisons, subsets, points, family)
     return assemble(params, data, correlations, comparisons, subsets, points, found, figures)

@@ -3,12 +3,13 @@
 Flow: one timm benchmark file (``benchmark-infer-*.csv``, one device; read by
 :func:`analysis.latency.load_latency`) ⟶ named populations of its rows (``all``, the
 ``efficient`` regime, ``conv`` and ``transformer`` families by a name rule, the paper's
-``figure2`` models under their timm names) ⟶ rank correlations of latency with MACs, parameters
-and activations (:mod:`analysis.stats`) ⟶ the sampling distribution of ρ(latency, MACs) over
-random subsets of the efficient regime, with the paper's values placed in it.
+``figure2`` models under their timm names) ⟶ the sampling distribution of ρ(latency, MACs)
+over random studies of distinct architectures of the efficient regime, with the paper's values
+placed in it. The inference with architectures as the unit is in :mod:`.resampling`.
 
 A model with a missing count is reported by name and left out of that metric's correlations
-only. A row is one (model, input size) pair: timm benchmarks some models at several sizes.
+only. A row is one (model, input size) pair: timm benchmarks some models at several sizes, and
+:func:`architecture_of` names the architecture those rows share.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import paths, stats
-from analysis.constants import ALPHA, N_BOOTSTRAP
+from analysis import inference, paths, stats
+from analysis.constants import N_PERMUTATIONS
 from analysis.errors import ConfigError, DataFormatError
 from analysis.latency import load_latency
 from analysis.latency.manifest import reference_files
@@ -67,7 +68,7 @@ FIGURE2_UNFUSED: dict[str, tuple[str, int]] = {
     f"MobileOne-S{i}": (f"mobileone_s{i}", 224) for i in range(5)}
 
 # -- the family name rule ------------------------------------------------------------------------
-#: Prefixes stripped before the architecture is read off a timm name (ported weights, attention
+#: Prefixes stripped before the family is read off a timm name (ported weights, attention
 #: or normalizer-free variants of the same architecture).
 _VARIANT_PREFIXES = re.compile(r"^(?:tf_|legacy_|eca_|gc_|nf_|dm_)+")
 #: Architectures built around self-attention (ViTs and hybrids with attention blocks, as the
@@ -90,17 +91,51 @@ CONV_ARCHS = frozenset((
     "skresnext spnasnet tinynet tresnet vgg vovnet wide xception").split())
 
 
-def architecture(model: str) -> str:
-    """The architecture token of a timm name: the leading letters after a variant prefix
+def family_token(model: str) -> str:
+    """The family token of a timm name: the leading letters after a variant prefix
     (``tf_mobilenetv3_large_100`` → ``mobilenetv``, ``eca_nfnet_l0`` → ``nfnet``)."""
     m = re.match(r"[a-z]+", _VARIANT_PREFIXES.sub("", model.lower()))
     return m.group(0) if m else ""
 
 
+#: timm's names for ports of a network it also has under its own name: ``tf_`` (TensorFlow
+#: weights, "same" padding) and ``legacy_`` (an older implementation) — the same architecture.
+_PORT_PREFIXES = re.compile(r"^(?:tf_|legacy_)")
+#: The representative row of an architecture in a permutation test or a random subset: the
+#: one at the input size nearest this (ImageNet's default; ties go to the smaller size).
+REFERENCE_SIZE = 224
+
+
+def architecture_of(model: str, input_size) -> str:
+    """The architecture of a timm row: the model name without a port prefix
+    (:data:`_PORT_PREFIXES`) and without the input size some names end with when the row is
+    measured at that size (``vit_base_patch16_384`` at 384 px → ``vit_base_patch16``;
+    ``levit_384`` at 224 px keeps its name: 384 is its width). resnet50 at 160, 176, 224 and
+    288 px is one architecture, the unit every resampling of notebook 05 draws."""
+    name = _PORT_PREFIXES.sub("", model)
+    try:
+        size = int(input_size)
+    except (TypeError, ValueError):
+        return name
+    return re.sub(rf"_{size}$", "", name)
+
+
+def representative(part: pd.DataFrame, size: int = REFERENCE_SIZE) -> pd.DataFrame:
+    """One row per architecture: the row at the input size nearest ``size`` (ties: the
+    smaller size), in the order of ``part``."""
+    if part.empty:
+        return part
+    gap = (part["input_size"] - size).abs()
+    order = part.assign(_gap=gap.to_numpy(), _pos=np.arange(len(part))).sort_values(
+        ["_gap", "input_size", "_pos"], kind="stable")
+    keep = order.drop_duplicates("architecture")["_pos"].sort_values()
+    return part.iloc[keep.to_numpy()]
+
+
 def family_of(model: str) -> str:
     """``transformer`` or ``conv`` by :data:`TRANSFORMER_ARCHS` / :data:`CONV_ARCHS`, else
     ``other`` (MLP, pooling and recurrent mixers, mixed families such as FastViT, unknown)."""
-    arch = architecture(model)
+    arch = family_token(model)
     return ("transformer" if arch in TRANSFORMER_ARCHS else
             "conv" if arch in CONV_ARCHS else "other")
 
@@ -125,7 +160,8 @@ def population_file(latency_csv=None) -> Path:
 
 def load_population(latency_csv=None) -> pd.DataFrame:
     """One latency file (default: the shipped timm benchmark) as one row per (model, input
-    size) with ``name`` (the model, plus its size where timm measured several) and ``family``.
+    size) with ``name`` (the model, plus its size where timm measured several), ``family``
+    and ``architecture`` (:func:`architecture_of`).
 
     One device and batch size 1 only: rows at batch > 1 are throughput, not latency."""
     file = population_file(latency_csv)
@@ -145,6 +181,8 @@ def load_population(latency_csv=None) -> pd.DataFrame:
     size = table["input_size"].astype("Int64").astype(str)
     table["name"] = np.where(several, table["model"] + " (" + size + " px)", table["model"])
     table["family"] = [family_of(m) for m in table["model"]]
+    table["architecture"] = [architecture_of(m, s) for m, s in
+                             zip(table["model"], table["input_size"])]
     return table.reset_index(drop=True)
 
 
@@ -171,6 +209,14 @@ def device_label(table: pd.DataFrame, runtime: bool = True) -> str:
         runtime = "PyTorch" + (f" {version}" if isinstance(version, str) and version else "") \
             + (f", {mode}" if mode else "")
     return f"{name} ({runtime})" if runtime and runtime not in ("unknown", "unstated") else name
+
+
+def is_compiled(table: pd.DataFrame) -> bool:
+    """The file's timings come from a compiling runtime (timm's ``torch-dynamo`` /
+    ``torch-inductor``: torch.compile fuses element-wise operations into the kernels around
+    them)."""
+    runtime = str(table["runtime"].iloc[0]) if "runtime" in table and len(table) else ""
+    return runtime.startswith("torch") and runtime.partition("-")[2] in ("dynamo", "inductor")
 
 
 # -- populations ---------------------------------------------------------------------------------
@@ -299,20 +345,6 @@ def figure2_overview(data: Population) -> pd.DataFrame:
 
 # -- correlations --------------------------------------------------------------------------------
 
-def _stacked(pops: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat([p.assign(population=k) for k, p in pops.items() if len(p)],
-                     ignore_index=True)
-
-
-def population_correlations(pops: Mapping[str, pd.DataFrame], metrics=METRICS,
-                            n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
-    """ρ(latency, metric) per population with the primary inference of
-    :func:`analysis.stats.correlation_table` (rows with the metric missing left out of that
-    cell; an empty population has no rows)."""
-    return stats.correlation_table(_stacked(pops), list(metrics), by="population",
-                                   n_bootstrap=n_bootstrap, seed=seed)
-
-
 def rho_matrix(correlations: pd.DataFrame) -> pd.DataFrame:
     """ρ alone, populations × metrics in display order (for a glance at the table)."""
     wide = correlations.pivot(index="population", columns="metric", values="rho")
@@ -320,63 +352,18 @@ def rho_matrix(correlations: pd.DataFrame) -> pd.DataFrame:
                     [m for m in METRICS if m in wide.columns]]
 
 
-def predictor_comparisons(pops: Mapping[str, pd.DataFrame], metrics=METRICS,
-                          n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
-    """Per population, the best metric against each other one on the same models (paired
-    bootstrap of Δρ, Holm-adjusted within the population): :func:`stats.paired_comparisons`."""
-    return stats.paired_comparisons(_stacked(pops), list(metrics), by="population",
-                                    n_bootstrap=n_bootstrap, seed=seed)
-
-
-@dataclass(frozen=True)
-class RhoDifference:
-    """ρ_a − ρ_b for two independent samples, with its percentile-bootstrap interval;
-    ``differs``: the interval excludes 0."""
-
-    n_a: int
-    rho_a: float
-    n_b: int
-    rho_b: float
-    delta: float
-    ci_low: float
-    ci_high: float
-    differs: bool
-
-
-def independent_rho_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str = "macs",
-                               n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,
-                               level: float = 1 - ALPHA) -> RhoDifference:
-    """ρ_a − ρ_b of ρ(latency, ``metric``) for two **independent** samples (different models,
-    e.g. convolutional models vs transformers) with a percentile-bootstrap interval: each
-    sample resampled separately (:func:`analysis.stats.bootstrap_spearman`, one seeded stream:
-    ``a``'s resamples, then ``b``'s), the difference taken per resample (resamples with a
-    constant column, hence an undefined ρ, dropped)."""
-    rng = np.random.default_rng(seed)
-    n, rho, boot = [], [], []
-    for part in (a, b):
-        ok = part[[metric, "latency_ms"]].dropna()
-        x, y = ok[metric].to_numpy(float), ok["latency_ms"].to_numpy(float)
-        n.append(len(x))
-        rho.append(float(sps.spearmanr(x, y)[0]) if len(x) >= 3 else math.nan)
-        boot.append(stats.bootstrap_spearman(x, y, n_bootstrap, rng) if len(x) >= 3 else None)
-    lo = hi = math.nan
-    if boot[0] is not None and boot[1] is not None:
-        d = boot[0] - boot[1]
-        d = d[np.isfinite(d)]
-        if len(d):
-            tail = (1 - level) / 2
-            lo, hi = (float(v) for v in np.quantile(d, [tail, 1 - tail]))
-    return RhoDifference(n[0], rho[0], n[1], rho[1], float(rho[0] - rho[1]), lo, hi,
-                         bool(math.isfinite(lo) and (lo > 0 or hi < 0)))
-
-
 # -- sampling distribution of ρ ------------------------------------------------------------------
+
+#: Decimals a resampled or subset ρ is rounded to before it is compared with another value (a
+#: tie in exact arithmetic, common at small n, stays a tie on every machine).
+ROUND_DIGITS = 12
+
 
 @dataclass(frozen=True)
 class Subsamples:
-    """ρ(latency, MACs) of random subsets per size (``draws``), their :data:`QUANTILES`
-    (``quantiles``: long table ``n, quantile, rho``), the sizes skipped (``skipped``: below 3,
-    or above half the ``pool`` of models with a MACs count)."""
+    """ρ(latency, MACs) of random subsets of architectures per size (``draws``), their
+    :data:`QUANTILES` (``quantiles``: long table ``n, quantile, rho``), the sizes skipped
+    (``skipped``: below 3, or above half the ``pool`` of architectures with a MACs count)."""
 
     draws: Mapping[int, np.ndarray]
     quantiles: pd.DataFrame
@@ -386,9 +373,10 @@ class Subsamples:
 
 def subsample_rho(part: pd.DataFrame, sizes: Sequence[int], n_subsamples: int = 2000,
                   seed: int = 0, metric: str = "macs") -> tuple[dict[int, np.ndarray], list[int]]:
-    """ρ(latency, ``metric``) of ``n_subsamples`` random subsets of ``part`` per size, drawn
-    without replacement (each size from its own seeded stream), and the sizes skipped: above
-    half the rows (subsets would share most models) or below 3."""
+    """ρ(latency, ``metric``) of ``n_subsamples`` random subsets of ``part``'s rows per size,
+    drawn without replacement (each size from its own seeded stream), and the sizes skipped:
+    above half the rows (subsets would share most models) or below 3. ρ rounded to
+    :data:`ROUND_DIGITS` decimals."""
     ok = part[[metric, "latency_ms"]].dropna()
     x, y = ok[metric].to_numpy(float), ok["latency_ms"].to_numpy(float)
     draws, skipped = {}, []
@@ -398,7 +386,7 @@ def subsample_rho(part: pd.DataFrame, sizes: Sequence[int], n_subsamples: int = 
             continue
         rng = np.random.default_rng([seed, n])
         idx = np.argsort(rng.random((n_subsamples, len(x))), axis=1)[:, :n]
-        rho = stats.spearman_rows(x[idx], y[idx])
+        rho = np.round(stats.spearman_rows(x[idx], y[idx]), ROUND_DIGITS)
         draws[n] = rho[np.isfinite(rho)]
     return draws, skipped
 
@@ -411,16 +399,25 @@ def subsample_quantiles(draws: Mapping[int, np.ndarray], quantiles=QUANTILES) ->
 
 
 def subsamples(part: pd.DataFrame, sizes: Sequence[int], n_subsamples: int = 2000,
-               seed: int = 0) -> Subsamples:
-    """:func:`subsample_rho` of ρ(latency, MACs) and its quantiles."""
-    draws, skipped = subsample_rho(part, sizes, n_subsamples, seed)
-    pool = int(part[["macs", "latency_ms"]].notna().all(axis=1).sum())
-    return Subsamples(draws, subsample_quantiles(draws), tuple(skipped), pool)
+               seed: int = 0, extra: Sequence[int] = ()) -> Subsamples:
+    """:func:`subsample_rho` of ρ(latency, MACs) over random studies of distinct
+    architectures: each architecture of ``part`` enters with one row (:func:`representative`),
+    so a subset never holds one network at two input sizes. ``extra`` sizes (those of reference
+    values) are drawn where possible and never reported as skipped."""
+    pool = representative(part)
+    draws, skipped = subsample_rho(pool, [*sizes, *extra], n_subsamples, seed)
+    asked = {int(n) for n in sizes}
+    size = int(pool[["macs", "latency_ms"]].notna().all(axis=1).sum())
+    return Subsamples(draws, subsample_quantiles(draws),
+                      tuple(n for n in skipped if n in asked), size)
 
 
 def share_at_or_below(draws: np.ndarray, value: float) -> float:
-    """Share of subsample ρ's at or below ``value`` (its percentile in the distribution)."""
-    return float(np.mean(np.asarray(draws) <= value)) if len(draws) else math.nan
+    """Share of subsample ρ's at or below ``value`` (its percentile in the distribution;
+    ``value`` rounded as the draws are)."""
+    if not len(draws) or not math.isfinite(value):
+        return math.nan
+    return float(np.mean(np.asarray(draws) <= round(float(value), ROUND_DIGITS)))
 
 
 # -- the paper's values --------------------------------------------------------------------------
@@ -433,27 +430,46 @@ def paper_table1_macs() -> pd.DataFrame:
     return t1[["device", "label", "rho", "p_value"]].reset_index(drop=True)
 
 
-def paper_device_references(n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+def paper_device_references(n_permutations: int = N_PERMUTATIONS,
+                            seed: int = 0) -> pd.DataFrame:
     """ρ(latency, published MACs) over the Figure 2 models on each of the paper's devices
-    (the manifest's ``paper`` files, Table 9): ``device, rho, ci_low, ci_high, n, …``, by
-    device name."""
+    (the manifest's ``paper`` files, Table 9) with the inference of
+    :func:`analysis.inference.correlate` (permutation p, Fisher-z interval), by device name."""
     lat = load_latency(reference_files())
     lat = lat[lat["model"].isin(figure2_names())]
-    table = stats.correlation_table(lat, ["macs"], n_bootstrap=n_bootstrap, seed=seed)
+    table = inference.correlation_table(lat, ["macs"], n_permutations=n_permutations,
+                                        seed=seed)
     return table.drop(columns="metric").sort_values("device").reset_index(drop=True)
 
 
-def reference_points(table9: pd.DataFrame, correlations: pd.DataFrame,
-                     device: str) -> pd.DataFrame:
-    """Points for the subsample figure: each Table 9 device's ρ (from
-    :func:`paper_device_references`) and the Figure 2 models on this file's device."""
+REFERENCE_COLUMNS = {
+    "label": "whose ρ(latency, MACs): one of the paper's devices (Table 9, Figure 2 models, "
+             "published MACs) or the paper's Figure 2 models on this file's device",
+    "n": "models behind that ρ",
+    "rho": "ρ(latency, MACs)",
+    "ci_low": "lower bound of its 95 % interval",
+    "ci_high": "upper bound of its 95 % interval",
+    "share": "share of random subsets of n architectures on this file's device with a ρ at or "
+             "below it (empty without subsets of that size)",
+    "subsets": "random subsets of that size drawn",
+}
+
+
+def reference_points(table9: pd.DataFrame, correlations: pd.DataFrame, device: str,
+                     draws: Mapping[int, np.ndarray]) -> pd.DataFrame:
+    """Each Table 9 device's ρ (from :func:`paper_device_references`) and the paper's Figure 2
+    models on this file's device, each placed in the distribution of ``draws`` of its n (the
+    share of random subsets at or below it)."""
     own = correlations[(correlations["population"] == "figure2")
                        & (correlations["metric"] == "macs")]
     rows = [{"label": f"paper Table 9, {r.device}", "n": int(r.n), "rho": r.rho,
              "ci_low": r.ci_low, "ci_high": r.ci_high} for r in table9.itertuples()]
     rows += [{"label": f"Figure 2 models on {device}", "n": int(r.n), "rho": r.rho,
               "ci_low": r.ci_low, "ci_high": r.ci_high} for r in own.itertuples() if r.n >= 3]
-    return pd.DataFrame(rows, columns=["label", "n", "rho", "ci_low", "ci_high"])
+    for r in rows:
+        d = np.asarray(draws.get(r["n"], []))
+        r["share"], r["subsets"] = share_at_or_below(d, r["rho"]), len(d)
+    return pd.DataFrame(rows, columns=list(REFERENCE_COLUMNS))
 
 
 def input_files(data: Population) -> list[Path]:

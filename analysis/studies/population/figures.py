@@ -36,9 +36,9 @@ DEVICE_COLORS = (("iphone", plots.series_color("paper")), ("phone", plots.series
 POPULATION_STYLE = {"other": "#CCCCCC", "efficient": "#666666", "figure2": "#000000"}
 #: Subset distributions (this device, all families mixed): black.
 SUBSET_COLOR = "#000000"
-#: Largest relative shift of a reference point off its n on the log axis (to separate points
-#: at the same n).
-MAX_DODGE = 0.02
+#: Largest relative shift of a reference point off its n on the log axis (to keep points at
+#: the same n, and the subset bar drawn there, apart).
+MAX_DODGE = 0.06
 
 
 def device_color(name: str, default: str = "#000000") -> str:
@@ -80,12 +80,14 @@ def plot_population_scatter(table, *, efficient, figure2, device: str, title: st
 
 def plot_population_correlations(corr, *, populations=POPULATIONS, population_labels=None,
                                  metrics=METRICS, metric_labels=None, title: str = ""):
-    """Spearman ρ (dot) with its 95 % CI (bar) per population (rows) and metric (colour), on
-    one linear axis; ``corr`` has the columns of ``population_correlations.csv``."""
+    """Spearman ρ (dot) with its 95 % interval (bar: architectures resampled, or Fisher z where
+    each architecture has one row) per population (rows, labelled with their rows and
+    architectures) and metric (colour), on one linear axis; ``corr`` has the columns of
+    ``population_correlations.csv``."""
     population_labels = population_labels or POPULATION_LABELS
     metric_labels = metric_labels or METRIC_LABELS
     pops = [p for p in populations if p in set(corr["population"])]
-    fig, ax = new_figure(width=5.2, height=0.45 * len(pops) + 1.3)
+    fig, ax = new_figure(width=5.2, height=0.55 * len(pops) + 1.3)
     offsets = np.linspace(-0.22, 0.22, len(metrics))
     for off, metric in zip(offsets, metrics):
         part = corr[corr["metric"] == metric].set_index("population").reindex(pops)
@@ -96,12 +98,15 @@ def plot_population_correlations(corr, *, populations=POPULATIONS, population_la
                     ms=4, color=METRIC_COLORS.get(metric, "k"), elinewidth=1, capsize=0,
                     label=metric_labels.get(metric, metric))
     n = corr.groupby("population")["n"].max()
-    ax.set_yticks(np.arange(len(pops))[::-1],
-                  [f"{population_labels.get(p, p)} (n = {int(n[p])})" for p in pops])
+    k = corr.groupby("population")["n_architectures"].max() if "n_architectures" in corr else n
+    ax.set_yticks(np.arange(len(pops))[::-1], [
+        f"{population_labels.get(p, p)}\n({int(n[p])} rows, {int(k[p])} architectures)"
+        if int(n[p]) != int(k[p]) else f"{population_labels.get(p, p)}\n({int(n[p])} "
+        "architectures)" for p in pops])
     lo = np.nanmin(np.r_[corr["ci_low"].to_numpy(float), corr["rho"].to_numpy(float), 0.0])
     ax.set_xlim(max(-1.0, lo - 0.05), 1.0)
     ax.axvline(0, color="k", lw=0.6)
-    ax.set_xlabel("Spearman ρ with latency (95 % bootstrap CI)")
+    ax.set_xlabel("Spearman ρ with latency (95 % CI, architectures resampled)")
     ax.grid(axis="y", visible=False)
     fig.legend(loc="outside lower center", ncols=len(metrics))
     if title:
@@ -147,7 +152,8 @@ def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None =
                 solid_capstyle="butt")
         ax.plot([n], [q[0.5]], "o", ms=3.5, mfc="white", mec=SUBSET_COLOR, zorder=3)
     handles = [Line2D([], [], color=SUBSET_COLOR, lw=1.2,
-                      label=f"random subsets on {device}: 5–95 % (thin), 25–75 % (thick), median")]
+                      label=f"random sets of distinct architectures on {device}: 5–95 % (thin), "
+                            "25–75 % (thick), median")]
     if population_rho is not None and math.isfinite(population_rho):
         ax.axhline(population_rho, color="#666666", lw=0.8, zorder=1)
         handles.append(Line2D([], [], color="#666666", lw=0.8,
@@ -167,8 +173,11 @@ def plot_subsample_rho(quantiles, *, device: str, population_rho: float | None =
             if math.isfinite(r.ci_low) else None
         ax.errorbar([x], [r.rho], yerr=err, fmt=marker, ms=4.5, color=color, mec="k", mew=0.4,
                     elinewidth=0.8, zorder=4)
+        share = getattr(r, "share", math.nan)
+        where = (f"; {share:.1%} of random sets at or below" if isinstance(share, float)
+                 and math.isfinite(share) else "")
         handles.append(Line2D([], [], ls="", marker=marker, color=color, markeredgecolor="k",
-                              markeredgewidth=0.4, label=f"{r.label} (n = {r.n}, 95 % CI)"))
+                              markeredgewidth=0.4, label=f"{r.label} (n = {r.n}, 95 % CI{where})"))
     if len(refs):
         handles.append(Line2D([], [], ls="", label=f"points drawn at their n; points sharing an "
                               f"n shifted by at most ±{MAX_DODGE:.0%} to stay apart"))

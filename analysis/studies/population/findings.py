@@ -1,11 +1,17 @@
 """Notebook 05's findings: every number and verdict its conclusion states, typed.
 
-Computed from the step results of :mod:`.compute` (no resampling here); the prose
-(:mod:`.prose`) only formats them. The rules: the primary inference of :mod:`analysis.stats`
-decides (bootstrap CI for n > 8, exact p for n ≤ 8); the paper's "weakly correlated" is judged
-by :func:`analysis.stats.claim_verdict` against :data:`~analysis.constants.WEAK_THRESHOLD`;
-which metric ranks latency best by the paired comparisons; the paper's values are placed in
-the subset distribution by their share of subsets at or below them.
+Computed from the step results of :mod:`.compute` and :mod:`.resampling` (no resampling here);
+the prose (:mod:`.prose`) only formats them. The rules, stated before the results:
+
+* ρ = 0 is judged by the permutation test on one row per architecture, Benjamini–Hochberg over
+  every cell of the table (exploratory; ``supported`` / ``borderline`` from the table);
+* the paper's "weakly correlated" by :func:`analysis.inference.claim_verdict` on the interval
+  with architectures as the unit, against :data:`~analysis.constants.WEAK_THRESHOLD`;
+* a metric beats MACs only by the paired comparison (Holm); a metric is called *best* only when
+  its share of resamples as the best reaches :data:`~analysis.constants.BEST_PROBABILITY`;
+* a value is placed in the distribution of random sets of its size by its share of sets at or
+  below it: *below* under :data:`LOW_SHARE`, *above* over :data:`HIGH_SHARE`, else *inside*;
+  ``borderline`` when that share lies within three Monte Carlo standard errors of the bound.
 """
 
 from __future__ import annotations
@@ -17,11 +23,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis import stats
-from analysis.constants import EXACT_MAX_N, WEAK_THRESHOLD
 from analysis.studies.population.compute import (FIGURE2_UNFUSED, METRICS, POPULATIONS,
-                                                 Population, RhoDifference, Subsamples,
+                                                 Population, Subsamples, is_compiled,
                                                  paper_table1_macs, share_at_or_below)
+from analysis.studies.population.resampling import Comparisons, RhoDifference
 
 #: A value's place in the subset distribution: its share of subsets at or below it.
 LOW_SHARE, HIGH_SHARE = 0.05, 0.95
@@ -29,41 +34,55 @@ LOW_SHARE, HIGH_SHARE = 0.05, 0.95
 
 @dataclass(frozen=True)
 class Cell:
-    """ρ(latency, metric) in one population with its primary inference; ``weak_claim``: the
-    verdict on "weakly correlated" (``holds``/``contradicted``/``inconclusive``) where the
-    interval is the primary inference, else ``None``."""
+    """ρ(latency, metric) in one population: over ``n`` rows of ``n_architectures``
+    architectures, its interval (``ci_method``), the permutation p on one row per architecture
+    (``p_exact``: enumerated; ``p_floor``: the smallest p possible), its Benjamini–Hochberg
+    ``p_bh``, ``supported`` (p_bh ≤ α), ``borderline``; ``weak_claim``: the verdict on "weakly
+    correlated" (``None`` for n ≤ 8 architectures)."""
 
     population: str
     metric: str
     rho: float
     ci_low: float
     ci_high: float
+    ci_method: str
     n: int
-    p_value: float
-    exact_p: float
+    n_architectures: int
+    p_permutation: float
+    p_bh: float
+    p_floor: float
+    p_exact: bool
     supported: bool
+    borderline: bool
     weak_claim: str | None
 
 
 @dataclass(frozen=True)
 class Versus:
-    """The best metric of a population against one other (paired bootstrap, Holm)."""
+    """One metric against MACs on the same resamples: Δρ, its interval, p and Holm p, and
+    ``verdict`` (better / worse / not shown)."""
 
-    other: str
+    metric: str
     delta: float
     ci_low: float
     ci_high: float
+    p_value: float
     p_holm: float
-    better: bool
+    verdict: str
 
 
 @dataclass(frozen=True)
 class Best:
-    """The metric with the highest ρ in a population and its paired comparisons."""
+    """A population's metrics: the one with the highest ρ (``leader``), each metric's share of
+    resamples as the best (``p_best``), the metric ``called`` best by the rule (else
+    ``None``) and each other metric against MACs (``versus``)."""
 
     population: str
-    best: str
     n: int
+    n_architectures: int
+    leader: str
+    p_best: Mapping[str, float]
+    called: str | None
     versus: tuple[Versus, ...]
 
 
@@ -83,7 +102,7 @@ class PaperValue:
 
 @dataclass(frozen=True)
 class SubsetRange:
-    """ρ(latency, MACs) over ``count`` random subsets of ``n`` models: 5 %, 50 %, 95 %."""
+    """ρ(latency, MACs) over ``count`` random sets of ``n`` architectures: 5 %, 50 %, 95 %."""
 
     n: int
     count: int
@@ -93,23 +112,36 @@ class SubsetRange:
 
 
 @dataclass(frozen=True)
-class PaperDevice:
-    """ρ(latency, published MACs) over the Figure 2 models on one of the paper's devices, and
-    the share of this file's subsets of the same n at or below it (NaN without subsets)."""
+class Placed:
+    """A ρ(latency, MACs) of ``n`` models (one of the paper's devices, or the paper's models on
+    this file's device) placed among random sets of ``n`` architectures here: ``share`` of
+    sets at or below it (NaN without sets of that size), ``place`` below/inside/above
+    (``None`` without), ``borderline`` (the share within three Monte Carlo standard errors of
+    the bound it is judged against), and the sets' ``range``."""
 
-    device: str
+    label: str
     rho: float
     n: int
+    ci_low: float
+    ci_high: float
     share: float
-    subsets: int
+    place: str | None
+    borderline: bool
+    range: SubsetRange | None
 
 
 @dataclass(frozen=True)
 class Findings:
-    """Everything the conclusion of notebook 05 states."""
+    """Everything the conclusion of notebook 05 states; ``takeaway`` (at most three sentences,
+    generated by :func:`.prose.takeaway`) opens it."""
 
     device: str
+    compiled: bool
+    n_rows: int
+    n_names: int
+    n_architectures: int
     population_sizes: Mapping[str, int]
+    population_architectures: Mapping[str, int]
     cells: tuple[Cell, ...]
     best: tuple[Best, ...]
     family_difference: RhoDifference | None
@@ -119,9 +151,13 @@ class Findings:
     paper_n: int
     paper: tuple[PaperValue, ...]
     subsets: SubsetRange | None
-    paper_devices: tuple[PaperDevice, ...]
+    paper_models: Placed | None
+    paper_devices: tuple[Placed, ...]
     skipped_sizes: tuple[int, ...]
     subset_pool: int
+    n_permutations: int
+    n_bootstrap: int
+    takeaway: str = ""
 
     def cell(self, population: str, metric: str) -> Cell | None:
         """The cell of ``population`` and ``metric`` (``None`` when not computed)."""
@@ -131,6 +167,17 @@ class Findings:
 
 def _where(value: float, low: float, high: float) -> str:
     return "below" if value < low else "above" if value > high else "inside"
+
+
+def place(share: float, count: int) -> tuple[str | None, bool]:
+    """Below/inside/above by the share of sets at or below a value, and whether that share is
+    within three Monte Carlo standard errors of the bound (``borderline``)."""
+    if not count or not math.isfinite(share):
+        return None, False
+    se = math.sqrt(max(share * (1 - share), 1 / count) / count)
+    where = "below" if share < LOW_SHARE else "above" if share > HIGH_SHARE else "inside"
+    near = min(abs(share - LOW_SHARE), abs(share - HIGH_SHARE)) <= 3 * se
+    return where, bool(near)
 
 
 def cells(correlations: pd.DataFrame) -> tuple[Cell, ...]:
@@ -143,58 +190,90 @@ def cells(correlations: pd.DataFrame) -> tuple[Cell, ...]:
             if hit.empty:
                 continue
             r = hit.iloc[0]
-            n = int(r["n"])
-            verdict = (stats.claim_verdict(r["ci_low"], r["ci_high"], WEAK_THRESHOLD, "weak")
-                       if n > EXACT_MAX_N and math.isfinite(r["rho"]) else None)
+            verdict = r["weak_claim"] if isinstance(r["weak_claim"], str) and r["weak_claim"] \
+                else None
             out.append(Cell(pop, metric, float(r["rho"]), float(r["ci_low"]),
-                            float(r["ci_high"]), n, float(r["p_value"]), float(r["exact_p"]),
-                            bool(r["supported"]), verdict))
+                            float(r["ci_high"]), str(r["ci_method"]), int(r["n"]),
+                            int(r["n_architectures"]), float(r["p_permutation"]),
+                            float(r["p_bh"]), float(r["p_floor"]), bool(r["p_exact"]),
+                            bool(r["supported"]), bool(r["borderline"]), verdict))
     return tuple(out)
 
 
-def best_metrics(comparisons: pd.DataFrame) -> tuple[Best, ...]:
-    """Per population: the best metric and its paired comparisons."""
+def best_metrics(comparisons: Comparisons) -> tuple[Best, ...]:
+    """Per population: the leader, the selection-aware call and the comparisons with MACs."""
     out = []
-    for pop, g in comparisons.groupby("population", sort=False):
-        out.append(Best(str(pop), str(g["best"].iloc[0]), int(g["n"].iloc[0]), tuple(
-            Versus(str(r.other), float(r.delta), float(r.ci_low), float(r.ci_high),
-                   float(r.p_holm), bool(r.better)) for r in g.itertuples())))
+    for pop, g in comparisons.best.groupby("population", sort=False):
+        versus = comparisons.versus[comparisons.versus["population"] == pop]
+        if versus.empty:
+            continue
+        rho = {str(r.metric): float(r.rho) for r in versus.itertuples()}
+        rho[str(versus["reference"].iloc[0])] = float(versus["rho_reference"].iloc[0])
+        called = g[g["called_best"]]
+        out.append(Best(str(pop), int(versus["n"].iloc[0]),
+                        int(versus["n_architectures"].iloc[0]), max(rho, key=rho.get),
+                        {str(r.metric): float(r.p_best) for r in g.itertuples()},
+                        str(called["metric"].iloc[0]) if len(called) else None,
+                        tuple(Versus(str(r.metric), float(r.delta), float(r.ci_low),
+                                     float(r.ci_high), float(r.p_value), float(r.p_holm),
+                                     str(r.verdict)) for r in versus.itertuples())))
     return tuple(out)
 
 
-def findings(data: Population, correlations: pd.DataFrame, comparisons: pd.DataFrame,
-             subsets: Subsamples, table9: pd.DataFrame,
+def _range(draws: Mapping[int, np.ndarray], n: int) -> SubsetRange | None:
+    d = np.asarray(draws.get(n, []))
+    if not len(d):
+        return None
+    q05, q50, q95 = (float(v) for v in np.quantile(d, [0.05, 0.5, 0.95]))
+    return SubsetRange(n, len(d), q05, q50, q95)
+
+
+def placed(points: pd.DataFrame, draws: Mapping[int, np.ndarray]) -> tuple[Placed, ...]:
+    """The reference points as :class:`Placed` values, in the table's order."""
+    out = []
+    for r in points.itertuples():
+        where, near = place(float(r.share), int(r.subsets))
+        out.append(Placed(str(r.label), float(r.rho), int(r.n), float(r.ci_low),
+                          float(r.ci_high), float(r.share), where, near,
+                          _range(draws, int(r.n))))
+    return tuple(out)
+
+
+def findings(data: Population, correlations: pd.DataFrame, comparisons: Comparisons,
+             subsets: Subsamples, points: pd.DataFrame,
              family: RhoDifference | None) -> Findings:
-    """The findings of notebook 05 from its step results."""
+    """The findings of notebook 05 from its step results (``takeaway`` left empty: the study's
+    ``findings`` step adds it from :mod:`.prose`)."""
     found = cells(correlations)
     paper_n = len(data.figure2) + len(data.figure2_missing)  # every Figure 2 model: used or not
     draws = subsets.draws.get(paper_n, np.array([]))
-    subset_range = None
-    if len(draws):
-        q05, q50, q95 = (float(v) for v in np.quantile(draws, [0.05, 0.5, 0.95]))
-        subset_range = SubsetRange(paper_n, len(draws), q05, q50, q95)
     fig2 = next((c for c in found if c.population == "figure2" and c.metric == "macs"), None)
     paper = []
     for p in paper_table1_macs().itertuples():
         vs_fig2 = (_where(p.rho, fig2.ci_low, fig2.ci_high) if fig2 is not None
                    and fig2.weak_claim is not None else None)
         share = share_at_or_below(draws, p.rho)
-        vs_sub = (None if not len(draws) else "below" if share < LOW_SHARE
-                  else "above" if share > HIGH_SHARE else "inside")
-        paper.append(PaperValue(str(p.label), float(p.rho), vs_fig2, share, vs_sub))
-    devices = tuple(
-        PaperDevice(str(r.device), float(r.rho), int(r.n),
-                    share_at_or_below(subsets.draws.get(int(r.n), []), r.rho),
-                    len(subsets.draws.get(int(r.n), [])))
-        for r in table9.itertuples())
+        paper.append(PaperValue(str(p.label), float(p.rho), vs_fig2, share,
+                                place(share, len(draws))[0]))
+    where = placed(points, subsets.draws)
+    devices = tuple(p for p in where if p.label.startswith("paper Table 9, "))
+    models = next((p for p in where if not p.label.startswith("paper Table 9, ")), None)
     missing = data.missing[(data.missing["population"] == "all")
                            & (data.missing["n_missing"] > 0)]
+    floors = correlations.loc[~correlations["p_exact"].astype(bool), "p_floor"].dropna()
+    table = data.table
     return Findings(
-        device=data.device,
+        device=data.device, compiled=is_compiled(table), n_rows=len(table),
+        n_names=int(table["model"].nunique()), n_architectures=int(table["architecture"].nunique()),
         population_sizes={k: len(v) for k, v in data.groups.items()},
+        population_architectures={k: int(v["architecture"].nunique()) if len(v) else 0
+                                  for k, v in data.groups.items()},
         cells=found, best=best_metrics(comparisons), family_difference=family,
         missing={r.metric: tuple(r.models.split(", ")) for r in missing.itertuples()},
         figure2_missing=dict(data.figure2_missing),
         unfused=tuple(k for k in data.figure2_missing if k in FIGURE2_UNFUSED),
-        paper_n=paper_n, paper=tuple(paper), subsets=subset_range, paper_devices=devices,
-        skipped_sizes=tuple(subsets.skipped), subset_pool=subsets.pool)
+        paper_n=paper_n, paper=tuple(paper), subsets=_range(subsets.draws, paper_n),
+        paper_models=models, paper_devices=devices, skipped_sizes=tuple(subsets.skipped),
+        subset_pool=subsets.pool,
+        n_permutations=int(round(1 / floors.iloc[0])) - 1 if len(floors) else 0,
+        n_bootstrap=comparisons.n_bootstrap)
