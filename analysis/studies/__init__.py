@@ -29,6 +29,7 @@ STUDIES: dict[str, str] = {
     "04_mobileone_reparameterization": "analysis.studies.reparam",
     "05_population_study": "analysis.studies.population",
     "06_latency_prediction": "analysis.studies.prediction",
+    "07_gpu_execution_regimes": "analysis.studies.regimes",
 }
 
 
