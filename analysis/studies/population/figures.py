@@ -106,7 +106,9 @@ def plot_population_correlations(corr, *, populations=POPULATIONS, population_la
     lo = np.nanmin(np.r_[corr["ci_low"].to_numpy(float), corr["rho"].to_numpy(float), 0.0])
     ax.set_xlim(max(-1.0, lo - 0.05), 1.0)
     ax.axvline(0, color="k", lw=0.6)
-    ax.set_xlabel("Spearman ρ with latency (95 % CI, architectures resampled)")
+    methods = set(corr["ci_method"]) if "ci_method" in corr else set()
+    ax.set_xlabel("Spearman ρ with latency (95 % CI: architectures resampled"
+                  + ("; Fisher z where each has one row)" if len(methods) > 1 else ")"))
     ax.grid(axis="y", visible=False)
     fig.legend(loc="outside lower center", ncols=len(metrics))
     if title:
