@@ -33,15 +33,9 @@ WEAK_THRESHOLD = 0.5
 #: The noise band of a device/runtime/mode is this quantile of the session-to-session
 #: |log ratio| of one network (:mod:`analysis.noise`; the rule is stated there, before results).
 NOISE_QUANTILE = 0.95
-#: Relative band around 1 within which a latency ratio counts as "within noise" (neither
-#: slower nor faster; ties in an ordering): notebooks 02, 03 and 04. An assumed band, of the
-#: order of run-to-run differences on a shared desktop CPU, used while those notebooks time live;
-#: the measurement-campaign issue replaces it with the band measured from repeated sessions
-#: (:mod:`analysis.noise`, per device and runtime).
+#: An assumed relative band around 1 (notebook 04's tests only, being retired: notebooks 02 and
+#: 03 use the band measured from repeated sessions, :mod:`analysis.noise`).
 NOISE_BAND = 0.05
-#: Notebooks 02/03: a series whose min- and median-based slowdowns differ by more than this
-#: factor for some network is flagged as noisy (the machine was probably busy).
-NOISY_RATIO = 1.25
 
 # -- cost metrics -------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ import math
 import pandas as pd
 
 from analysis import paths
-from analysis.constants import NOISE_BAND
 from analysis.constants import ALPHA
 from analysis.text import format_p, interval, metric_label, signed
 
@@ -85,10 +84,17 @@ def predictor_section() -> list[str]:
     return lines
 
 
-def _slowdowns(notebook: str, csv: str) -> tuple[pd.DataFrame, list[str]]:
-    t = _out(notebook, csv)
-    series = [c for c in t.columns if c.endswith("_slowdown") and "median" not in c]
-    return t, series
+def _verdicts(notebook: str, name: str) -> pd.DataFrame:
+    """A result CSV with its verdict words kept (``n/a`` is a verdict here, not a gap)."""
+    return pd.read_csv(paths.NOTEBOOK_OUTPUTS / notebook / name, keep_default_na=False,
+                       na_values=[""])
+
+
+def _slowdown_cell(r, key: str) -> str:
+    value = r[f"{key}_slowdown"]
+    if not math.isfinite(value):
+        return "—"
+    return ("≈ " if r.get(f"{key}_verdict") == "within noise" else "") + f"{value:.2f}"
 
 
 def ablation_section() -> list[str]:
@@ -97,44 +103,69 @@ def ablation_section() -> list[str]:
                                       "Table 2 (activations)", "ReLU"),
                                      ("03_block_ablation", "ablation_blocks.csv",
                                       "Table 3 (blocks)", "the baseline")):
-        t, series = _slowdowns(notebook, csv)
-        heads = [s.removesuffix("_slowdown") for s in series]
-        lines += ["", f"**{name}: slowdown relative to {ref}** (× {ref}'s latency; the paper's "
-                  "iPhone 12 vs this machine's CPU, minimum over runs):", "",
+        t, bands = _verdicts(notebook, csv), _out(notebook, "noise_bands.csv")
+        keys, heads = ["paper", *bands["key"]], ["paper: iPhone 12", *bands["series"]]
+        lines += ["", f"**{name}: slowdown relative to {ref}** (× {ref}'s latency, minimum over "
+                  "runs; ≈: within the series' measured noise band, unmarked: beyond it; the "
+                  "paper's column has no sessions, hence no verdict):", "",
                   "| variant | MACs × | " + " | ".join(heads) + " |",
                   "| --- | --- | " + " | ".join("---" for _ in heads) + " |"]
         for _, r in t.iterrows():
-            cells = [f"{r[s]:.2f}" if math.isfinite(r[s]) else "—" for s in series]
+            cells = [_slowdown_cell(r, k) for k in keys]
             lines.append(f"| {r['paper_row']} | {r['macs_vs_first']:.3f} | " + " | ".join(cells)
                          + " |")
-        lines += ["", ablation_sentence(t, series, ref)]
-    return lines
+        lines += ["", ablation_sentence(t, list(bands["key"]), ref)]
+    return lines + ["", duplicates_sentence(_verdicts("03_block_ablation", "duplicates.csv"),
+                                            _out("03_block_ablation", "noise_bands.csv"))]
 
 
-def ablation_sentence(t: pd.DataFrame, series: list[str], ref: str) -> str:
-    """The paper's slowest variant, and the same network here: slower here too, within
-    run-to-run noise, or mixed (the words follow the numbers)."""
+def ablation_sentence(t: pd.DataFrame, keys: list[str], ref: str) -> str:
+    """The paper's slowest variant, and the same network on every measured series with the
+    noise model's verdicts (the words follow the verdicts)."""
     others = t.iloc[1:]
     macs_max = others["macs_vs_first"].max()
     worst = others.loc[others["paper_slowdown"].idxmax()]
     text = (f"MACs change by at most {100 * (macs_max - 1):.1f} %, yet the paper's slowest "
             f"variant, {worst['paper_row']}, takes {worst['paper_slowdown']:.2f}× {ref}'s time "
             "on the phone")
-    here = {s.removesuffix("_slowdown"): float(worst[s]) for s in series
-            if s != "paper_slowdown" and math.isfinite(worst[s])}
-    if not here:
+    judged = {k: float(worst[f"{k}_slowdown"]) for k in keys
+              if worst.get(f"{k}_verdict") in ("slower", "faster", "within noise")}
+    if not judged:
         return text + "; MACs do not see this cost."
-    text += "; here " + ", ".join(f"{v:.2f}× ({k})" for k, v in here.items())
-    slower = [k for k, v in here.items() if v > 1 + NOISE_BAND]
-    if len(slower) == len(here):
-        return text + (" — slower here too, by far less: MACs do not see this cost, and how "
-                       "large it is depends on the device and runtime.")
+    slower = [k for k in judged if worst[f"{k}_verdict"] == "slower"]
+    span = f"{min(judged.values()):.2f}–{max(judged.values()):.2f}×"
+    text += f"; on the {len(judged)} measured series with sessions it is {span}"
+    if len(slower) == len(judged):
+        return text + (" and slower beyond noise on every one: MACs do not see this cost, and "
+                       "how large it is depends on the device and runtime.")
     if not slower:
-        return text + (f" — within ±{NOISE_BAND:.0%} run-to-run noise here: on this CPU the "
-                       "cost the paper measured on the phone does not appear, so it is a "
-                       "property of the device and runtime, not of the network's MACs.")
-    return text + (f" — slower with {', '.join(slower)}, within noise with the others: how "
-                   "large the cost is depends on the runtime, and MACs do not see it.")
+        return text + (" and within noise on every one: the cost the paper measured on the "
+                       "phone does not appear on these devices, so it is a property of the "
+                       "device and runtime, not of the network's MACs.")
+    return text + (f", slower beyond noise on {len(slower)} of them and within noise on the "
+                   "others: how large the cost is depends on the device and runtime, and MACs "
+                   "do not see it.")
+
+
+def duplicates_sentence(dups: pd.DataFrame, bands: pd.DataFrame) -> str:
+    """The noise model's calibration check, as notebooks 02/03 report it."""
+    judged = dups[dups["verdict"].isin(["slower", "faster", "within noise"])]
+    if judged.empty:
+        return "The noise model's calibration check found no series with sessions."
+    within = judged[(judged["verdict"] == "within noise")
+                    & (judged["median_verdict"] == "within noise")]
+    covers = " and ".join(sorted(set(bands["covers"])))
+    text = (f"Calibration of the noise model (stated before the results): the identical "
+            f"networks (ReLU ≡ baseline, SE-ReLU ≡ + SE, timed as separate items) come out "
+            f"within noise in {len(within)} of {len(judged)} pairs × series, with the minimum "
+            f"and the median (ratios {judged['ratio'].min():.2f}–{judged['ratio'].max():.2f}×, "
+            f"minimum); the bands cover the noise {covers}.")
+    failed = judged.drop(within.index)
+    if len(failed):
+        text += " Not within noise: " + "; ".join(
+            f"{r['first']} / {r['second']} on {r['series']} ({r['ratio']:.2f}×)"
+            for _, r in failed.iterrows()) + "."
+    return text
 
 
 FIGURES = (("figures/figure2_latency_vs_macs_params_iphone_12.png",

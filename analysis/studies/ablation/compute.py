@@ -56,7 +56,7 @@ CHART_COSTS = (*RATIO_COSTS, "merges")
 COST_LABELS = {"macs": "MACs (fvcore default = paper's FLOPs)",
                "elementwise": "element-wise ops (fvcore skips)",
                "memory_bytes": "memory traffic (bytes, est.)", "params": "parameters",
-               "merges": "merges (+1: a network without any)"}
+               "merges": "merges ((n + 1) / (reference's n + 1))"}
 #: Counts of the comparison table, in order.
 COUNTS = ("macs", "elementwise", "params", "activations", "memory_bytes", "operators", "layers",
           "merges")

@@ -19,6 +19,10 @@ from analysis.studies.ablation.compute import (CHART_COSTS, COST_LABELS, PAPER_K
 DEVICE_MARKERS = ("D", "v", "P", "X", "<", ">", "h")
 
 
+def _the(reference: str) -> str:
+    return reference if reference[:1].isupper() else f"the {reference}"
+
+
 def series_styles(long: pd.DataFrame) -> tuple[dict, dict]:
     """``(colors, markers)`` by series: the paper's style; the first CPU series of PyTorch and
     of ONNX Runtime the runtimes' colours; every other series the device palette in order."""
@@ -70,4 +74,4 @@ def slowdown_figure(spec: AblationTable, long: pd.DataFrame):
                          xlabel=f"× {spec.reference_label} (log scale; bars: noise band, "
                                 f"across 1× = within noise)",
                          title=f"{spec.paper_name}: slowdown relative to "
-                               f"{spec.reference_label} (min)")
+                               f"{_the(spec.reference_label)} (min)")
