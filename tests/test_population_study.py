@@ -434,6 +434,14 @@ def test_conclusion_without_subsets_family_or_gaps_golden():
     assert "left out" not in text and "not used" not in text  # nothing dangles
 
 
+def test_a_p_near_alpha_is_called_borderline():
+    f = synthetic_findings()
+    near = dataclasses.replace(f.cells[4], borderline=True)
+    text = study.conclusion(synthetic_findings(cells=(*f.cells[:4], near, f.cells[5])))
+    assert "borderline (the BH p lies within three Monte Carlo standard errors" in text
+    assert "borderline (the BH p" not in study.conclusion(f)
+
+
 def _sentences(text):
     return [s for s in text.replace("e.g.", "eg").split(". ") if s]
 

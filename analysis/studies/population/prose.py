@@ -200,6 +200,9 @@ def _population_line(f: Findings, pop: str) -> str | None:
     text = f"- {label}: latency vs {metric_word('macs')} {_rho(c, paper)}"
     if not c.supported and finite(c.p_bh):
         text += ", not distinguishable from no correlation"
+    if c.borderline:
+        text += (f", borderline (the BH p lies within three Monte Carlo standard errors of "
+                 f"{ALPHA:g}: another seed could flip it)")
     inside = finite(c.ci_low) and c.ci_low <= 0 <= c.ci_high
     if finite(c.p_bh) and finite(c.ci_low) and c.supported == inside:
         text += (", although the interval includes 0" if inside else
