@@ -119,3 +119,28 @@ def test_unknown_notebook_is_an_error(capsys):
     assert main(["reproduce", "--only", "zzz"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --only 'zzz' matches no notebook; notebooks: 01_")
+
+
+def test_measure_records_the_physical_device_when_device_relabels(tmp_path):
+    from analysis.latency.context import default_device
+
+    out = tmp_path / "m.csv"
+    assert main(["measure", "--models", "mobileone_s0", "--runs", "2", "--warmup", "0",
+                 "--input-size", "32", "--threads", "1", "--device", "My laptop, 1 thread",
+                 "--out", str(out), "--no-progress"]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert row["device"] == "My laptop, 1 thread"
+    assert row["physical_device"] == default_device("cpu") != row["device"]
+
+
+def test_the_machine_columns_are_named_not_sliced():
+    from analysis.latency.context import machine_context
+    from analysis.latency.harness import MACHINE_COLUMNS, MEASURE_COLUMNS
+    from analysis.latency.schema import CONTEXT_COLUMNS
+
+    assert set(MACHINE_COLUMNS) <= set(CONTEXT_COLUMNS) and set(MACHINE_COLUMNS) <= set(
+        machine_context("cpu"))
+    assert "physical_device" in MEASURE_COLUMNS
+    # the rest of the context comes from the setup, not the machine
+    assert set(CONTEXT_COLUMNS) - set(MACHINE_COLUMNS) == {
+        "threads", "runtime_version", "tf32", "cudnn_benchmark", "clock"}
