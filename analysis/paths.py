@@ -93,7 +93,7 @@ def runs_dir() -> Path:
     return Path(os.environ.get("MOBILEONE_STUDY_RUNS", ROOT / "runs")).expanduser()
 
 
-# -- outputs: one rule for every command that writes ------------------------------------------------
+# -- outputs: one rule for every command that writes --------------------------------------------
 
 def _file_above(path: Path) -> Path | None:
     """The nearest existing ancestor of ``path`` if it is a file (it cannot hold a folder)."""

@@ -42,6 +42,7 @@ from analysis.readme_results import update_readme
 from analysis.studies import STUDIES, study
 from analysis.studies.core import write
 from analysis.studies.params import make, quick_parameters
+from analysis.text import plural
 from analysis.zoo_readme import main as update_zoo_table
 
 KERNEL_NAME = "mobileone-study"
@@ -214,8 +215,8 @@ def reproduce(only=None, quick: bool = False) -> None:
     if only is None and not quick:
         stale = prune_stale(start_wall)
         if stale:
-            print(f"[reproduce] removed {len(stale)} stale file(s) no notebook writes any more: "
-                  + ", ".join(stale), flush=True)
+            print(f"[reproduce] removed {plural(len(stale), 'stale file')} no notebook writes "
+                  f"any more: " + ", ".join(stale), flush=True)
         update_readme()
         print("[reproduce] README results section regenerated", flush=True)
     print(f"[reproduce] finished in {time.perf_counter() - start:.0f} s", flush=True)
@@ -340,7 +341,8 @@ def check(only=None, *, verbose: bool = True) -> list[Difference]:
             found = compare_folders(paths.NOTEBOOK_OUTPUTS / stem, folder, stem)
             diffs += found
             if verbose:
-                state = "identical" if not found else f"{len(found)} file(s) differ"
+                state = "identical" if not found else \
+                    f"{plural(len(found), 'file')} {'differs' if len(found) == 1 else 'differ'}"
                 print(f"[check] {stem:36s} {state}  {time.perf_counter() - t0:5.1f} s",
                       flush=True)
     return diffs
