@@ -45,7 +45,6 @@ from analysis.models.ablation import DEFAULT_DEPTH, DEFAULT_WIDTH, build_variant
 from analysis.studies.ablation.compute import (ALL_IDS, DUPLICATES, PAPER_KEY, SERIES_COLUMNS,
                                                AblationTable, require_networks, slug,
                                                variant_frame)
-from analysis.studies.correlation.compute import device_key
 from analysis.text import plural
 
 #: Where a series comes from (the order series are listed in).
@@ -101,9 +100,16 @@ def shipped_files() -> list[Path]:
 
 
 def _series_names(table: pd.DataFrame) -> pd.Series:
-    """:func:`~analysis.studies.correlation.compute.device_key`; two groups that would share a
-    name (e.g. two precisions without a stated mode) get their precision appended."""
-    names = pd.Series(device_key(table), index=table.index)
+    """The project's one naming rule (as notebook 01's ``device_key``): the device, plus the
+    runtime where the device has several, plus the regime where it has several; two groups
+    that would share a name (e.g. two precisions without a stated mode) get their precision
+    appended. (Kept here rather than imported from another study's package, whose import would
+    load that whole study.)"""
+    names = table["device"].astype(str)
+    for column in ("runtime", "regime"):
+        part = table.get(column, pd.Series("", index=table.index)).fillna("").astype(str)
+        several = table.assign(_p=part).groupby("device")["_p"].transform("nunique") > 1
+        names = names.where(~several, names + " · " + part)
     groups = table[GROUP].astype(str).agg(" / ".join, axis=1)
     clash = names.groupby(names).transform(lambda s: groups[s.index].nunique() > 1)
     return names.where(~clash, names + " · " + table["precision"].astype(str))
