@@ -63,43 +63,87 @@ def closed_form_macs(variant: str, k: int, size: int, fused: bool, classes: int 
 MS_PER_MMAC = {"torch": 0.04, "onnxruntime": 0.02}
 #: Closed-form reference throughput of the matmul, GFLOP/s.
 REFERENCE_GFLOPS = 100.0
-#: The plain-Sequential twin's latency relative to the fused network's.
-SEQUENTIAL_SHARE = 0.98
+#: Session factors of every network (the same in each set): a known session-to-session spread.
+SESSION_FACTORS = (1.0, 1.02, 1.04)
+#: The median over runs relative to the minimum.
+MEDIAN_FACTOR = 1.1
+DEVICE = "Closed-form CPU (1 thread)"
 
 
-def closed_form_timings(params) -> "pd.DataFrame":
-    """A timings table (``TIMINGS_CSV``) for ``params`` whose latencies follow the closed-form
-    MACs: ``ms = MACs / 1e6 × MS_PER_MMAC[runtime]`` (so a speed-up is a ratio of MACs), the
-    Sequential twin at :data:`SEQUENTIAL_SHARE` of the fused network, the matmul at
-    :data:`REFERENCE_GFLOPS`; median 10 % above the minimum."""
+def closed_form_band(factors=SESSION_FACTORS, networks: int = 1,
+                     quantile: float = 0.95) -> float:
+    """The noise band the rule gives for ``networks`` networks that all move by ``factors``
+    between sessions: the quantile of |log(f_s / f_t)| over their pairs, as exp(q) − 1 (numpy
+    only)."""
+    import itertools
+
+    import numpy as np
+
+    logs = [abs(np.log(a / b)) for a, b in itertools.combinations(factors, 2)] * networks
+    return float(np.exp(np.quantile(logs, quantile)) - 1)
+
+
+def closed_form_campaigns(folder, *, variants=("S0",), k_values=(1, 4),
+                          runtimes=("torch",), size: int = 32, n: int = 64,
+                          factors=SESSION_FACTORS, fused_speedup: float | None = None,
+                          sequential_ratio: float = 1.0, sequential_median_ratio=None):
+    """Three campaign files (sets reparam, sequential, matmul) in ``folder`` whose latencies
+    follow the closed-form MACs: ``ms = MACs / 1e6 × MS_PER_MMAC[runtime] × factor[session]``
+    (so a speed-up is a ratio of MACs), the median over runs :data:`MEDIAN_FACTOR` × the minimum.
+    ``fused_speedup``: the fused latency is the official-k train-time latency / this instead;
+    ``sequential_ratio``: fused / plain-Sequential latency (``sequential_median_ratio`` for the
+    median, default the same); the matmul at :data:`REFERENCE_GFLOPS` for n × n. Returns the
+    paths."""
+    from pathlib import Path
+
     import pandas as pd
 
-    from analysis.studies.reparam.compute import jobs, official_k, variant_list
-    from analysis.studies.reparam.timing import TIMING_COLUMNS
+    from analysis.studies.reparam.compute import official_k
 
-    size = params["INPUT_SIZE"]
-    base = {"runtime_version": "closed form", "device": "Closed-form CPU",
-            "threads": params["THREADS"] or 1, "n_runs": 5, "p90_ms": None, "cv": 0.05}
+    folder = Path(folder)
+    med_ratio = sequential_median_ratio or sequential_ratio
 
-    def row(experiment, variant, k, form, runtime, ms, input_size=size):
-        return {**base, "experiment": experiment, "variant": variant, "k": k, "form": form,
-                "runtime": runtime, "input_size": input_size, "min_ms": ms,
-                "median_ms": ms * 1.1, "p90_ms": ms * 1.2}
+    def rows(campaign, items):
+        out = []
+        for s, f in enumerate(factors, start=1):
+            for order, (model, form, k, rt, ms, macs, median) in enumerate(items):
+                out.append({"model": model, "form": form, "k": "" if k is None else k,
+                            "mode": "eager", "precision": "fp32", "runtime": rt,
+                            "device": DEVICE, "batch_size": 1,
+                            "input_size": n if form == "reference" else size,
+                            "campaign": campaign, "session": s, "order": order,
+                            "latency_ms": ms * f, "statistic": "min", "min_ms": ms * f,
+                            "median_ms": median * f, "n_runs": 5, "threads": 1,
+                            "macs": macs, "params": None if macs is None else 2_000_000})
+        return out
 
-    rows = []
-    for v, k, runtimes in jobs(params["VARIANTS"], params["K_VALUES"], params["RUNTIMES"],
-                               params["SWEEP_RUNTIMES"]):
+    def ms(v, k, fused, rt):
+        return closed_form_macs(v.lower(), k, size, fused=fused) / 1e6 * MS_PER_MMAC[rt]
+
+    reparam, sequential = [], []
+    for v in variants:
+        ko = official_k(v)
+        ks = sorted(set(k_values) | {ko}) if v == "S0" else [ko]
+        name = f"MobileOne-{v}"
         for rt in runtimes:
-            for form in ("train", "fused"):
-                macs = closed_form_macs(v.lower(), k, size, fused=form == "fused")
-                rows.append(row("fusing", v, k, form, rt, macs / 1e6 * MS_PER_MMAC[rt]))
-    for v in variant_list(params["VARIANTS"]):
-        fused = closed_form_macs(v.lower(), official_k(v), size, fused=True) / 1e6 \
-            * MS_PER_MMAC["torch"]
-        rows.append(row("sequential", v, official_k(v), "fused", "torch", fused))
-        rows.append(row("sequential", v, official_k(v), "sequential", "torch",
-                        fused * SEQUENTIAL_SHARE))
-    n = params["MATMUL_SIZE"]
-    rows.append(row("reference", "", 0, "matmul", "torch",
-                    2 * n ** 3 / (REFERENCE_GFLOPS * 1e9) * 1e3, input_size=n))
-    return pd.DataFrame(rows, columns=list(TIMING_COLUMNS))
+            for k in ks:
+                t = ms(v, k, False, rt)
+                reparam.append((name, "train", k, rt, t, closed_form_macs(v.lower(), k, size,
+                                                                           False),
+                                t * MEDIAN_FACTOR))
+            fused = ms(v, ko, False, rt) / fused_speedup if fused_speedup else ms(v, ko, True, rt)
+            reparam.append((name, "fused", None, rt, fused, None, fused * MEDIAN_FACTOR))
+        fused = ms(v, ko, True, "torch")
+        sequential.append((name, "fused", None, "torch", fused, None, fused * MEDIAN_FACTOR))
+        sequential.append((name, "sequential", None, "torch", fused / sequential_ratio,
+                           closed_form_macs(v.lower(), ko, size, True),
+                           fused * MEDIAN_FACTOR / med_ratio))
+    matmul = [(f"MatMul-{n}", "reference", None, "torch",
+               2 * n ** 3 / (REFERENCE_GFLOPS * 1e9) * 1e3, n ** 3,
+               2 * n ** 3 / (REFERENCE_GFLOPS * 1e9) * 1e3 * MEDIAN_FACTOR)]
+    paths = []
+    for name, items in (("reparam", reparam), ("sequential", sequential), ("matmul", matmul)):
+        path = folder / f"closed-form-{name}.csv"
+        pd.DataFrame(rows(f"closed-form-{name}", items)).to_csv(path, index=False)
+        paths.append(path)
+    return paths

@@ -1,38 +1,31 @@
-"""Notebook 04, the numbers: MobileOne's re-parameterization (paper §3.1, §3.3, Table 7).
+"""Notebook 04, the numbers that need no latency: MobileOne's re-parameterization (paper §3.1,
+§3.3, Table 7) on networks built by :mod:`analysis.models`; weights are random (seeded) with
+randomized BatchNorm statistics, so every fold is non-trivial.
 
-Everything is computed on networks built by :mod:`analysis.models`; weights are random
-(seeded) with randomized BatchNorm statistics, so every fold is non-trivial.
-
-* deterministic (the same on every machine): :func:`table7_check` (Table 7 read off the built
-  networks), :func:`count_forms` and :func:`size_table` (MACs, parameters, memory traffic,
-  operators of both forms), :func:`exactness_table` (how exactly the fused network reproduces
-  the train-time one), :func:`sequential_check` (the fused network and a plain
-  ``nn.Sequential`` of its layers compute the same function);
-* the tables built from the latencies are in :mod:`analysis.studies.reparam.measured`
-  (:mod:`analysis.studies.reparam.timing` measures or reads the latencies).
+* :func:`table7_check` (Table 7 read off the built networks) and :func:`sequential_check` (the
+  fused network and a plain ``nn.Sequential`` of its layers compute the same function): the same
+  on every machine;
+* :func:`exactness_table` (how exactly the fused network reproduces the train-time one): the
+  differences are rounding errors, whose size depends on the CPU's floating point (up to a few
+  times between machines); only their verdicts against the stated tolerances
+  (:func:`exactness_verdicts`) are written as results;
+* the counts are in :mod:`~analysis.studies.reparam.counts`, the latencies in
+  :mod:`~analysis.studies.reparam.sources` and :mod:`~analysis.studies.reparam.measured`.
 """
 
 from __future__ import annotations
-
-import copy
-import functools
-import json
-import logging
-import warnings
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from fvcore.nn import FlopCountAnalysis
 
 from analysis import paths
-from analysis.complexity import (CACHE_VERSION, ELEMENTWISE_HANDLES, graph_costs, model_digest,
-                                 source_digest, split_counts)
+from analysis.complexity import graph_costs
 from analysis.constants import TOL_BLOCK_FLOAT32, TOL_FLOAT64
 from analysis.errors import ConfigError, DataFormatError
 from analysis.latency.runtimes import torch_threads
-from analysis.models import MobileOneBlock, get_entry, mobileone, reparameterize_model
+from analysis.models import MobileOneBlock, mobileone, reparameterize_model
 from analysis.models.fusion import plain_sequential, randomize_batchnorm
 
 #: Variants of the paper (Table 7), cheapest first.
@@ -72,11 +65,16 @@ def jobs(variants, k_values, runtimes, sweep_runtimes) -> list[tuple[str, int, l
     return out
 
 
-def build_pair(variant: str, k: int, seed: int = 0) -> tuple[nn.Module, nn.Module]:
-    """``(train-time model, fused copy)`` of one variant with k branches, eval mode, random
-    weights (seeded) and randomized BatchNorm statistics."""
+def build_train(variant: str, k: int, seed: int = 0) -> nn.Module:
+    """The train-time model of one variant with k branches, eval mode, random weights (seeded)
+    and randomized BatchNorm statistics."""
     torch.manual_seed(seed)
-    train = randomize_batchnorm(mobileone(variant.lower(), num_conv_branches=k), seed=seed)
+    return randomize_batchnorm(mobileone(variant.lower(), num_conv_branches=k), seed=seed)
+
+
+def build_pair(variant: str, k: int, seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    """``(train-time model, fused copy)`` of :func:`build_train`, both in eval mode."""
+    train = build_train(variant, k, seed)
     return train, reparameterize_model(train).eval()
 
 
@@ -90,15 +88,6 @@ def example_input(size: int, seed: int = 0) -> torch.Tensor:
     """The seeded random input ``1 × 3 × size × size`` every step uses."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn(1, 3, size, size, generator=g)
-
-
-def runs_for(macs: float, reference_macs: float, n_runs: int, min_runs: int) -> int:
-    """Timed rounds for work of ``macs``: ``n_runs`` for the reference (the cheapest fused
-    model), proportionally fewer for costlier work (about equal time each), at least
-    ``min_runs`` (never more than ``n_runs``)."""
-    if n_runs < 1 or min_runs < 1:
-        raise ConfigError(f"N_RUNS and N_RUNS_MIN must be >= 1, got {n_runs} and {min_runs}")
-    return max(min(min_runs, n_runs), int(round(n_runs * reference_macs / max(macs, 1))))
 
 
 # -- Table 7 from the code -----------------------------------------------------------------------
@@ -228,91 +217,6 @@ def table7_check(params) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- counts and sizes ----------------------------------------------------------------------------
-
-def count_model(model: nn.Module, input_size: int) -> dict:
-    """MACs and element-wise ops (fvcore with :mod:`analysis.complexity`'s element-wise
-    handles: ``count_complexity``'s numbers), parameters, and memory bytes, operators and
-    merges of the traced graph (``complexity.graph_costs``) of ``model`` as given."""
-    x = torch.zeros(1, 3, input_size, input_size)
-    model = model.eval()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        logging.getLogger("fvcore").setLevel(logging.ERROR)
-        flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False) \
-            .uncalled_modules_warnings(False).set_op_handle(**ELEMENTWISE_HANDLES)
-        macs, elementwise = split_counts(flops)
-        graph = graph_costs(model, x)
-    return {"macs": int(macs), "params": sum(p.numel() for p in model.parameters()),
-            "elementwise": int(elementwise),
-            **{k: int(graph[k]) for k in ("memory_bytes", "operators", "merges")}}
-
-
-@functools.lru_cache(maxsize=1)
-def _counting_code() -> str:
-    return f"v{CACHE_VERSION}-{source_digest(__file__)[:12]}"
-
-
-def cached_count(model: nn.Module, input_size: int) -> dict:
-    """:func:`count_model`, remembered on disk (``paths.cache_dir()/reparam_counts``) by the
-    architecture and its classes' code (:func:`analysis.complexity.model_digest`), the input
-    size and the counting code: an edit that changes a count never reads a stale one."""
-    path = paths.cache_dir() / "reparam_counts" / \
-        f"{model_digest(model)}-{input_size}-{_counting_code()}.json"
-    if path.is_file():
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            pass  # a corrupt entry is counted again
-    with torch_threads(COMPUTE_THREADS):
-        counts = count_model(model, input_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(counts), encoding="utf-8")
-    tmp.replace(path)
-    return counts
-
-
-def count_forms(params) -> pd.DataFrame:
-    """Counts (:func:`cached_count`) of both forms of every variant and k the study times, at
-    ``INPUT_SIZE``: one row per variant, k and form. The fused S0 is the same network for
-    every k; it is counted once and its row repeated."""
-    rows, seen = [], {}
-    for v, k, _ in jobs(params.VARIANTS, params.K_VALUES, params.RUNTIMES,
-                        params.SWEEP_RUNTIMES):
-        train, fused = build_pair(v, k, params.SEED)
-        for form, model in zip(FORMS, (train, fused)):
-            key = repr(model)
-            if key not in seen:
-                seen[key] = cached_count(model, params.INPUT_SIZE)
-            rows.append({"variant": v, "k": k, "official_k": k == official_k(v), "form": form,
-                         "input_size": params.INPUT_SIZE, **seen[key]})
-    return pd.DataFrame(rows).sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
-
-
-def published(variant: str):
-    """The paper's Table 9 entry of a variant (params and MACs in millions, fused, 224 px)."""
-    return get_entry(f"MobileOne-{variant}").published
-
-
-def size_table(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per variant at its published k: params and MACs (millions) of both forms next to the
-    published (fused) ones; published MACs are at 224 px and are left empty at other sizes."""
-    t = counts[counts["official_k"]]
-    rows = []
-    for v, part in t.groupby("variant", sort=False):
-        f = part.set_index("form")
-        size = int(f["input_size"].iloc[0])
-        rows.append({"variant": v, "k": int(f["k"].iloc[0]),
-                     "params_fused_m": f.loc["fused", "params"] / 1e6,
-                     "params_published_m": published(v).params_m,
-                     "params_train_m": f.loc["train", "params"] / 1e6,
-                     "macs_fused_m": f.loc["fused", "macs"] / 1e6,
-                     "macs_published_m": published(v).macs_m if size == 224 else np.nan,
-                     "macs_train_m": f.loc["train", "macs"] / 1e6, "input_size": size})
-    return pd.DataFrame(rows)
-
-
 # -- exactness -----------------------------------------------------------------------------------
 
 def _diff(ref: torch.Tensor, out: torch.Tensor) -> tuple[float, float]:
@@ -325,12 +229,13 @@ def equivalence(train: nn.Module, input_size: int, seed: int = 0) -> dict:
     in that dtype. ``abs_f64``/``scale_f64``/``rel_f64``: whole network in float64 (max
     |difference|, max |train-time output|, their ratio); the same in float32; ``rel_block_f32``:
     the largest over blocks in float32, each block fed the train-time output of the previous
-    one scaled to max |x| = 1 (so every block sees O(1) inputs)."""
+    one scaled to max |x| = 1 (so every block sees O(1) inputs). ``train`` is converted to
+    float64 and back in place (exact: every float32 is a float64), sparing two deep copies."""
     x = example_input(input_size, seed)
     out = {}
     with torch.no_grad(), torch_threads(COMPUTE_THREADS):
         for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
-            a = copy.deepcopy(train).to(dtype).eval()
+            a = train.to(dtype).eval()
             b = reparameterize_model(a).eval()
             diff, scale = _diff(a(x.to(dtype)), b(x.to(dtype)))
             out[f"abs_{tag}"], out[f"scale_{tag}"] = diff, scale
@@ -350,12 +255,12 @@ def equivalence(train: nn.Module, input_size: int, seed: int = 0) -> dict:
 def exactness_table(params) -> pd.DataFrame:
     """Per variant and k: :func:`equivalence` on an ``EXACT_SIZE`` input (float64 convolutions
     are slow on a CPU; exactness does not depend on the resolution) and whether each error
-    meets its tolerance (``analysis.constants``: relative to the output scale)."""
+    meets its tolerance (``analysis.constants``: relative to the output scale). The
+    differences depend on the machine; :func:`exactness_verdicts` is what is written."""
     rows = []
     for v, k, _ in jobs(params.VARIANTS, params.K_VALUES, params.RUNTIMES,
                         params.SWEEP_RUNTIMES):
-        train, _ = build_pair(v, k, params.SEED)
-        eq = equivalence(train, params.EXACT_SIZE, params.SEED)
+        eq = equivalence(build_train(v, k, params.SEED), params.EXACT_SIZE, params.SEED)
         rows.append({"variant": v, "k": k, "exact_size": params.EXACT_SIZE,
                      "max_abs_diff_f64": eq["abs_f64"], "output_scale_f64": eq["scale_f64"],
                      "max_rel_diff_f64": eq["rel_f64"], "max_abs_diff_f32": eq["abs_f32"],
@@ -364,16 +269,31 @@ def exactness_table(params) -> pd.DataFrame:
     t = pd.DataFrame(rows).sort_values(["variant", "k"], kind="stable").reset_index(drop=True)
     t["f64_exact"] = t["max_rel_diff_f64"] <= TOL_FLOAT64
     t["blocks_f32_ok"] = t["max_block_rel_diff_f32"] <= TOL_BLOCK_FLOAT32
+    t["whole_f32_ok"] = t["max_rel_diff_f32"] <= TOL_BLOCK_FLOAT32
+    return t
+
+
+def exactness_verdicts(exactness: pd.DataFrame) -> pd.DataFrame:
+    """What of :func:`exactness_table` holds on every machine: per variant and k the tolerances
+    and the verdicts against them (the differences themselves are rounding errors of this CPU)."""
+    t = exactness[["variant", "k", "exact_size"]].copy()
+    t["tolerance_f64"] = TOL_FLOAT64
+    t["f64_exact"] = exactness["f64_exact"]
+    t["tolerance_f32"] = TOL_BLOCK_FLOAT32
+    t["blocks_f32_ok"] = exactness["blocks_f32_ok"]
+    t["whole_f32_ok"] = exactness["whole_f32_ok"]
     return t
 
 
 # -- the fused network against a plain nn.Sequential ---------------------------------------------
 
-def sequential_check(params) -> pd.DataFrame:
+def sequential_check(params, counts: pd.DataFrame) -> pd.DataFrame:
     """Per variant: the deployed network and :func:`~analysis.models.fusion.plain_sequential`
     of its very layers — whether both give identical outputs on the seeded ``INPUT_SIZE``
-    input, the operator count of each traced graph and the number of fused blocks."""
+    input, the operator count of each traced graph (the fused one from ``counts``) and the
+    number of fused blocks."""
     x = example_input(params.INPUT_SIZE, params.SEED)
+    fused_ops = counts[counts["form"] == "fused"].groupby("variant")["operators"].first()
     rows = []
     for v in variant_list(params.VARIANTS):
         fused = deployed(v, params.SEED)
@@ -381,9 +301,9 @@ def sequential_check(params) -> pd.DataFrame:
         with torch_threads(COMPUTE_THREADS):
             with torch.no_grad():
                 same = bool(torch.equal(fused(x), seq(x)))
-            ops = [int(graph_costs(m, x)["operators"]) for m in (fused, seq)]
+            seq_ops = int(graph_costs(seq, x)["operators"])
         rows.append({"variant": v, "blocks": sum(isinstance(m, MobileOneBlock)
                                                  for m in fused.modules()),
-                     "identical_output": same, "fused_operators": ops[0],
-                     "sequential_operators": ops[1]})
+                     "identical_output": same, "fused_operators": int(fused_ops[v]),
+                     "sequential_operators": seq_ops})
     return pd.DataFrame(rows)

@@ -3,12 +3,15 @@
 Conversion (``torch.jit.trace`` → ``coremltools.convert``, :mod:`analysis.export`) takes 3–20 s
 per variant on a 2-core CPU. Linux can convert but not run Core ML, so what a run learns is the
 package size; that depends only on the architecture, the precision, the input size and the
-library versions, so it is cached by exactly those (``paths.cache_dir()/coreml``) unless the
-packages themselves are wanted (``COREML_DIR``).
+library versions (:func:`cache_key`), so unless the packages themselves are wanted
+(``COREML_DIR``) it is read from the study's committed ``coreml_packages.csv`` (a row with the
+same ``cache_key``: a fresh clone converts nothing), else from the disk cache
+(``paths.cache_dir()/coreml``), else converted.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import tempfile
@@ -28,7 +31,10 @@ from analysis.studies.reparam.compute import COMPUTE_THREADS, deployed
 
 #: Bump when what a cached conversion means changes.
 CACHE_VERSION = 1
-PACKAGE_COLUMNS = ["variant", "precision", "status", "size_mb", "input_size", "message"]
+PACKAGE_COLUMNS = ["variant", "precision", "status", "size_mb", "input_size", "message",
+                   "cache_key"]
+#: The study's committed packages table (read back by ``cache_key``).
+COMMITTED = paths.NOTEBOOK_OUTPUTS / "04_mobileone_reparameterization" / "coreml_packages.csv"
 
 
 def _size_bytes(path: Path) -> int:
@@ -44,14 +50,34 @@ def _version(package: str) -> str:
         return "absent"
 
 
-def cache_path(variant: str, precision: str, input_size: int) -> Path:
-    """Where the conversion of one variant is remembered: keyed by the architecture's digest,
-    precision, input size, and the torch and coremltools versions."""
+def cache_key(variant: str, precision: str, input_size: int) -> str:
+    """What a conversion's size depends on, hashed: the architecture's digest, precision, input
+    size, and the torch and coremltools versions."""
     key = json.dumps([CACHE_VERSION, model_digest(deployed(variant)), precision, input_size,
                       torch.__version__, _version("coremltools")])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return paths.cache_dir() / "coreml" / f"mobileone_{variant.lower()}-{precision}-" \
-                                          f"{input_size}-{digest}.json"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def cache_path(variant: str, precision: str, input_size: int) -> Path:
+    """Where the conversion of one variant is remembered (:func:`cache_key`)."""
+    key = cache_key(variant, precision, input_size)
+    return paths.cache_dir() / "coreml" / \
+        f"mobileone_{variant.lower()}-{precision}-{input_size}-{key}.json"
+
+
+def committed(key: str, path: Path | None = None) -> dict | None:
+    """The committed conversion with ``cache_key`` = ``key`` (``{status, size_bytes,
+    message}``), or None."""
+    try:
+        with open(path or COMMITTED, newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.DictReader(fh) if r.get("cache_key") == key]
+    except OSError:
+        return None
+    if not rows or rows[0].get("status") != "ok":
+        return None
+    r = rows[0]
+    return {"status": "ok", "size_bytes": int(round(float(r["size_mb"]) * 1e6)),
+            "message": r["message"]}
 
 
 def _convert(variant: str, precision: str, input_size: int, out: Path) -> dict:
@@ -67,6 +93,9 @@ def convert(variant: str, precision: str, input_size: int, out_dir: Path | None)
     converted), else from the cache or converted in a temporary folder and remembered."""
     if out_dir is not None:
         return _convert(variant, precision, input_size, out_dir)
+    known = committed(cache_key(variant, precision, input_size))
+    if known is not None:
+        return known
     cached = cache_path(variant, precision, input_size)
     if cached.is_file():
         try:
@@ -94,7 +123,8 @@ def coreml_packages(params) -> tuple[pd.DataFrame, pd.DataFrame]:
             ok = info["status"] == "ok"
             rows.append({"variant": v, "precision": p, "status": info["status"],
                          "size_mb": info["size_bytes"] / 1e6 if ok else np.nan,
-                         "input_size": params.INPUT_SIZE, "message": info["message"]})
+                         "input_size": params.INPUT_SIZE, "message": info["message"],
+                         "cache_key": cache_key(v, p, params.INPUT_SIZE)})
             if ok:
                 stem = f"mobileone_{v.lower()}"
                 results.append(ExportResult(f"MobileOne-{v}", "coreml", "ok",

@@ -1,29 +1,119 @@
 """Notebook 04's generated prose: written from :class:`~.findings.ReparamFindings` only.
 
 Every number is formatted from the findings (:mod:`analysis.text`), every verdict word follows
-a verdict decided in :mod:`~analysis.studies.reparam.findings`, and every threshold is the
-constant it was judged by; ``tests/golden/04_*.md`` hold the wording for synthetic findings.
+a verdict decided in the tables and findings, and every threshold is the constant it was judged
+by; ``tests/golden/04_*.md`` hold the wording for synthetic findings. The conclusion opens with
+the takeaway, then states the noise model's rule before any result.
 """
 
 from __future__ import annotations
 
 import math
 
-from analysis.studies.reparam.measured import Reference
-from analysis.studies.reparam.findings import KSweep, ReparamFindings, SequentialRatio
-from analysis.text import join_words, number, percent, plural, scientific, times
+from analysis import noise
+from analysis.studies.reparam.findings import KSweep, ReparamFindings, SequentialRatio, Speedup
+from analysis.studies.reparam.measured import MET, NOT_MET, UNDECIDED, Reference
+from analysis.text import (interval, join_words, number, percent, percent_range, plural,
+                           scientific, times)
+
+RUNTIME_NAMES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime"}
 
 
-def _ratio_phrase(ratio: float, verdict: str, band: float) -> str:
-    """``2.40× faster``, ``1.25× slower`` or ``no measurable difference (1.02×, within the
-    ±13 % noise band)``."""
-    if verdict == "within noise":
-        return f"no measurable difference ({times(ratio)}, within the ±{percent(band)} noise band)"
-    if verdict == "faster":
-        return f"{times(ratio)} faster"
-    if verdict == "slower":
-        return f"{times(1 / ratio)} slower"
-    return "not measured"
+def _rt(runtime: str) -> str:
+    return RUNTIME_NAMES.get(runtime, runtime)
+
+
+def _band(band: float) -> str:
+    return f"±{percent(band, 1)}" if math.isfinite(band) else "no band (a single session)"
+
+
+def _ratio_phrase(speedup: float, verdict: str) -> str:
+    """The fused form against train-time from the speed-up (train / fused): ``5.88× faster``,
+    ``1.25× slower`` or ``no measurable difference: 1.02×``."""
+    if verdict == noise.WITHIN:
+        return f"no measurable difference: {times(speedup)}"
+    if verdict == noise.FASTER:
+        return f"{times(speedup)} faster"
+    if verdict == noise.SLOWER:
+        return f"{times(1 / speedup)} slower"
+    return f"{times(speedup)}, no verdict (no noise band)"
+
+
+def _target_word(verdict: str | None) -> str:
+    return {MET: "met", NOT_MET: "**not met**", UNDECIDED: "not decidable within noise"}.get(
+        verdict or "", "no verdict (no noise band)")
+
+
+# -- the takeaway ----------------------------------------------------------------------------------
+
+def takeaway(f: ReparamFindings) -> str:
+    """At most three sentences, each backed by a verdict: whether fusion is exact, what it buys
+    (fused S0 against its target), and what the Sequential comparison can and cannot say."""
+    exact = f.exactness.f64_exact and f.exactness.blocks_f32_ok
+    sentences = [("Re-parameterization is exact: fused and train-time MobileOnes agree within "
+                  f"{scientific(f.exactness.tol_f64, 1)} of the output scale in float64."
+                  if exact else "Re-parameterization is **not** exact here: the fused networks "
+                  "miss the stated tolerance.")]
+    s0 = next((s for s in f.speedups if s.variant == "S0" and s.runtime == "torch"), None)
+    if s0 is not None:
+        others = [s for s in f.speedups if s.variant == "S0" and s.runtime != "torch"]
+        more = "".join(f" ({times(s.speedup)} in {_rt(s.runtime)})" for s in others)
+        runs = {noise.FASTER: f"runs {times(s0.speedup)} faster than its train-time form "
+                              f"(k = {s0.k})",
+                noise.SLOWER: f"runs {times(1 / s0.speedup)} slower than its train-time form "
+                              f"(k = {s0.k})"}.get(
+            s0.verdict, f"is not measurably faster than its train-time form "
+                        f"({times(s0.speedup)}, k = {s0.k})")
+        sentences.append(
+            f"On {f.device}, fused S0 {runs} in PyTorch eager{more}: the ≥ {f.s0_target:g}× "
+            "target is "
+            f"{_target_word(f.s0_verdict).replace('**', '')}"
+            + (f" against the ±{percent(s0.band, 0)} session noise." if math.isfinite(s0.band)
+               else "."))
+    if f.sequential:
+        lo = times(min(r.ratio_min for r in f.sequential))
+        hi = times(max(r.ratio_min for r in f.sequential))
+        span = lo if lo == hi else f"{lo}–{hi}"
+        v = f.sequential_verdict
+        tail = {MET: f"within {times(f.sequential_target)} of it beyond noise",
+                NOT_MET: f"slower than {times(f.sequential_target)} of it beyond noise",
+                UNDECIDED: f"within {times(f.sequential_target)} of it cannot be decided at "
+                           "this noise"}.get(v or "", "without a verdict (no noise band)")
+        sentences.append(f"Against a plain nn.Sequential of the same layers the fused networks "
+                         f"take {span} its time; whether they are {tail}."
+                         if v == UNDECIDED else
+                         f"Against a plain nn.Sequential of the same layers the fused networks "
+                         f"take {span} its time: {tail}.")
+    return " ".join(sentences)
+
+
+# -- the conclusion --------------------------------------------------------------------------------
+
+def measurement_sentence(f: ReparamFindings) -> str:
+    lo, hi = f.sessions
+    n = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    return (f"**Measurements:** {f.source}, {f.device}, {n} sessions per network; a latency is "
+            "the median over sessions of each session's minimum over runs (the paper's "
+            "statistic), with the lowest and highest session as its interval; the median over "
+            "runs is reported beside it.")
+
+
+def noise_sentence(f: ReparamFindings) -> str:
+    """The rule first, then the bands it gives."""
+    bands = "; ".join(f"{_rt(b.runtime)} {_band(b.band)} (median over runs: "
+                      f"{_band(b.median_band)}; {plural(b.n_networks, 'network')}, "
+                      f"{plural(b.n_pairs, 'session pair')}, {b.covers})" for b in f.bands)
+    covers = {b.covers for b in f.bands}
+    text = (f"**Noise model (rule stated before the results):** {noise.RULE}. A target T is "
+            "met when the measured value lies beyond T on the right side by more than the band, "
+            "not met when beyond it on the wrong side, and not decidable within noise when the "
+            f"band around the value contains T. Bands: {bands}.")
+    if covers == {"within one sitting only"}:
+        text += (" They cover the noise within one sitting only: between-sitting noise (another "
+                 "day, another state of the machine) is not measured yet, so the bands may be "
+                 "too narrow for a comparison across sittings.")
+    return text + (" A band is for one session against another; the latencies here are "
+                   "medians over sessions, so the rule is conservative for them.")
 
 
 def table7_sentence(f: ReparamFindings) -> str:
@@ -39,101 +129,104 @@ def table7_sentence(f: ReparamFindings) -> str:
 
 def exactness_sentence(f: ReparamFindings) -> str:
     e = f.exactness
+    checked = f"{plural(e.n_checked, 'variant and k', 'variants and k')}"
     if not e.f64_exact:
-        return (f"**Fusion is not exact here:** the largest float64 difference between fused "
-                f"and train-time outputs is {scientific(e.max_rel_f64)} of the output scale "
-                f"(max |train-time output|), above the tolerance {scientific(e.tol_f64, 1)}.")
-    text = (f"**Fusion is exact:** in float64 the largest difference between fused and "
-            f"train-time outputs, over every variant and k, is {scientific(e.max_rel_f64)} of "
-            f"the output scale (max |train-time output|; tolerance "
-            f"{scientific(e.tol_f64, 1)}). In float32, block by block, the largest is "
-            f"{scientific(e.max_block_rel_f32)} of the block's output scale ")
-    text += (f"(tolerance {scientific(e.tol_block_f32, 1)}: met)." if e.blocks_f32_ok else
-             f"(above the per-block tolerance {scientific(e.tol_block_f32, 1)}).")
-    whole = (f"{scientific(e.worst_f32_rel)} of the output scale ({scientific(e.worst_f32_abs)} "
-             f"against outputs up to {scientific(e.worst_f32_scale)}; {e.worst_f32_variant}, "
-             f"k = {e.worst_f32_k})")
-    if e.worst_f32_rel <= e.tol_block_f32:
-        text += f" The largest whole-network float32 difference is {whole}."
+        return (f"**Fusion is not exact here:** over {checked}, the largest float64 difference "
+                f"between fused and train-time outputs exceeds {scientific(e.tol_f64, 1)} of "
+                "the output scale (max |train-time output|).")
+    text = (f"**Fusion is exact:** over {checked}, every float64 difference between fused and "
+            f"train-time outputs is below {scientific(e.tol_f64, 1)} of the output scale "
+            "(max |train-time output|). In float32, block by block, every block ")
+    text += (f"agrees within {scientific(e.tol_f32, 1)} of its output scale." if e.blocks_f32_ok
+             else f"does **not** agree within {scientific(e.tol_f32, 1)} of its output scale.")
+    if e.whole_f32_ok:
+        text += " Whole networks agree within that tolerance in float32 too."
     elif e.blocks_f32_ok:
-        text += (f" The largest whole-network float32 difference, {whole}, is therefore "
-                 "float32 rounding amplified from block to block by the random-weight network, "
-                 "not a fusion error.")
-    return text
+        text += (" Whole networks differ by more in float32: float32 rounding amplified from "
+                 "block to block by the random-weight network, not a fusion error.")
+    return text + (" (The differences themselves are rounding errors whose size depends on the "
+                   "CPU; §2 shows them.)")
 
 
-def sweep_sentence(s: KSweep, band: float, nominal: float) -> str:
+def sweep_sentence(s: KSweep) -> str:
     slope = s.train_ms_per_branch
-    text = (f"S0 k sweep ({s.runtime}): the train-time form {'grows' if slope > 0 else 'falls'} "
-            f"from {number(s.train_ms_at_kmin)} ms (k = {s.k_min}) to "
-            f"{number(s.train_ms_at_kmax)} ms (k = {s.k_max}), {number(abs(slope))} ms "
-            f"{'more' if slope > 0 else 'less'} per extra branch, with memory traffic "
-            f"{s.train_mb_at_kmin:.0f} → {s.train_mb_at_kmax:.0f} MB and "
+    text = (f"S0 k sweep ({_rt(s.runtime)}): the train-time form "
+            f"{'grows' if slope > 0 else 'falls'} from {number(s.train_ms_at_kmin)} ms "
+            f"(k = {s.k_min}) to {number(s.train_ms_at_kmax)} ms (k = {s.k_max}), "
+            f"{number(abs(slope))} ms {'more' if slope > 0 else 'less'} per extra branch, with "
+            f"memory traffic {s.train_mb_at_kmin:.0f} → {s.train_mb_at_kmax:.0f} MB and "
             f"{s.train_ops_at_kmin} → {s.train_ops_at_kmax} operators; the fused form ")
     ops = s.fused_ops
-    text += (f"is the same network for every k ({ops[0]} operators)" if len(ops) == 1 else
+    text += (f"is the same network for every k ({ops[0]} operators, {number(s.fused_ms)} ms)"
+             if len(ops) == 1 else
              f"is one conv per block for every k ({ops[0]}–{ops[-1]} operators)")
-    text += (f", so the spread of its latency across k, {percent(s.fused_spread)} "
-             f"({number(s.fused_ms_min)}–{number(s.fused_ms_max)} ms), is the run-to-run noise "
-             "of this measurement")
-    if s.fused_spread > nominal:
-        text += (f"; it exceeds the nominal ±{percent(nominal)} band, so ±{percent(band)} is "
-                 "used as the noise band for the comparisons here")
-    else:
-        text += f"; the noise band used here is ±{percent(band)}"
     return text + "."
+
+
+def _speedup_part(s: Speedup) -> str:
+    text = (f"{s.variant} ({_rt(s.runtime)}, k = {s.k}): {_ratio_phrase(s.speedup, s.verdict)}"
+            f" (sessions {interval(s.low, s.high)}×; median over runs "
+            f"{times(s.median_speedup)})")
+    return text
 
 
 def speedup_sentences(f: ReparamFindings) -> list[str]:
     lines = []
-    parts = [f"{s.variant} ({s.runtime}, k = {s.k}): "
-             f"{_ratio_phrase(s.speedup, s.verdict, f.noise_band)}" for s in f.speedups]
-    if parts:
-        lines.append("**Fused vs train-time** (min latency): " + "; ".join(parts) + ".")
+    if f.speedups:
+        lines.append("**Fused vs train-time** (min over runs): "
+                     + "; ".join(_speedup_part(s) for s in f.speedups) + ".")
     if f.s0_speedup is not None:
-        s0 = next(s for s in f.speedups if s.variant == "S0" and s.runtime == "torch")
-        met = "met" if f.s0_target_met else "**not met**"
         lines.append(f"Target fused S0 ≥ {f.s0_target:g}× faster than train-time S0 "
-                     f"(k = {f.s0_k}, PyTorch eager): {met} — fused S0 is "
-                     f"{_ratio_phrase(s0.speedup, s0.verdict, f.noise_band)}.")
+                     f"(k = {f.s0_k}, PyTorch eager): {_target_word(f.s0_verdict)} — "
+                     f"{times(f.s0_speedup)}.")
     return lines
 
 
-def sequential_sentence(rows: tuple[SequentialRatio, ...], target: float, met: bool) -> str:
-    over = [r.variant for r in rows if r.overhead]
-    per = "; ".join(f"{r.variant} {r.ratio_min:.3f} / {r.ratio_median:.3f}" for r in rows)
-    text = (f"**No overhead left behind:** fused / plain Sequential (interleaved; min / median "
-            f"of runs) {per}. Rule: a variant has overhead only if both its min and its median "
-            f"ratio exceed {target:g}; otherwise the difference is within noise. Target ≤ "
-            f"{target:g}: ")
-    if met:
-        text += ("met — no variant shows overhead beyond noise: the fused model runs as fast as "
-                 "a plain nn.Sequential of the same layers")
-    else:
-        text += (f"**not met** — {join_words(over)} {'is' if len(over) == 1 else 'are'} slower "
-                 "than a plain nn.Sequential of the same layers on both statistics")
+def sequential_sentence(rows: tuple[SequentialRatio, ...], target: float, verdict: str | None,
+                        ) -> str:
+    per = "; ".join(f"{r.variant} {r.ratio_min:.3f} (sessions {interval(r.low, r.high)}; "
+                    f"median {r.ratio_median:.3f}): {r.verdict}" for r in rows)
+    text = (f"**Fused vs plain nn.Sequential** of the same layers (fused / Sequential, "
+            f"min over runs): {per}. Target ≤ {target:g}: {_target_word(verdict)}")
+    over = [r.variant for r in rows if r.target_verdict == NOT_MET]
+    undecided = [r.variant for r in rows if r.target_verdict == UNDECIDED]
+    if over:
+        text += (f" — {join_words(over)} {'is' if len(over) == 1 else 'are'} slower than "
+                 f"{target:g}× a plain nn.Sequential beyond noise")
+    elif undecided:
+        text += (f" — the noise band around the ratio of {join_words(undecided)} contains "
+                 f"{target:g}")
     text += " (identical outputs)." if all(r.identical_output for r in rows) else \
         " (outputs differ!)."
     us = {r.variant: r.overhead_us_per_block for r in rows
           if math.isfinite(r.overhead_us_per_block)}
     if us:
-        text += (" Difference per block (min of runs; negative: fused faster): "
+        text += (" Difference per block (min over runs; negative: fused faster): "
                  + "; ".join(f"{k} {x:+.1f} µs" for k, x in us.items()) + ".")
-        shown = [us[k] for k in over if k in us]
-        if shown and all(x > 0 for x in shown):
-            text += (" The positive overhead of the slower variants is consistent with what "
-                     "the block's own module call and its identity SE call would cost, which "
-                     "only a flat deployed module avoids.")
     return text
+
+
+def statistic_sentence(f: ReparamFindings) -> str:
+    if not f.statistic_changes:
+        return ("**Min or median:** the median over runs, judged with its own band, gives the "
+                "same verdict for every comparison and target.")
+    parts = [f"{c.what}: {c.min_verdict} with the minimum, {c.median_verdict} with the median"
+             for c in f.statistic_changes]
+    return ("**Min or median:** the choice of statistic changes "
+            f"{plural(len(parts), 'verdict')} — " + "; ".join(parts)
+            + ". The minimum (the paper's) is primary.")
 
 
 def reference_sentence(f: ReparamFindings) -> str:
     ref = f.reference
-    parts = [f"{percent(t.share)}{' of it' if i == 0 else ''} with {t.runtime} ({t.variant}, "
-             f"{t.gflops:.0f} GFLOP/s)" for i, t in enumerate(f.best_throughput)]
+    parts = [f"{percent(t.share)} (sessions {percent_range(t.share_low, t.share_high)}; "
+             f"median over runs {percent(t.median_share)}){' of it' if i == 0 else ''} with "
+             f"{_rt(t.runtime)} ({t.variant}, {t.gflops:.0f} GFLOP/s)"
+             for i, t in enumerate(f.best_throughput)]
     text = (f"**Reference throughput:** torch.matmul of two {ref.n}×{ref.n} fp32 matrices runs "
-            f"at {ref.gflops:.0f} GFLOP/s on {plural(ref.threads, 'thread')}; the best fused "
-            f"variant reaches {join_words(parts)}.")
+            f"at {ref.gflops:.0f} GFLOP/s (sessions {ref.gflops_low:.0f}–{ref.gflops_high:.0f}) "
+            f"on {plural(ref.threads, 'thread')}; the best fused variant reaches "
+            f"{join_words(parts)}.")
     if any(t.share > 1 for t in f.best_throughput):
         text += (f" A share above 100 % means the runtime does more floating-point operations "
                  f"per second on the network's layers than PyTorch does on one {ref.n}×{ref.n} "
@@ -151,20 +244,25 @@ def reference_derivation(ref: Reference) -> str:
     """The reference's arithmetic, one line of Markdown, from the measured numbers."""
     n = ref.n
     return (f"One product of two {n}×{n} fp32 matrices is {n}³ = {n ** 3:,} multiply-adds = "
-            f"2·{n}³ = {ref.flop:,} floating-point operations. The fastest of "
-            f"{plural(ref.runs, 'run')} on {plural(ref.threads, 'thread')} took "
-            f"{ref.min_ms:.2f} ms, so the reference throughput is {ref.flop:,} / "
-            f"{ref.min_ms / 1e3:.5f} s = **{ref.gflops:.1f} GFLOP/s**.")
+            f"2·{n}³ = {ref.flop:,} floating-point operations. The median over "
+            f"{plural(ref.sessions, 'session')} of the fastest of {plural(ref.runs, 'run')} on "
+            f"{plural(ref.threads, 'thread')} is {ref.min_ms:.2f} ms, so the reference "
+            f"throughput is {ref.flop:,} / {ref.min_ms / 1e3:.5f} s = "
+            f"**{ref.gflops:.1f} GFLOP/s** (sessions {ref.gflops_low:.1f}–"
+            f"{ref.gflops_high:.1f}; from the median over runs {ref.median_gflops:.1f}).")
 
 
 def conclusion(f: ReparamFindings) -> str:
-    """The generated conclusion (a Markdown bullet list)."""
-    lines = [table7_sentence(f), exactness_sentence(f)]
-    lines += [sweep_sentence(s, f.noise_band, f.nominal_band) for s in f.k_sweeps]
+    """The takeaway, then a Markdown bullet list: measurements and the noise rule first."""
+    lines = [measurement_sentence(f), noise_sentence(f), table7_sentence(f),
+             exactness_sentence(f)]
+    lines += [sweep_sentence(s) for s in f.k_sweeps]
     lines += speedup_sentences(f)
     if f.sequential:
         lines.append(sequential_sentence(f.sequential, f.sequential_target,
-                                         bool(f.sequential_target_met)))
+                                         f.sequential_verdict))
+    lines.append(statistic_sentence(f))
     if f.reference is not None and f.best_throughput:
         lines.append(reference_sentence(f))
-    return "\n".join(f"- {line}" for line in lines)
+    head = [f"**Takeaway.** {f.takeaway}", ""] if f.takeaway else []
+    return "\n".join(head + [f"- {line}" for line in lines])
