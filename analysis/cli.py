@@ -397,7 +397,9 @@ def _calibration_units(calibration: Path) -> None:
 def _run_predict(args) -> int:
     start = time.perf_counter()
     calibration = paths.user_path(args.calibration)
-    out = paths.check_output(args.out, inputs={"--calibration": calibration}, force=args.force,
+    inputs = {"--calibration": calibration,
+              "a shipped reference device's file": predict.reference_files()}
+    out = paths.check_output(args.out, inputs=inputs, force=args.force,
                              owned=_is_prediction_file) if args.out else None
     resolve_models(args.models)  # an unknown name is an error before any work
     _calibration_units(calibration)

@@ -143,8 +143,9 @@ def check_output(path: str | os.PathLike, *, option: str = "--out",
     for name, given in (inputs or {}).items():
         for item in given if isinstance(given, (list, tuple)) else [given]:
             if item is not None and _same_file(p, Path(item).expanduser()):
-                raise ConfigError(f"{option} {path} is the input file of {name}: an input is "
-                                  f"never overwritten; choose another name for {option}")
+                raise ConfigError(f"{option} {path} is an input of this command ({name}): an "
+                                  f"input is never overwritten; choose another name for "
+                                  f"{option}")
     if p.exists() and not force and not (owned is not None and _owned(owned, p)):
         mine = " and was not written by this command" if owned is not None else ""
         raise ConfigError(f"{option} {path} exists{mine}; {exists_hint}")

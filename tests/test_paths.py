@@ -28,8 +28,8 @@ def test_check_output_refuses_what_would_lose_a_file(tmp_path):
     (tmp_path / "hard.csv").hardlink_to(data)
     cases = [(dict(path=tmp_path), "is a folder"),
              (dict(path=data / "x.csv"), "data.csv is a file, not a folder"),
-             (dict(path=data, inputs={"--calibration": data}, force=True), "input file"),
-             (dict(path=tmp_path / "hard.csv", inputs={"--in": [data]}), "input file"),
+             (dict(path=data, inputs={"--calibration": data}, force=True), "is an input"),
+             (dict(path=tmp_path / "hard.csv", inputs={"--in": [data]}), "is an input"),
              (dict(path=data), "exists; pass --force"),
              (dict(path=data, owned=lambda p: paths.csv_header(p) == ["x"]),
               "exists and was not written by this command")]

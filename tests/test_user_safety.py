@@ -71,17 +71,22 @@ def test_predict_never_writes_over_its_calibration_file(mine, monkeypatch, capsy
     no_work(monkeypatch)
     before = sha(mine)
     assert main(["predict", "--calibration", str(mine), "--out", str(mine)]) == 2
-    one_line_error(capsys, "--out", "input file of --calibration")
+    one_line_error(capsys, "--out", "is an input of this command (--calibration)")
     assert main(["predict", "--calibration", str(mine), "--out", str(mine), "--force"]) == 2
-    one_line_error(capsys, "input file of --calibration")  # --force does not make it an output
+    one_line_error(capsys, "(--calibration)")  # --force does not make an input an output
     link = mine.with_name("link.csv")
     link.symlink_to(mine)
     assert main(["predict", "--calibration", str(link), "--out", str(mine)]) == 2
-    one_line_error(capsys, "input file")
+    one_line_error(capsys, "is an input")
     monkeypatch.chdir(mine.parent)  # the same file named relative to the working directory
     assert main(["predict", "--calibration", str(mine), "--out", "mine.csv"]) == 2
-    one_line_error(capsys, "input file")
+    one_line_error(capsys, "is an input")
     assert sha(mine) == before
+    shipped = cli.predict.reference_files()[0]  # the reference devices are inputs too
+    before = sha(shipped)
+    assert main(["predict", "--calibration", str(mine), "--out", str(shipped), "--force"]) == 2
+    one_line_error(capsys, "is an input of this command (a shipped reference device's file)")
+    assert sha(shipped) == before
 
 
 def test_predict_output_folder_or_below_a_file_fails_before_the_work(mine, tmp_path,
