@@ -23,9 +23,10 @@ def test_the_section_changes_when_a_number_changes(tmp_path, monkeypatch):
     """The check can fail: a different ρ in the CSV gives a different section."""
     src = paths.NOTEBOOK_OUTPUTS
     fake = tmp_path / "outputs"
-    for sub in ("01_metric_correlation", "02_activation_ablation", "03_block_ablation"):
+    for sub in ("01_metric_correlation", "02_activation_ablation", "03_block_ablation",
+                "07_gpu_execution_regimes"):
         (fake / sub).mkdir(parents=True)
-        for f in (src / sub).glob("*.csv"):
+        for f in [*(src / sub).glob("*.csv"), *(src / sub).glob("*.json")]:
             (fake / sub / f.name).write_bytes(f.read_bytes())
     before = readme_results.results_section()
     t1 = pd.read_csv(fake / "01_metric_correlation" / "table1_comparison.csv")
@@ -34,3 +35,21 @@ def test_the_section_changes_when_a_number_changes(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "NOTEBOOK_OUTPUTS", fake)
     assert readme_results.results_section() != before
     assert "0.99" in readme_results.results_section()
+
+
+def test_the_regime_table_follows_notebook_07(tmp_path, monkeypatch):
+    """The regime table is read from notebook 07's results: another ρ, another table."""
+    sub = "07_gpu_execution_regimes"
+    fake = tmp_path / "outputs"
+    for name in ("01_metric_correlation", "02_activation_ablation", "03_block_ablation", sub):
+        (fake / name).mkdir(parents=True)
+        for f in (paths.NOTEBOOK_OUTPUTS / name).glob("*.*"):
+            (fake / name / f.name).write_bytes(f.read_bytes())
+    corr = pd.read_csv(fake / sub / "correlations.csv")
+    corr.loc[(corr["statistic"] == "min") & (corr["regime"] == "graph fp32")
+             & (corr["metric"] == "macs"), "rho"] = 0.987
+    corr.to_csv(fake / sub / "correlations.csv", index=False)
+    monkeypatch.setattr(paths, "NOTEBOOK_OUTPUTS", fake)
+    row = next(line for line in readme_results.results_section().splitlines()
+               if line.startswith("| graph fp32 |"))
+    assert row.startswith("| graph fp32 | 0.99 [") and "MACs (paper's FLOPs), 0.99" in row

@@ -7,7 +7,6 @@ figures."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 
 import matplotlib.pyplot as plt
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from analysis import plots
 from analysis.errors import ConfigError
 from analysis.latency import h200_campaign_file
 from analysis.studies.regimes import compute, overhead, prose
@@ -259,6 +259,6 @@ def test_figures(result):
         "regimes_launch_overhead_per_operator", "regimes_ablation_slowdowns",
         "regimes_paper_devices"}
     for fig in result.figures.values():
-        assert not [t for t in fig.texts if math.isnan(t.get_position()[0])]
+        assert plots.text_overlaps(fig) == []
         plt.close(fig)
     assert charts.regime_style(["eager fp32", "graph fp32"])["graph fp32"][1] == "s"

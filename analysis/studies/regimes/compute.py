@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis import noise, paths
+from analysis.complexity import profile_model
 from analysis.constants import ALPHA, METRIC_LABELS
 from analysis.errors import ConfigError
 from analysis.inference import (benjamini_hochberg, best_probability, correlate,
@@ -43,7 +44,6 @@ from analysis.latency import select_devices
 from analysis.latency.manifest import reference_files
 from analysis.models import get_entry, list_models
 from analysis.stats import holm_adjust
-from analysis.studies.correlation.compute import count_models
 from analysis.util import as_list
 
 #: Per-session statistics read, the paper's (minimum) first: the primary one.
@@ -150,6 +150,18 @@ class Joined:
         return "\n".join(lines)
 
 
+def model_costs(model_ids: Sequence[str]) -> pd.DataFrame:
+    """One row per zoo model: ``model_id, model, family`` and every cost metric of
+    :data:`~analysis.constants.METRIC_LABELS` (the deployed form's fvcore counts,
+    :func:`analysis.complexity.profile_model`: cached, the committed counts reused)."""
+    rows = []
+    for mid in model_ids:
+        entry, counts = get_entry(mid), profile_model(mid)
+        rows.append({"model_id": entry.id, "model": entry.display_name, "family": entry.family,
+                     **{m: getattr(counts, m) for m in METRIC_LABELS if hasattr(counts, m)}})
+    return pd.DataFrame(rows)
+
+
 def join_costs(data: Campaign, group: str) -> Joined:
     """The campaign's rows of the zoo group ``group`` joined with their costs (one row per
     statistic, regime and model)."""
@@ -160,7 +172,7 @@ def join_costs(data: Campaign, group: str) -> Joined:
         raise ConfigError(f"MODELS: {len(measured)} of the {len(wanted)} models of {group!r} "
                           f"are measured in {', '.join(p.name for p in data.files)}; at least 3 "
                           f"are needed")
-    costs = count_models(measured)
+    costs = model_costs(measured)
     metrics = tuple(m for m in METRIC_LABELS if m in costs.columns)
     keep = ["regime", "model_id", "latency_ms", "session_low_ms", "session_high_ms",
             "n_sessions"]
@@ -179,7 +191,8 @@ def wide(joined: Joined, statistic: str) -> pd.DataFrame:
     """Latency per model (rows, zoo order) and regime (columns) for one statistic."""
     part = joined.frame[joined.frame["statistic"] == statistic]
     return part.pivot(index="model_id", columns="regime", values="latency_ms").reindex(
-        [m for m in joined.models if m in set(part["model_id"])])
+        index=[m for m in joined.models if m in set(part["model_id"])],
+        columns=list(dict.fromkeys(part["regime"])))
 
 
 def costs_of(joined: Joined) -> pd.DataFrame:

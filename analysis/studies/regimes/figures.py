@@ -44,7 +44,8 @@ def _dodged_rho_rows(ax, table: pd.DataFrame, rows: list[str], row_col: str, sty
         handles.append(Line2D([], [], ls="", marker=marker, color=color, label=series))
     ax.set_yticks(np.arange(len(rows))[::-1], [label_of(r) for r in rows])
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    ax.set_xlim(-1.0, 1.0)
+    low = np.nanmin(np.r_[table["ci_low"].to_numpy(float), table["rho"].to_numpy(float), 0.0])
+    ax.set_xlim(max(-1.0, low - 0.05), 1.0)
     ax.axvline(0, color="k", lw=0.6)
     ax.grid(axis="y", visible=False)
     return handles
