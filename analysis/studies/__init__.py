@@ -30,6 +30,7 @@ STUDIES: dict[str, str] = {
     "05_population_study": "analysis.studies.population",
     "06_latency_prediction": "analysis.studies.prediction",
     "07_gpu_execution_regimes": "analysis.studies.regimes",
+    "08_mobilenet_scaling": "analysis.studies.scaling",
 }
 
 
