@@ -97,7 +97,9 @@ def latency_vs_macs(points: pd.DataFrame, exponents: pd.DataFrame, sweep_points:
                 ax.set_yscale("log")
                 plain_log_axis(ax)
                 ax.legend(handles=handles, loc="upper left", fontsize=5.5, handlelength=1.2)
-            ax.set_title(f"{s}\n{KNOB_TITLES[knob]}", fontsize=6.5)
+            one_pass = pts.loc[pts["series"] == s, "n_sessions"].max() <= 1
+            ax.set_title(f"{s}{' — one pass' if one_pass else ''}\n{KNOB_TITLES[knob]}",
+                         fontsize=6.5)
             if i == len(knobs) - 1:
                 ax.set_xlabel("MACs (M)")
             if j == 0:
