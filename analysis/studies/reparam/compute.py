@@ -15,6 +15,8 @@ randomized BatchNorm statistics, so every fold is non-trivial.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import torch
@@ -49,6 +51,7 @@ def variant_list(variants) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def official_k(variant: str) -> int:
     """The k of the published variant, read off the built model (S0: 4, S1–S4: 1)."""
     return mobileone(variant.lower()).num_conv_branches

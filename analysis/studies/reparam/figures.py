@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis import plots
+from analysis.text import percent
 
 #: Neutral greys per form (forms are not model families); told apart by style as well.
 FORM_COLORS = {"train": "#222222", "fused": "#999999", "sequential": "#666666"}
@@ -103,7 +104,7 @@ def plot_k_sweep(sweep: pd.DataFrame, bands: dict, device: str = "",
         if form == "fused" and band == band:
             ms = float(part["min_ms"].iloc[0])
             ax_lat.fill_between([ks[0], ks[-1]], ms / (1 + band), ms * (1 + band), color=color,
-                                alpha=0.18, lw=0)
+                                alpha=0.3, lw=0)
     one = sweep.drop_duplicates(["k", "form"])
     for form, part in one.groupby("form", sort=False):
         style = dict(ls=FORM_LINES[form], marker=FORM_MARKERS[form], ms=3.5, color="#000000")
@@ -123,8 +124,10 @@ def plot_k_sweep(sweep: pd.DataFrame, bands: dict, device: str = "",
                       label=FORM_LABELS[f]) for f in ("train", "fused")]
     handles += [Line2D([], [], color=_runtime_color(r), lw=2, label=RUNTIME_LABELS.get(r, r))
                 for r in runtimes]
-    handles.append(Patch(color="#999999", alpha=0.3, lw=0,
-                         label="noise band around fused (measured)"))
+    widths = ", ".join(f"±{percent(bands[r], 1)} ({RUNTIME_LABELS.get(r, r).split()[0]})"
+                       for r in runtimes if r in bands)
+    handles.append(Patch(color="#999999", alpha=0.4, lw=0,
+                         label=f"measured noise band around fused: {widths}"))
     fig.legend(handles=handles, loc="outside lower center", ncols=3, handlelength=2.5)
     return fig
 
@@ -169,7 +172,7 @@ def plot_sequential_ratio(sequential: pd.DataFrame, target: float, device: str =
     band = float(sequential["band"].iloc[0]) if len(sequential) else float("nan")
     if band == band:
         ax.axhspan(target / (1 + band), target * (1 + band), color="#999999", alpha=0.2, lw=0,
-                   label=f"target's noise band (±{band:.0%})")
+                   label=f"target's noise band (±{percent(band, 1)}): not decidable inside")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.axhline(target, color="k", lw=0.8, ls="--", label=f"target ≤ {target:g}")
     for dx, stat, mfc, label in ((-0.1, "min", "#000000", "min of runs"),

@@ -76,9 +76,10 @@ class Campaigns:
         per = s.groupby(["sets", *IDENTITY, *GROUP], dropna=False).size()
         lines = [f"latencies: {self.source}"]
         lines += [f"  {paths.relative(f)}" for f in self.files]
-        lines.append(f"{self.device}: {plural(len(per), 'network')} × runtime, "
-                     f"{per.min()}–{per.max()} sessions each "
-                     f"({plural(s['campaign'].nunique(), 'sitting')})")
+        n = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
+        lines.append(f"{self.device}: {plural(len(per), 'timed network')} (one per set, form, "
+                     f"k and runtime), {n} sessions each, "
+                     f"{plural(s['campaign'].nunique(), 'campaign')}")
         return "\n".join(lines)
 
 
