@@ -108,6 +108,9 @@ def test_a_file_without_the_family_is_refused_in_one_line(tmp_path):
     raw.assign(model="MobileOne-S0").iloc[:1].to_csv(other, index=False)
     with pytest.raises(ConfigError, match="other.csv holds no network of the MobileNet sweeps"):
         data.read_latency(str(other), with_h200=False)
+    one_size = str(data.campaign_files(None)[2])  # 160 px only: no sweep of two networks
+    with pytest.raises(ConfigError, match="holds no sweep of two or more networks"):
+        data.read_latency(one_size, with_h200=False)
     with pytest.raises(ConfigError, match="H200_MODE"):
         study.parameters(H200_MODE="compiled")
 
@@ -226,6 +229,11 @@ def test_the_prose_never_claims_a_sublinear_exponent_it_did_not_show():
     text = prose.takeaway(f)
     assert "b < 1" not in text and "excluded in none" in text
     assert "saves less time" not in text
+    weak = Rho("across families", "figure2", 5, 0.9, -0.17, 1.0, 0.08, 0.08, False)
+    f = Findings(**{**f.__dict__, "series": (SeriesFinding(**{**f.series[0].__dict__,
+                                                            "across": weak}),)})
+    assert "0.90 (Intel Xeon Processor (2 vCPU, 1 thread) · torch; not distinguishable from 0 " \
+           "after adjustment)" in prose.takeaway(f)
 
 
 def test_the_across_family_rho_of_the_h200_reference_names_its_own_source():

@@ -216,6 +216,13 @@ def read_latency(latency_csv, *, with_h200: bool = True, h200_mode: str = "graph
         raise ConfigError(f"LATENCY_CSV: {names} holds no network of the MobileNet sweeps "
                           f"(measure them with python -m analysis measure --models "
                           f"mobilenet_scaling)")
+    swept = any(len(sweep_rows(part, s)) >= 2 for _, part in
+                points[PRIMARY].groupby("series") for s in SWEEPS)
+    if not swept:
+        names = ", ".join(p.name for p in files)
+        raise ConfigError(f"LATENCY_CSV: {names} holds no sweep of two or more networks on one "
+                          f"device and runtime (e.g. MobileNetV1 at two widths, or at two input "
+                          f"sizes: python -m analysis measure --models mobilenet_scaling)")
     used = [*files, *([H200_FILE] if with_h200 else [])]
     return Latency(points, sessions, left, tuple(used), tuple(dict.fromkeys(notes)))
 

@@ -242,7 +242,10 @@ def counts_chart(count_scaling: pd.DataFrame):
 def all_figures(points, exponents, sweep_points, lite, count_scaling) -> dict:
     """Every figure of notebook 08 by file name."""
     colors, markers = series_styles(_primary(points))
-    return {"scaling_latency_vs_macs": latency_vs_macs(points, exponents, sweep_points),
-            "scaling_exponents": exponents_chart(exponents, colors, markers),
-            "scaling_efficientnet_lite_vs_b": lite_chart(lite, colors, markers),
-            "scaling_counts_alpha_rho": counts_chart(count_scaling)}
+    out = {"scaling_latency_vs_macs": latency_vs_macs(points, exponents, sweep_points),
+           "scaling_exponents": exponents_chart(exponents, colors, markers)}
+    if len(_primary(lite)):
+        out["scaling_efficientnet_lite_vs_b"] = lite_chart(lite, colors, markers)
+    if len(count_scaling):
+        out["scaling_counts_alpha_rho"] = counts_chart(count_scaling)
+    return out

@@ -90,7 +90,9 @@ def _across(f: Findings) -> str:
         return ""
     n = join_words(sorted({str(r.n) for _, r in cells}))
     return (f"Across the zoo's {n} {f.across_models} models on the same devices, MACs rank "
-            f"latency with ρ = " + join_words(f"{number(r.rho)} ({name})" for name, r in cells)
+            f"latency with ρ = " + join_words(
+                f"{number(r.rho)} ({name}" + ("" if r.shown else "; not distinguishable from 0"
+                                              " after adjustment") + ")" for name, r in cells)
             + ".")
 
 
