@@ -45,16 +45,31 @@ def test_the_leave_one_out_target_follows_the_constants():
     assert (b.best_single, b.best_single_rho) == ("costs", 0.95)
 
 
-def _vs_row(device, low, high, n=25):
+def _vs_row(device, low, high, n=25, p=0.01):
     return {"device": device, "n": n, "rho_predictor": 0.9, "rho_macs": 0.5, "delta_rho": 0.4,
-            "ci_low": low, "ci_high": high, "p_value": 0.01}
+            "ci_low": low, "ci_high": high, "p_value": p}
 
 
-def test_better_than_macs_only_when_the_interval_excludes_zero():
-    table = pd.DataFrame([_vs_row("A", 0.1, 0.7), _vs_row("B", -0.1, 0.7),
-                          _vs_row("C", -0.7, -0.1), _vs_row("D", np.nan, np.nan, n=6)])
-    verdicts = [v.verdict for v in F.versus_macs_findings(table)]
-    assert verdicts == [F.BETTER, F.UNDECIDED, F.WORSE, F.TOO_FEW]
+def test_better_than_macs_only_after_adjustment_and_when_the_interval_excludes_zero(
+        monkeypatch):
+    """Δρ's verdict needs the Benjamini–Hochberg q ≤ α (over the devices) and the interval on
+    one side of 0; the findings carry the table's verdicts unchanged."""
+    rows = [_vs_row("A", 0.1, 0.7), _vs_row("B", -0.1, 0.7), _vs_row("C", -0.7, -0.1),
+            _vs_row("D", np.nan, np.nan, n=6, p=np.nan), _vs_row("E", 0.1, 0.7, p=0.2)]
+    table = pd.DataFrame(rows)
+    # loo_vs_macs's verdict rule, applied to these p-values (its bootstrap is tested in
+    # test_predict): q of A, B, C = 0.0133, E = 0.2
+    monkeypatch.setattr(C, "versus_reference", lambda *a, **k: table.drop(columns=[
+        "rho_predictor", "rho_macs", "delta_rho"]).assign(metric="predictor"))
+    preds = pd.DataFrame({"device": [d for d in "ABCDE" for _ in range(3)],
+                          "predictor": C.SELECTED, "predicted_ms": [1.0, 2.0, 3.0] * 5,
+                          "latency_ms": [1.0, 2.0, 3.0] * 5, "model_id": ["m0", "m1", "m2"] * 5})
+    costs = pd.DataFrame({"macs": [1.0, 3.0, 2.0]}, index=["m0", "m1", "m2"])
+    out = C.loo_vs_macs(preds, costs)
+    assert list(out["verdict"]) == [F.BETTER, F.UNDECIDED, F.WORSE, F.TOO_FEW, F.UNDECIDED]
+    found = F.versus_macs_findings(out)
+    assert [v.verdict for v in found] == list(out["verdict"])
+    assert found[0].q_value == pytest.approx(0.01 * 4 / 3)
 
 
 def _nd_row(device, method, rho_median, rho_p10, beats=np.nan, delta=np.nan, k=TARGET_K):
@@ -88,22 +103,115 @@ def test_near_ties_are_never_counted_as_ahead():
     assert [d for d, _ in groups["below"]] == ["B"]
 
 
-def _imp(shares):
-    return pd.DataFrame([{"device": "D", "feature": f, "share": s, "importance": s,
-                          "coefficient": 1.0} for f, s in shares])
+def _imp(rows, device="D", n=20):
+    return pd.DataFrame([{"device": device, "n": n, "group": g, "costs": "", "rmse_all": 0.2,
+                          "rmse_without": 0.2 * r, "ratio": r, "ratio_low": lo,
+                          "ratio_high": hi, "needed": lo > 1} for g, r, lo, hi in rows])
 
 
-def test_importance_names_what_leads():
-    (d,) = F.importance_findings(_imp([("macs", 0.7), ("memory_bytes", 0.2),
-                                       ("operators", 0.1)]))
-    assert not d.paper_leads and d.flops_share == pytest.approx(0.7)
-    assert d.top[0] == ("macs", 0.7)
-    (d,) = F.importance_findings(_imp([("macs", 0.1), ("memory_bytes", 0.2),
-                                       ("transformer", 0.7)]))
-    assert d.paper_leads and d.family_dominates
-    (d,) = F.importance_findings(_imp([("macs", 0.4), ("memory_bytes", 0.35),
-                                       ("transformer", 0.25)]))
-    assert not d.family_dominates
+def test_an_ordering_is_claimed_only_where_the_intervals_separate():
+    (d,) = F.importance_findings(_imp([("compute", 1.8, 1.5, 2.4), ("memory", 1.2, 1.05, 1.4),
+                                       ("launch", 1.0, 0.8, 1.25), ("family", 1.1, 0.9, 1.3)]))
+    assert d.needed == ("compute", "memory")
+    assert set(d.ordered) == {("compute", "memory"), ("compute", "launch"),
+                              ("compute", "family")}
+    text = prose.importance_sentence(d)
+    assert "compute > memory" in text and "memory >" not in text
+    (d,) = F.importance_findings(_imp([("compute", 1.8, 1.1, 2.4), ("memory", 1.5, 1.05, 2.0),
+                                       ("launch", 1.0, 0.8, 1.25)]))
+    assert d.ordered == () and d.needed == ("compute", "memory")
+    text = prose.importance_sentence(d)
+    assert ">" not in text and "cannot order" in text
+
+
+def test_prose_never_claims_an_ordering_or_need_the_intervals_do_not_support():
+    """Random importance tables: every "a > b" in the prose has a's interval above b's, and
+    every group called needed has its interval above 1."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        rows = []
+        for g in ("compute", "memory", "launch", "family"):
+            r = float(np.exp(rng.normal(0.2, 0.3)))
+            w = float(np.exp(rng.normal(-1.5, 0.5)))
+            rows.append((g, r, r / (1 + w), r * (1 + w)))
+        (d,) = F.importance_findings(_imp(rows))
+        text = prose.importance_sentence(d)
+        bounds = {g: (lo, hi) for g, _, lo, hi in rows}
+        for a, b in d.ordered:
+            assert bounds[a][0] > bounds[b][1]
+            assert f"{a} > {b}" in text
+        for a in bounds:
+            for b in bounds:
+                if f"{a} > {b}" in text:
+                    assert (a, b) in d.ordered
+        for g in d.needed:
+            assert bounds[g][0] > 1
+        if not d.needed:
+            assert "No group is shown to be needed" in text
+
+
+def test_coverage_is_below_or_above_nominal_only_when_its_interval_excludes_it():
+    assert F.coverage_verdict(0.6, 0.85) == F.BELOW
+    assert F.coverage_verdict(0.92, 1.0) == F.ABOVE
+    assert F.coverage_verdict(0.8, 0.95) == F.NOMINAL
+    table = pd.DataFrame([{"device": "A", "k": C.LOO_K, "n_models": 30, "coverage90": 0.8,
+                           "ci_low": 0.7, "ci_high": 0.93},
+                          {"device": "A", "k": "8", "n_models": 30, "coverage90": 0.7,
+                           "ci_low": 0.62, "ci_high": 0.78},
+                          {"device": "B", "k": C.LOO_K, "n_models": 30, "coverage90": 1.0,
+                           "ci_low": 1.0, "ci_high": 1.0}])
+    a, b = F.coverage_findings(table, 8)
+    assert (a.loo_verdict, a.at_k_verdict, a.k) == (F.NOMINAL, F.BELOW, 8)
+    assert (b.loo_verdict, b.k, b.at_k_verdict) == (F.ABOVE, None, "")
+
+
+def _summary(curves, macs=None):
+    """A new-device summary: ``curves`` {device: {k: predictor median ρ}}."""
+    rows = []
+    for device, by_k in curves.items():
+        for k, r in by_k.items():
+            rows.append(_nd_row(device, C.PREDICTOR, r, r - 0.2, 0.5, 0.0, k=k))
+            rows.append(_nd_row(device, C.MACS, (macs or {}).get(device, 0.3), 0.2, k=k))
+    return pd.DataFrame(rows)
+
+
+def test_the_recommended_k_is_where_more_models_stop_helping():
+    flat = {"A": {3: 0.5, 5: 0.8, 8: 0.89, 12: 0.91}, "B": {3: 0.6, 5: 0.85, 8: 0.92, 12: 0.93}}
+    a = F.advice_findings(_summary(flat), {"A": "A", "B": "B"})
+    assert (a.k, a.rising) == (8, False)
+    assert a.met == ("B",) and a.n_physical == 2
+    rising = {"A": {3: 0.5, 5: 0.6, 8: 0.7, 12: 0.8}}
+    a = F.advice_findings(_summary(rising, macs={"A": 0.79}), {"A": "A"})
+    assert (a.k, a.rising) == (12, True)
+    assert [d for d, _, _ in a.macs_as_good] == ["A"]  # 0.79 ≥ 0.8 − NEAR_TIE
+    assert a.smallest_macs_as_good == ("A",)
+    text = prose.advice_text(a)
+    assert "measure at least 12" in text and "more may still help" in text
+
+
+def test_series_of_one_physical_device_count_once_and_all_must_meet():
+    groups = {"G · eager": "G", "G · graph": "G", "P": "P"}
+    met, missed = F.by_physical({"G · eager": True, "G · graph": False, "P": True}, groups)
+    assert (met, missed) == (("P",), ("G",))
+    # the typical curve takes each physical device once (its series' median)
+    curves = {"G · eager": {3: 0.1, 8: 0.1}, "G · graph": {3: 0.1, 8: 0.1},
+              "G · other": {3: 0.1, 8: 0.1}, "P": {3: 0.9, 8: 0.95}}
+    a = F.advice_findings(_summary(curves), {**groups, "G · other": "G"})
+    assert dict(a.typical)[8] == pytest.approx((0.1 + 0.95) / 2)
+
+
+def test_reference_pool_verdicts_use_the_near_tie_margin():
+    table = pd.DataFrame([{"device": d, "k": TARGET_K, "without": "GPU", "n_splits": 10,
+                           "rho_median_with": 0.8, "rho_median_without": 0.8,
+                           "paired_delta": x, "improved_share": 0.5, "worsened_share": 0.2,
+                           "coverage_with": 0.9, "coverage_without": 0.9}
+                          for d, x in (("up", NEAR_TIE + 1e-3), ("tie", NEAR_TIE),
+                                       ("down", -0.05))])
+    pool = F.pool_findings(table, TARGET_K)
+    assert [e.verdict for e in pool.effects] == [F.HELPS, F.NO_EFFECT, F.HURTS]
+    assert F.pool_findings(table, 3) is None
+    text = prose.pool_sentence(pool)
+    assert "on 1 and falls by more on 1 of the 3 other series" in text
 
 
 def _predictions(device, measured, predicted):
@@ -130,11 +238,16 @@ def test_findings_of_a_study_without_targets_or_new_device():
     scores = pd.DataFrame([_loo_row("A", 0.97, n=9), _loo_row("A", 0.5, n=9, predictor="macs")])
     empty = pd.DataFrame(columns=["device", "k", "method", "rho", "rho_median", "rho_p10",
                                   "beats_both_share", "coverage90", "design"])
-    found = F.findings(scores, _predictions("A", [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]),
-                       pd.DataFrame([_vs_row("A", np.nan, np.nan, n=9)]), empty, empty,
-                       _imp([("macs", 1.0)]).assign(device="A"))
+    vs = pd.DataFrame([{**_vs_row("A", np.nan, np.nan, n=9, p=np.nan), "q_value": np.nan,
+                        "verdict": F.TOO_FEW}])
+    cov = pd.DataFrame([{"device": "A", "k": C.LOO_K, "n_models": 9, "coverage90": 0.9,
+                         "ci_low": 0.7, "ci_high": 1.0}])
+    found = F.findings(scores, _predictions("A", [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]), vs, empty,
+                       empty, cov, _imp([("compute", 1.0, 0.9, 1.1)], device="A"),
+                       empty.assign(without=[]), {"A": "A"})
     assert found.k is None and found.new_device == () and found.gaps == ()
-    assert found.loo_met == found.loo_missed == ()
+    assert found.loo_met == found.loo_missed == () and found.advice is None
+    assert found.pool is None and found.coverage[0].k is None
     assert C.report_k(pd.DataFrame({"k": [3, 5]}), TARGET_K) == 5
     assert C.report_k(pd.DataFrame({"k": [3, TARGET_K, 12]}), TARGET_K) == TARGET_K
 
@@ -142,47 +255,76 @@ def test_findings_of_a_study_without_targets_or_new_device():
 # -- generated prose -----------------------------------------------------------------------------
 
 def _synthetic() -> F.Findings:
-    loo = (F.DeviceLoo("Phone / coreml", 30, 0.95, 9.4, 0.5, 0.9, "costs", 0.96, F.MET),
-           F.DeviceLoo("Laptop / torch", 21, 0.85, 21.0, 0.24, 0.95, "costs", 0.89, F.MISSED),
-           F.DeviceLoo("Tiny / onnxruntime", 9, 0.7, 30.0, 0.1, 0.78, "macs", 0.75,
-                       F.NO_TARGET))
-    vs = (F.VersusMacs("Phone / coreml", 30, 0.95, 0.38, 0.57, 0.21, 0.98, 8e-4, F.BETTER),
-          F.VersusMacs("Laptop / torch", 21, 0.85, 0.78, 0.07, -0.04, 0.36, 0.15, F.UNDECIDED),
-          F.VersusMacs("Tiny / onnxruntime", 9, 0.7, 0.8, -0.1, np.nan, np.nan, np.nan,
-                       F.TOO_FEW))
+    loo = (F.DeviceLoo("Phone", 30, 0.95, 9.4, 0.5, 0.9, "costs", 0.96, F.MET),
+           F.DeviceLoo("Laptop · torch", 21, 0.85, 21.0, 0.24, 0.95, "costs", 0.89, F.MISSED),
+           F.DeviceLoo("Tiny", 9, 0.7, 30.0, 0.1, 0.78, "macs", 0.75, F.NO_TARGET))
+    vs = (F.VersusMacs("Phone", 30, 0.95, 0.38, 0.57, 0.21, 0.98, 8e-4, 0.0024, F.BETTER),
+          F.VersusMacs("Laptop · torch", 21, 0.85, 0.78, 0.07, -0.04, 0.36, 0.15, 0.15,
+                       F.UNDECIDED),
+          F.VersusMacs("Tiny", 9, 0.7, 0.8, -0.1, np.nan, np.nan, np.nan, np.nan, F.TOO_FEW))
     base = (F.Baseline(C.MACS, 0.39, 0.26), F.Baseline(C.SIMILAR, 0.62, 0.53))
-    new = (F.DeviceNew("Phone / coreml", 8, 50, 0.93, 0.78, 18.0, 1.0, 0.05, 0.98, base,
+    new = (F.DeviceNew("Phone", 8, 50, 0.93, 0.78, 18.0, 1.0, 0.05, 0.98, base,
                        True, True, True),
-           F.DeviceNew("Laptop / torch", 8, 50, 0.79, 0.67, 17.0, 0.54, 0.008, 0.99, base,
+           F.DeviceNew("Laptop · torch", 8, 50, 0.79, 0.67, 17.0, 0.54, 0.008, 0.99, base,
                        False, False, False))
-    imp = (F.DeviceImportance("Phone / coreml", (("transformer", 0.65), ("activations", 0.11),
-                                                 ("params", 0.09)), 0.24, 0.10, 0.66, True,
-                              True),)
-    weak = (F.WeakDevice("Laptop / torch", 0.85, 21.0, (("PiT-ti", 0.49), ("EfficientNet-B0",
-                                                                          -0.46)), 5.7, 0.9,
+    cov = (F.DeviceCoverage("Phone", 0.87, 0.73, 0.97, F.NOMINAL, 8, 0.7, 0.64, 0.76, F.BELOW),
+           F.DeviceCoverage("Laptop · torch", 1.0, 1.0, 1.0, F.ABOVE, 8, 0.95, 0.91, 0.98,
+                            F.ABOVE))
+    imp = (F.DeviceImportance("Phone", 30, 0.2, (
+        F.GroupImportance("compute", 1.67, 1.29, 2.27, True),
+        F.GroupImportance("memory", 1.11, 0.97, 1.26, False),
+        F.GroupImportance("launch", 0.97, 0.84, 1.06, False),
+        F.GroupImportance("family", 3.0, 2.18, 4.28, True)),
+        (("compute", "launch"), ("family", "memory"), ("family", "launch"))),
+           F.DeviceImportance("Laptop · torch", 21, 0.22, (
+               F.GroupImportance("compute", 1.07, 0.91, 1.46, False),
+               F.GroupImportance("launch", 1.18, 1.09, 1.45, True)), ()))
+    pool = F.PoolComparison("GPU", 8, (
+        F.PoolEffect("Phone", 8, 0.84, 0.85, 0.0, 0.22, 0.3, 0.7, 0.8, F.NO_EFFECT),
+        F.PoolEffect("Laptop · torch", 8, 0.77, 0.72, 0.042, 0.66, 0.1, 0.84, 0.87,
+                     F.HELPS)))
+    advice = F.Advice(8, False, ((3, 0.76), (5, 0.77), (8, 0.88), (12, 0.89)), 3, ("Phone",),
+                      (("Laptop · torch", 0.87, 0.88),), 3, 0.23, 0.86,
+                      ("Laptop · torch",))
+    weak = (F.WeakDevice("Laptop · torch", 0.85, 21.0, (("PiT-ti", 0.49),
+                                                       ("EfficientNet-B0", -0.46)), 5.7, 0.9,
                          0.11),)
-    gaps = (F.NewDeviceGap("Laptop / torch", 8, 0.79, 0.85, 50, 0.67, 0.89,
+    gaps = (F.NewDeviceGap("Laptop · torch", 8, 0.79, 0.85, 50, 0.67, 0.89,
                            (("feature set macs + reference-device prior", 0.42),
                             ("feature set costs", 0.26))),)
-    return F.Findings(("Phone / coreml", "Laptop / torch", "Tiny / onnxruntime"), loo, vs, 8,
-                      new, imp, weak, gaps, ("Phone / coreml",), ("Laptop / torch",),
-                      ("Phone / coreml",), (("Phone / coreml", 0.05),),
-                      (("Laptop / torch", 0.008),), (), 0.985, 0.78, 0.95)
+    found = F.Findings(("Phone", "Laptop · torch", "Tiny"),
+                       (("Phone", "Phone"), ("Laptop · torch", "Laptop"), ("Tiny", "Tiny")),
+                       loo, vs, 8, new, cov, imp, pool, advice, weak, gaps, ("Phone",),
+                       ("Laptop",), ("Phone",), 2, (("Phone", 0.05),),
+                       (("Laptop · torch", 0.008),), ())
+    return replace(found, takeaway=prose.takeaway(found))
 
 
 def test_golden_prose():
     f = _synthetic()
     text = "\n\n".join([prose.targets(), prose.loo_text(f.loo),
                         prose.versus_macs_text(f.versus_macs),
-                        prose.new_device_text(f.new_device), prose.importance_text(f.importance),
-                        prose.shortfalls_text(f), prose.conclusion(f)])
+                        prose.new_device_text(f.new_device), prose.pool_text(f.pool),
+                        prose.coverage_text(f.coverage), prose.importance_text(f.importance),
+                        prose.shortfalls_text(f), prose.advice_text(f.advice),
+                        prose.conclusion(f)])
     assert_golden("06_prediction", text)
 
 
+def test_the_takeaway_opens_the_conclusion_in_at_most_three_sentences():
+    f = _synthetic()
+    assert prose.conclusion(f).startswith(f"**Takeaway.** {f.takeaway}")
+    assert f.takeaway.count(". ") + 1 <= 3 and f.takeaway.endswith(".")
+    assert "0 of" not in f.takeaway and "1 of 2 physical devices" in f.takeaway
+
+
 def test_golden_prose_without_targets_or_new_device():
-    tiny = F.DeviceLoo("Tiny / onnxruntime", 9, 0.93, 8.0, 0.6, 0.78, "macs", 0.95, F.NO_TARGET)
-    small = F.Findings((tiny.device,), (tiny,), (), None, (), (), (), (), (), (), (), (), (), (),
-                       np.nan, 0.78, 0.78)
+    tiny = F.DeviceLoo("Tiny", 9, 0.93, 8.0, 0.6, 0.78, "macs", 0.95, F.NO_TARGET)
+    cov = (F.DeviceCoverage("Tiny", 0.78, 0.56, 1.0, F.NOMINAL, None, np.nan, np.nan, np.nan,
+                            ""),)
+    small = F.Findings((tiny.device,), (("Tiny", "Tiny"),), (tiny,), (), None, (), cov, (),
+                       None, None, (), (), (), (), (), 0, (), (), ())
+    small = replace(small, takeaway=prose.takeaway(small))
     assert_golden("06_prediction_small",
                   prose.shortfalls_text(small) + "\n\n" + prose.conclusion(small))
 
@@ -207,7 +349,7 @@ def test_targets_in_the_text_are_the_constants(monkeypatch):
     assert "target ρ ≥ 0.85" in prose.loo_sentence(f.loo[0])
     assert "fewer than 12 models" in prose.loo_sentence(f.loo[2])
     conclusion = prose.conclusion(f)
-    assert "ρ ≥ 0.85 on 1 of 2 devices with ≥ 12 models" in conclusion
+    assert "ρ ≥ 0.85 on every series of 1 of 2 physical devices with ≥ 12 models" in conclusion
     assert "more than 0.015" in conclusion and "within ±0.015" in conclusion
 
 
@@ -224,6 +366,7 @@ def test_the_notebook_defaults_are_the_package_defaults():
     ({"MODELS": "NotAModel-XL"}, "parameter MODELS"),
     ({"K_CALIBRATION": [2, 8]}, "K_CALIBRATION must be >= 3"),
     ({"LATENCY_CSV": "no/such/file.csv"}, "no such file"),
+    ({"WITHOUT_REFERENCE": "NVIDIA H20"}, "did you mean 'NVIDIA H200'"),
 ])
 def test_bad_parameters_are_one_clear_error(overrides, words):
     with pytest.raises(ConfigError, match=words):
@@ -269,6 +412,25 @@ def test_scores_recomputed_from_written_predictions(quick):
         assert row["rho_median"] == pytest.approx(med[(row["device"], row["k"], row["method"])])
 
 
+def test_coverage_and_reference_pool_tables(quick):
+    res = quick / "results"
+    cov = pd.read_csv(res / "prediction_coverage.csv", dtype={"k": str})
+    loo = pd.read_csv(res / "prediction_loo.csv")
+    sel = loo[loo["predictor"] == C.SELECTED].set_index("device")["coverage90"]
+    per_device = cov[cov["k"] == C.LOO_K].set_index("device")["coverage90"]
+    assert per_device.to_dict() == pytest.approx(sel.to_dict())  # one row per device
+    nd = pd.read_csv(res / "prediction_new_device.csv")
+    pred = nd[nd["method"] == C.PREDICTOR].set_index(["device", "k"])["coverage90"]
+    for _, r in cov[cov["k"] != C.LOO_K].iterrows():
+        assert r["coverage90"] == pytest.approx(pred[(r["device"], int(r["k"]))])
+    pool = pd.read_csv(res / "prediction_reference_pool.csv")
+    assert set(pool["without"]) == {"NVIDIA H200"}
+    assert set(pool["device"]) == set(nd["device"])  # neither quick device is the H200
+    with_ = nd[nd["method"] == C.PREDICTOR].set_index(["device", "k"])["rho_median"]
+    for _, r in pool.iterrows():
+        assert r["rho_median_with"] == pytest.approx(with_[(r["device"], r["k"])])
+
+
 def test_findings_figures_and_summary(quick):
     for name in ("prediction_loo_predicted_vs_measured", "prediction_new_device_rho_vs_k",
                  "prediction_cost_importance"):
@@ -281,6 +443,7 @@ def test_findings_figures_and_summary(quick):
     selected = loo[loo["predictor"] == C.SELECTED].set_index("device")["rho"]
     assert {d["device"]: d["rho"] for d in found["loo"]} == pytest.approx(selected.to_dict())
     met = [d for d, r in selected.items() if r >= TARGET_LOO_RHO]
-    assert found["loo_met"] == met
+    assert found["loo_met"] == met  # one series per physical device in the quick run
+    assert summary["conclusion"].startswith("**Takeaway.** " + found["takeaway"])
     assert found["k"] == max(quick_parameters(STEM)["K_CALIBRATION"])
     assert all(len(sha) == 64 for sha in summary["inputs"].values())

@@ -20,6 +20,7 @@ from analysis.latency import load_latency
 from analysis.latency.manifest import study_files
 from analysis.models import list_models
 from analysis.studies.prediction import compute as C
+from analysis.studies.prediction import cost_groups as G
 from analysis.studies.prediction import figures as FIG
 
 
@@ -97,9 +98,61 @@ def test_conformal_halfwidth_rank_and_fallback():
         sps.t.ppf(0.95, df=1) * math.sqrt(2.5))
 
 
+@pytest.mark.parametrize("n, p", [(30, 10), (5, 12), (3, 1), (20, 21), (8, 3), (12, 0)])
+def test_closed_form_ridge_equals_sklearn(n, p):
+    """The closed-form ridge (one SVD, hat-matrix leave-one-out) gives sklearn's RidgeCV: the
+    same α, coefficients, intercept and leave-one-out squared errors at every α."""
+    from sklearn.linear_model import RidgeCV
+
+    rng = np.random.default_rng(n * 100 + p)
+    x = rng.normal(size=(n, p)) * rng.uniform(0.1, 10, size=p)
+    y = x @ rng.normal(size=p) + rng.normal(size=n)
+    fit = P.ridge_cv(x, y)
+    if p == 0:  # sklearn refuses a design without columns: the mean, α irrelevant
+        assert fit.predict(np.zeros((2, 0))) == pytest.approx([y.mean()] * 2)
+        return
+    ref = RidgeCV(alphas=P.ALPHAS, store_cv_results=True).fit(x, y)
+    assert fit.alpha == ref.alpha_
+    assert fit.coef == pytest.approx(ref.coef_, rel=1e-7, abs=1e-10)
+    assert fit.intercept == pytest.approx(ref.intercept_, rel=1e-7, abs=1e-10)
+    assert fit.loo_mse == pytest.approx(ref.cv_results_.mean(axis=0), rel=1e-7)
+    i = list(P.ALPHAS).index(ref.alpha_)
+    assert np.abs(fit.loo_residuals) == pytest.approx(np.sqrt(ref.cv_results_[:, i]), rel=1e-6)
+
+
+def test_ties_are_broken_the_same_way_on_every_machine():
+    assert P.best_index([2.0, 1.0, 1.0 + 1e-12, 3.0]) == 2  # tied: the last (largest α)
+    assert P.best_index([2.0, 1.0, 1.0 + 1e-12], prefer_last=False) == 1
+    assert P.best_index([1.0, 1.0 + 1e-6]) == 0  # a real difference is not a tie
+
+
+def test_choices_do_not_move_with_the_last_bits(feats):
+    """Perturbing the latencies in the 13th digit changes no design or α."""
+    x = feats.to_numpy()
+    predictor = P.LatencyPredictor(feats)
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        y = pd.Series(x @ rng.normal(scale=0.3, size=x.shape[1])
+                      + rng.normal(scale=0.2, size=len(x)), index=feats.index).iloc[:12]
+        a = predictor.fit(y, intervals=False).describe()
+        b = predictor.fit(y * (1 + 1e-13), intervals=False).describe()
+        assert a == b
+
+
 def test_features_standardized_and_fixed(feats):
-    assert np.allclose(feats.mean(), 0, atol=1e-12)
+    basis = P.scaling_ids()
+    assert np.allclose(feats.loc[basis].mean(), 0, atol=1e-12)
+    assert np.allclose(feats.loc[basis, list(P.COST_COLUMNS)].std(ddof=0), 1)
     assert set(P.FEATURE_SETS["costs"]) == set(feats.columns)
+
+
+def test_growing_the_zoo_changes_no_feature():
+    """The scaling depends only on the Table 9 models: with or without the rest of the zoo,
+    every model keeps its features (round 1's 20 new models moved every prediction)."""
+    costs = P.cost_table()
+    few = costs.loc[P.scaling_ids()]
+    assert len(costs) > len(few)
+    pd.testing.assert_frame_equal(P.features(costs).loc[few.index], P.features(few))
 
 
 # -- devices ------------------------------------------------------------------------------------
@@ -121,15 +174,37 @@ def test_each_regime_is_a_device_on_the_same_hardware():
     rows += [("a", "Phone", "coreml", None, 3.0, "p.csv"), (None, "Phone", "coreml", None, 9.0,
                                                             "p.csv")]
     series, groups = P.device_latencies(_tidy(rows))
-    assert list(series) == ["GPU / torch eager", "GPU / torch graph", "Phone / coreml"]
-    assert groups["GPU / torch eager"] == groups["GPU / torch graph"] == "GPU"
-    assert np.exp(series["GPU / torch graph"]["b"]) == pytest.approx(4.0)
-    assert list(series["Phone / coreml"].index) == ["a"]  # rows outside the zoo dropped
+    assert list(series) == ["GPU · eager", "GPU · graph", "Phone"]
+    assert groups["GPU · eager"] == groups["GPU · graph"] == "GPU"
+    assert np.exp(series["GPU · graph"]["b"]) == pytest.approx(4.0)
+    assert list(series["Phone"].index) == ["a"]  # rows outside the zoo dropped
+
+
+def test_series_of_one_machine_are_grouped_by_physical_device():
+    """Two thread counts are two devices in the files but one machine (physical_device)."""
+    rows = [(m, f"CPU ({t})", rt, "eager fp32", ms, "c.csv") for t in ("1t", "2t")
+            for rt in ("torch", "onnxruntime") for m, ms in (("a", 1.0), ("b", 2.0))]
+    table = _tidy(rows).assign(physical_device="CPU")
+    series, groups = P.device_latencies(table)
+    assert list(series) == ["CPU (1t) · torch", "CPU (1t) · onnxruntime", "CPU (2t) · torch",
+                            "CPU (2t) · onnxruntime"]
+    assert set(groups.values()) == {"CPU"}
+
+
+def test_series_names_follow_notebook_01():
+    from analysis.studies.correlation.compute import device_key
+
+    rows = [(m, d, rt, rg, 1.0, "x.csv") for m in ("a", "b") for d, rt, rg in
+            (("GPU", "torch", "eager fp32"), ("GPU", "torch", "graph fp16"),
+             ("CPU", "torch", "eager fp32"), ("CPU", "onnxruntime", "eager fp32"),
+             ("Phone", "coreml", None))]
+    table = _tidy(rows)
+    assert list(P.series_names(table)) == list(device_key(table))
 
 
 def test_a_model_twice_on_one_device_is_refused():
     rows = [("a", "GPU", "torch", None, 1.0, "g.csv"), ("a", "GPU", "torch", None, 1.2, "g.csv")]
-    with pytest.raises(DataFormatError, match="GPU / torch: model a has several latencies"):
+    with pytest.raises(DataFormatError, match="GPU: model a has several latencies"):
         P.device_latencies(_tidy(rows))
 
 
@@ -143,13 +218,13 @@ def shipped(feats):
     costs = P.cost_table()
     loo, preds = C.leave_one_out(series, groups, feats, feature_sets=("macs_family",))
     preds = C.with_models(preds, costs)
-    nd = C.new_device(series, groups, feats, costs, ks=(3, 5), n_splits=2, n_simulations=1,
-                      feature_sets=("macs_family",))
-    return loo, preds, nd, C.importance(series, feats, n_repeats=2)
+    nd, hits = C.new_device(series, groups, feats, costs, ks=(3, 5), n_splits=2,
+                            n_simulations=1, feature_sets=("macs_family",))
+    return loo, preds, nd, G.importance(series, feats, n_bootstrap=200), hits
 
 
 def test_leave_one_out_scores_match_predictions(shipped):
-    loo, preds, _, _ = shipped
+    loo, preds, _, _, _ = shipped
     for (device, predictor), g in preds.groupby(["device", "predictor"]):
         row = loo[(loo["device"] == device) & (loo["predictor"] == predictor)].iloc[0]
         assert row["rho"] == pytest.approx(sps.spearmanr(g["predicted_ms"], g["latency_ms"])[0])
@@ -157,7 +232,7 @@ def test_leave_one_out_scores_match_predictions(shipped):
 
 
 def test_new_device_baselines(shipped):
-    _, _, nd, _ = shipped
+    _, _, nd, _, _ = shipped
     assert set(nd["method"]) == {C.PREDICTOR, C.MACS, C.SIMILAR}
     macs = nd[(nd["method"] == C.MACS) & (nd["device"].str.startswith("NVIDIA"))]
     # ranking by MACs does not depend on the calibration: the same ρ in every split and k
@@ -167,10 +242,73 @@ def test_new_device_baselines(shipped):
 
 
 def test_loo_vs_macs_delta_is_the_difference_of_rhos(shipped):
-    _, preds, _, _ = shipped
+    _, preds, _, _, _ = shipped
     table = C.loo_vs_macs(preds, P.cost_table(), n_bootstrap=300, predictor="macs_family")
     assert np.allclose(table["delta_rho"], table["rho_predictor"] - table["rho_macs"])
     assert (table["ci_low"] <= table["ci_high"]).all()
+
+
+def test_calibration_draws_depend_only_on_the_seed_and_the_device(feats, shipped):
+    """The same k models are drawn whatever the reference pool or the other devices, so the
+    both-ways comparison is paired draw by draw."""
+    hits = shipped[4]
+    files = [paths.LATENCY_DATA / "paper-iphone12-coreml.csv"]
+    series, groups = P.device_latencies(load_latency(files))
+    _, alone = C.new_device(series, groups, feats, P.cost_table(), ks=(3, 5), n_splits=2,
+                            n_simulations=1, feature_sets=("macs_family",), baselines=False)
+    both = hits[hits["device"] == "iPhone 12"].reset_index(drop=True)
+    assert both["held_out"].tolist() == alone["held_out"].tolist()
+
+
+def test_pool_comparison_pairs_draws():
+    rows = [{"device": "D", "k": 3, "split": s, "method": C.PREDICTOR, "rho": r,
+             "coverage90": 0.9} for s, r in enumerate([0.5, 0.6, 0.7])]
+    with_ = pd.DataFrame(rows)
+    without = with_.assign(rho=[0.4, 0.6, 0.9])
+    (row,) = C.pool_comparison(with_, without, "X").to_dict("records")
+    assert row["paired_delta"] == pytest.approx(0.0)  # differences +0.1, 0, −0.2
+    assert (row["improved_share"], row["worsened_share"]) == (pytest.approx(1 / 3),
+                                                              pytest.approx(1 / 3))
+    assert row["without"] == "X" and row["n_splits"] == 3
+
+
+def test_coverage_is_computed_per_device():
+    preds = pd.DataFrame({"device": ["A"] * 4 + ["B"] * 2, "predictor": C.SELECTED,
+                          "latency_ms": [1.0] * 6, "low_ms": [0.5, 0.5, 2.0, 0.5, 0.5, 0.5],
+                          "high_ms": [2.0] * 6})
+    hits = pd.DataFrame({"device": ["A", "A", "B"], "k": 3, "model_id": ["m", "n", "m"],
+                         "held_out": [4.0, 2.0, 3.0], "inside": [4.0, 0.0, 3.0]})
+    table = C.coverage_table(preds, hits, n_bootstrap=500).set_index(["device", "k"])
+    assert table.loc[("A", C.LOO_K), "coverage90"] == pytest.approx(0.75)
+    assert table.loc[("B", C.LOO_K), "coverage90"] == pytest.approx(1.0)
+    assert table.loc[("A", "3"), "coverage90"] == pytest.approx(4 / 6)  # pooled over draws
+    assert table.loc[("B", "3"), ["ci_low", "ci_high"]].tolist() == [1.0, 1.0]
+    assert (table["ci_low"] <= table["coverage90"]).all()
+    assert (table["coverage90"] <= table["ci_high"]).all()
+
+
+def test_importance_finds_the_group_that_drives_latency(feats):
+    """A device whose latency is MACs plus noise needs the compute group out of sample, and
+    no other group is shown to matter more than compute."""
+    ids = P.scaling_ids()
+    rng = np.random.default_rng(0)
+    y = pd.Series(1.5 * feats.loc[ids, "macs"] + rng.normal(scale=0.1, size=len(ids)),
+                  index=ids)
+    table = G.importance({"D": y}, feats, n_bootstrap=500).set_index("group")
+    assert table.loc["compute", "needed"] and table.loc["compute", "ratio"] > 2
+    assert not table.drop(index="compute")["needed"].any()
+    pairs = G.ordering(table.reset_index())["D"]
+    assert pairs and all(a == "compute" for a, _ in pairs)
+
+
+def test_importance_errors_are_held_out(feats):
+    """Nested leave one out: each error equals a fit without that model."""
+    ids = P.scaling_ids()[:12]
+    x = feats.loc[ids, ["macs", "params"]].to_numpy()
+    y = np.random.default_rng(1).normal(size=len(ids))
+    errors = G.held_out_errors(y, x)
+    fit = P.ridge_cv(x[1:], y[1:])
+    assert errors[0] == pytest.approx(fit.predict(x[:1])[0] - y[0])
 
 
 def _nd_splits(gaps, device="D", k=8):
@@ -202,7 +340,7 @@ def test_too_small_user_file_is_one_clear_error(tmp_path):
 # -- figures ------------------------------------------------------------------------------------
 
 def test_figures_have_no_overlapping_text_and_readable_log_axes(shipped):
-    loo, preds, nd, imp = shipped
+    loo, preds, nd, imp, _ = shipped
     figs = [FIG.predicted_vs_measured(preds, loo, predictor="macs_family"),
             FIG.new_device(C.summarize_new_device(nd)), FIG.importance(imp)]
     for fig in figs:
@@ -215,22 +353,36 @@ def test_figures_have_no_overlapping_text_and_readable_log_axes(shipped):
                 assert len(shown) >= 3
 
 
-def test_target_lines_are_the_constants(shipped):
+def test_target_lines_are_the_constants_and_labelled(shipped):
     fig = FIG.new_device(C.summarize_new_device(shipped[2]))
-    flat = {round(line.get_ydata()[0], 12) for ax in fig.axes if ax.get_visible()
-            for line in ax.get_lines() if len(set(line.get_ydata())) == 1
-            and line.get_linestyle() == ":"}
-    assert flat == {TARGET_MEDIAN_RHO, TARGET_P10_RHO}
+    red = {round(line.get_ydata()[0], 12) for ax in fig.axes if ax.get_visible()
+           for line in ax.get_lines() if line.get_color() == "#b2182b"}
+    assert red == {TARGET_MEDIAN_RHO, TARGET_P10_RHO}
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert f"target: median ρ ≥ {TARGET_MEDIAN_RHO:g}" in labels
+    assert f"target: 10th percentile ≥ {TARGET_P10_RHO:g}" in labels
+    assert fig._suptitle is not None and fig._suptitle.get_text()
 
 
-def test_importance_heat_map_units_are_percent():
-    imp = pd.DataFrame({"device": ["D", "D"], "feature": ["macs", "memory_bytes"],
-                        "share": [0.7, 0.3], "importance": [0.7, 0.3], "coefficient": [1.0, 1.0]})
-    fig = FIG.importance(imp)
-    image = fig.axes[0].images[0]
-    assert image.get_clim() == (0, 100)
-    assert "(%)" in fig.axes[1].get_ylabel()
-    assert {t.get_text() for t in fig.axes[0].texts} == {"70", "30"}
+def test_method_lines_differ_in_style_not_only_in_grey():
+    styles = {(s["ls"], s["marker"]) for s in FIG.METHOD_STYLES.values()}
+    assert len(styles) == len(FIG.METHOD_STYLES)
+    assert (FIG.WITHOUT_STYLE["ls"], FIG.WITHOUT_STYLE["mfc"]) not in {
+        (s["ls"], s.get("mfc")) for s in FIG.METHOD_STYLES.values()}
+
+
+def test_importance_figure_fills_only_needed_groups():
+    rows = [{"device": "D", "n": 20, "group": g, "costs": "", "rmse_all": 0.2,
+             "rmse_without": 0.2 * r, "ratio": r, "ratio_low": lo, "ratio_high": hi,
+             "needed": lo > 1} for g, r, lo, hi in (("compute", 1.6, 1.2, 2.1),
+                                                    ("memory", 1.0, 0.8, 1.3))]
+    fig = FIG.importance(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    points = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [line.get_markerfacecolor() != "white" for line in points] == [True, False]
+    assert any(line.get_xdata()[0] == 1.0 for line in ax.get_lines()
+               if len(set(line.get_xdata())) == 1)  # the reference line at 1
+    assert plots.text_overlaps(fig) == []
 
 
 def test_method_colours_are_black_and_greys():

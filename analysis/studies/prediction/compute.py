@@ -1,99 +1,71 @@
 """Notebook 06, the numbers: how well the latency predictor (:mod:`analysis.predict`) predicts
 a device's latencies, per device, against two baselines.
 
-* :func:`load_devices` — the evaluated devices (log latencies by model id), the pool of prior
-  devices and the physical device of each;
+* :func:`load_devices` — the evaluated devices (log latencies by model id, one series per
+  device · runtime · regime as notebook 01 names them), the pool of prior devices and the
+  physical device of each;
 * :func:`leave_one_out` — per device, each model predicted from the device's other models (one
   row per feature set, and the full predictor whose design and α are chosen by an inner
   cross-validation on the training models only, with the *other* physical devices as prior);
 * :func:`loo_vs_macs` — the predictor's leave-one-out ρ against ranking by MACs (paired
-  bootstrap of Δρ);
+  bootstrap of Δρ, :func:`analysis.inference.versus_reference`; Benjamini–Hochberg over the
+  devices, an exploratory family);
 * :func:`new_device` — one physical device held out entirely; the predictor gets k random
   calibration models from it, repeated ``n_splits`` times, and is scored on the device's other
   models, next to two baselines: rank by MACs, and rank by the reference device whose
   latencies agree best (Spearman) with the k calibration models; :func:`summarize_new_device`;
-* :func:`importance` — permutation importance of each cost per device.
+  the calibration draws of a device depend only on the seed and the device's name, so two
+  runs with different reference pools (:func:`pool_comparison`) are paired draw by draw;
+* :func:`coverage_table` — the 90 % intervals' coverage per device, leave one out and at each
+  k, with a bootstrap interval over the device's models.
+
+The out-of-sample importance of the cost groups is in
+:mod:`~analysis.studies.prediction.cost_groups`.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import Ridge, RidgeCV
 
 from analysis import paths
 from analysis import predict as P
-from analysis.constants import MIN_MODELS_EVALUATED, N_BOOTSTRAP, PREDICTION_TOLERANCE
+from analysis.constants import (ALPHA, MIN_MODELS_EVALUATED, N_BOOTSTRAP,
+                                PREDICTION_TOLERANCE)
 from analysis.errors import ConfigError
+from analysis.inference import benjamini_hochberg, versus_reference
 from analysis.latency import load_latency
 from analysis.models import resolve_models
-from analysis.stats import paired_spearman_difference
 
 #: The methods of the new-device scenario: the predictor and its two baselines.
 PREDICTOR, MACS, SIMILAR = "predictor", "rank by MACs", "most similar device"
 #: The leave-one-out row of the full predictor (the others are named by their feature set).
 SELECTED = "selected"
-#: Costs the paper names as what FLOPs miss (memory access and synchronization).
-PAPER_COSTS = ("activations", "elementwise", "memory_bytes", "operators", "layers", "merges")
-#: MACs and parameters: the paper's own metrics.
-FLOP_COSTS = ("macs", "params")
-
-#: What the columns special to notebook 06's tables hold (the rest: the shared glossary).
-COLUMNS = {
-    "predictor": "feature set of a costs-only ridge, or 'selected': the full predictor "
-                 "(design and α chosen by inner cross-validation)",
-    "mdape": "median absolute percentage error of the predicted latency, %",
-    "within10": "share of models predicted within ±10 % (nn-Meter's accuracy metric)",
-    "coverage90": "share of measured latencies inside the predictor's 90 % interval",
-    "designs": "designs chosen over the leave-one-out fits (count in brackets)",
-    "design": "design the predictor's inner cross-validation chose (feature set, prior, α)",
-    "predicted_ms": "predicted latency, ms",
-    "low_ms": "lower end of the 90 % prediction interval, ms",
-    "high_ms": "upper end of the 90 % prediction interval, ms",
-    "rho_predictor": "ρ of the predictor's leave-one-out predictions with latency",
-    "rho_macs": "ρ of MACs with latency on the same models",
-    "delta_rho": "ρ_predictor − ρ_MACs",
-    "p_value": "two-sided p of the paired bootstrap of Δρ",
-    "k": "calibration models measured on the held-out device",
-    "method": "predictor, rank by MACs, or the most similar reference device",
-    "n_splits": "random calibration sets (splits) behind the row",
-    "rho_median": "median over splits of ρ on the held-out models",
-    "rho_p10": "10th percentile over splits of ρ on the held-out models",
-    "mdape_median": "median over splits of the MdAPE, %",
-    "within10_median": "median over splits of the share within ±10 %",
-    "beats_both_share": "share of splits in which the predictor's ρ is above both baselines'",
-    "paired_delta_median": "median over splits of the predictor's ρ minus the better "
-                           "baseline's ρ in the same split",
-    "split": "number of the random calibration set",
-    "n_evaluated": "held-out models the split is scored on",
-    "reference": "the most similar reference device chosen (that baseline only)",
-    "feature": "cost feature (log10, standardized) or family indicator",
-    "importance": "permutation importance: increase of the squared log error when the cost "
-                  "is shuffled",
-    "share": "the cost's share of the device's total (positive) importance",
-    "coefficient": "standardized ridge coefficient of the cost",
-    "models": "zoo models evaluated on the device",
-}
-
+#: Verdicts of the predictor against ranking by MACs.
+BETTER, WORSE, UNDECIDED, TOO_FEW = ("predictor better", "MACs better", "cannot be told apart",
+                                     "too few models")
+#: The ``k`` of the leave-one-out rows of the coverage table (all other models calibrate).
+LOO_K = "all others"
 
 @dataclass(frozen=True)
 class Devices:
     """The data of the study.
 
     Attributes:
-        series: evaluated devices, ``{"device / runtime": log latency by model id}``.
+        series: evaluated devices, ``{name: log latency by model id}``.
         pool: every device the prior may draw on (the shipped ones and the given ones).
         groups: physical device of every name in ``pool``.
         costs: counts of every zoo model (:func:`analysis.predict.cost_table`).
         feats: standardized features (:func:`analysis.predict.features`).
         noise: median run-to-run coefficient of variation per evaluated device (where known).
         files: the data files read.
+        profiles: every pool device's profile (:func:`analysis.predict.reference_profiles`),
+            computed once and shared by every predictor.
     """
 
     series: dict
@@ -103,6 +75,7 @@ class Devices:
     feats: pd.DataFrame
     noise: dict
     files: tuple[Path, ...]
+    profiles: dict
 
     @property
     def names(self) -> dict:
@@ -130,11 +103,13 @@ class LeaveOneOut:
 
 @dataclass(frozen=True)
 class NewDevice:
-    """The new-device scenario: ``splits`` (one row per device, k, split and method) and its
-    ``summary`` per device, k and method; the section's findings, text and figure."""
+    """The new-device scenario: ``splits`` (one row per device, k, split and method), its
+    ``summary`` per device, k and method, and ``hits`` (per device, k and model: how often the
+    model was held out and inside its interval); the section's findings, text and figure."""
 
     splits: pd.DataFrame
     summary: pd.DataFrame
+    hits: pd.DataFrame
     findings: Any = None
     text: str = ""
     figure: Any = None
@@ -142,8 +117,7 @@ class NewDevice:
 
 @dataclass(frozen=True)
 class Section:
-    """A step with one table (the comparison with MACs, the importance): the table, the
-    section's findings, text and figure (if any)."""
+    """A step with one table: the table, the section's findings, text and figure (if any)."""
 
     table: pd.DataFrame
     findings: Any = None
@@ -161,12 +135,46 @@ def file_list(value) -> list[Path]:
             if str(v).strip() and str(v).strip().lower() != "none"]
 
 
+def average_ranks(a) -> np.ndarray:
+    """Ranks along the last axis, ties sharing their mean rank (as Spearman's ρ and
+    :func:`scipy.stats.rankdata` rank them; vectorised for the many small samples here)."""
+    a = np.asarray(a, float)
+    n = a.shape[-1]
+    order = np.argsort(a, axis=-1, kind="stable")
+    s = np.take_along_axis(a, order, axis=-1)
+    first = np.ones(a.shape, bool)
+    first[..., 1:] = s[..., 1:] != s[..., :-1]
+    last = np.ones(a.shape, bool)
+    last[..., :-1] = first[..., 1:]
+    idx = np.arange(n)
+    start = np.maximum.accumulate(np.where(first, idx, 0), axis=-1)
+    end = np.flip(np.minimum.accumulate(np.flip(np.where(last, idx, n - 1), -1), axis=-1), -1)
+    ranks = np.empty(a.shape)
+    np.put_along_axis(ranks, order, (start + end) / 2 + 1, axis=-1)
+    return ranks
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r of each row of ``a`` with the vector ``b`` (NaN for a constant input)."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a @ b) / np.sqrt((a * a).sum(axis=-1) * (b @ b))
+
+
+def rank_rho(a, b) -> float:
+    """Spearman ρ (average ranks for ties; NaN for fewer than 3 values or a constant input)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return np.nan
+    return float(_pearson(average_ranks(a), average_ranks(b)))
+
+
 def scores(predicted_ms, measured_ms) -> dict:
     """Spearman ρ, median absolute percentage error and share within ±10 %."""
     p, m = np.asarray(predicted_ms, float), np.asarray(measured_ms, float)
     err = np.abs(p / m - 1)
-    rho = sps.spearmanr(p, m)[0] if len(p) > 2 and np.ptp(p) > 0 else np.nan
-    return {"rho": float(rho), "mdape": float(100 * np.median(err)),
+    return {"rho": rank_rho(p, m), "mdape": float(100 * np.median(err)),
             "within10": float(np.mean(err <= PREDICTION_TOLERANCE))}
 
 
@@ -177,18 +185,20 @@ def candidates(feature_sets, prior: bool) -> list[tuple]:
     return out + [(fs, True) for fs in (None, *feature_sets)] if prior else out
 
 
-def _references(series, groups, name):
-    """Every device of ``series`` on other hardware than ``name``."""
-    return {n: v for n, v in series.items() if groups[n] != groups[name]}
+def references_for(pool: dict, groups: dict, name: str, without=None) -> dict:
+    """Every device of ``pool`` on other hardware than ``name`` (and, with ``without``, not on
+    that physical device)."""
+    return {n: v for n, v in pool.items()
+            if groups[n] != groups[name] and (without is None or groups[n] != without)}
 
 
-def _noise(table: pd.DataFrame) -> dict:
-    """Median run-to-run coefficient of variation per device (``cv`` column; devices without
-    it are left out)."""
+def _noise(table: pd.DataFrame, names) -> dict:
+    """Median run-to-run coefficient of variation per series (``cv`` column; series without it
+    are left out)."""
     if "cv" not in table:
         return {}
-    cv = {name: g["cv"].median() for name, g in P.by_device(table)}
-    return {name: float(v) for name, v in cv.items() if pd.notna(v)}
+    cv = table["cv"].groupby(pd.Series(names, index=table.index), sort=False).median()
+    return {str(name): float(v) for name, v in cv.items() if pd.notna(v)}
 
 
 def load_devices(latency_csv=None, models="table9") -> Devices:
@@ -200,8 +210,13 @@ def load_devices(latency_csv=None, models="table9") -> Devices:
     given = file_list(latency_csv) or P.reference_files()
     shipped = [f for f in P.reference_files() if f.name not in {g.name for g in given}]
     table = load_latency(given)
-    evaluated, groups = P.device_latencies(table)
-    pool, pool_groups = P.device_latencies(load_latency(shipped)) if shipped else ({}, {})
+    names = P.series_names(table)
+    evaluated, groups = P.device_latencies(table, names)
+    if shipped:
+        other = load_latency(shipped)
+        pool, pool_groups = P.device_latencies(other)
+    else:
+        pool, pool_groups = {}, {}
     ids = set(resolve_models(models))
     pool, groups = {**pool, **evaluated}, {**pool_groups, **groups}
     evaluated = {n: y[y.index.isin(ids)] for n, y in evaluated.items()}
@@ -210,25 +225,31 @@ def load_devices(latency_csv=None, models="table9") -> Devices:
         raise ConfigError(f"no device with at least {MIN_MODELS_EVALUATED} of the selected zoo "
                           f"models to evaluate on (3 to calibrate, 3 to predict)")
     costs = P.cost_table()
+    feats = P.features(costs)
     committed = paths.NOTEBOOK_OUTPUTS / "complexity.csv"
-    return Devices(evaluated, pool, groups, costs, P.features(costs), _noise(table),
-                   tuple([*given, *shipped, *([committed] if committed.is_file() else [])]))
+    return Devices(evaluated, pool, groups, costs, feats, _noise(table, names),
+                   tuple([*given, *shipped, *([committed] if committed.is_file() else [])]),
+                   P.reference_profiles(feats, pool))
+
+
+def _on_features(y: pd.Series, feats: pd.DataFrame) -> pd.Series:
+    return y[y.index.isin(feats.index)]
 
 
 def leave_one_out(series: dict, groups: dict, feats: pd.DataFrame,
-                  feature_sets=tuple(P.FEATURE_SETS), pool: dict | None = None
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  feature_sets=tuple(P.FEATURE_SETS), pool: dict | None = None,
+                  profiles: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(scores, predictions)``: per device and predictor (each feature set alone, then
     :data:`SELECTED`) ρ / MdAPE / ±10 % share / 90 %-interval coverage over leave-one-model-out
     predictions; ``predictions`` has one row per device, predictor and model. ``pool``:
     devices the prior may use (default ``series``; never the evaluated hardware)."""
     rows, preds = [], []
     for name, y in series.items():
-        y = y[[m for m in y.index if m in feats.index]]
-        refs = _references(pool or series, groups, name)
+        y = _on_features(y, feats)
+        refs = references_for(pool or series, groups, name)
         setups = [(fs, P.LatencyPredictor(feats, candidates=[(fs, False)]))
                   for fs in feature_sets]
-        setups.append((SELECTED, P.LatencyPredictor(feats, refs, groups,
+        setups.append((SELECTED, P.LatencyPredictor(feats, refs, groups, profiles=profiles,
                                                     candidates=candidates(feature_sets, True))))
         for label, predictor in setups:
             fitted = []
@@ -261,82 +282,113 @@ def loo_vs_macs(predictions: pd.DataFrame, costs: pd.DataFrame,
                 n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,
                 predictor: str = SELECTED) -> pd.DataFrame:
     """Per device: the predictor's leave-one-out ρ against ranking the same models by MACs,
-    compared by a paired bootstrap of Δρ (:func:`analysis.stats.paired_spearman_difference`;
-    one comparison per device, so no multiplicity adjustment)."""
+    a paired bootstrap of Δρ (:func:`analysis.inference.versus_reference`), then
+    Benjamini–Hochberg over the devices (an exploratory family): ``verdict`` is "predictor
+    better" / "MACs better" only where q ≤ α and the interval excludes 0 on that side."""
+    part = predictions[predictions["predictor"] == predictor]
+    data = pd.DataFrame({"device": part["device"].to_numpy(),
+                         "predictor": part["predicted_ms"].to_numpy(float),
+                         "macs": costs.loc[part["model_id"], "macs"].to_numpy(float),
+                         "latency_ms": part["latency_ms"].to_numpy(float)})
+    vs = versus_reference(data, ["predictor"], reference="macs", n_bootstrap=n_bootstrap,
+                          seed=seed).set_index("device")
     rows = []
-    for device, g in predictions[predictions["predictor"] == predictor].groupby(
-            "device", sort=False):
-        macs = costs.loc[g["model_id"], "macs"].to_numpy(float)
-        d = paired_spearman_difference(g["predicted_ms"], macs, g["latency_ms"],
-                                       n_bootstrap=n_bootstrap, seed=seed)
-        rows.append({"device": device, "n": d.n,
-                     "rho_predictor": sps.spearmanr(g["predicted_ms"], g["latency_ms"])[0],
-                     "rho_macs": sps.spearmanr(macs, g["latency_ms"])[0],
-                     "delta_rho": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high,
-                     "p_value": d.p_value})
-    return pd.DataFrame(rows)
+    for device, g in data.groupby("device", sort=False):
+        r = vs.loc[device] if device in vs.index else None
+        rows.append({"device": device, "n": len(g),
+                     "rho_predictor": rank_rho(g["predictor"], g["latency_ms"]),
+                     "rho_macs": rank_rho(g["macs"], g["latency_ms"]),
+                     **{c: (float(r[s]) if r is not None else np.nan) for c, s in
+                        (("ci_low", "ci_low"), ("ci_high", "ci_high"),
+                         ("p_value", "p_value"))}})
+    out = pd.DataFrame(rows)
+    out.insert(4, "delta_rho", out["rho_predictor"] - out["rho_macs"])
+    out["q_value"] = benjamini_hochberg(out["p_value"])
+    shown = out["q_value"] <= ALPHA
+    out["verdict"] = np.select(
+        [out["p_value"].isna(), shown & (out["ci_low"] > 0), shown & (out["ci_high"] < 0)],
+        [TOO_FEW, BETTER, WORSE], UNDECIDED)
+    return out
 
 
-def _similar_device(refs: dict, cal: pd.Series, needed) -> str | None:
-    """The reference device (with every ``needed`` model) whose latencies agree best with the
-    calibration models: highest Spearman ρ, then Pearson r of the logs."""
-    best, key = None, None
-    for name, v in refs.items():
-        if not set(needed) <= set(v.index):
-            continue
-        x = v[cal.index].to_numpy()
-        k = (np.nan_to_num(sps.spearmanr(x, cal)[0], nan=-2),
-             np.nan_to_num(np.corrcoef(x, cal)[0, 1], nan=-2))
-        if key is None or k > key:
-            best, key = name, k
-    return best
+def _similar(ref_logs: np.ndarray, cal_cols: np.ndarray, cal: np.ndarray) -> int | None:
+    """Row of ``ref_logs`` (references × models) whose latencies at ``cal_cols`` agree best
+    with ``cal``: highest Spearman ρ, then Pearson r of the logs, then the first."""
+    if not len(ref_logs):
+        return None
+    x = ref_logs[:, cal_cols]
+    rho = np.nan_to_num(_pearson(average_ranks(x), average_ranks(cal)), nan=-2.0)
+    r = np.nan_to_num(_pearson(x, cal), nan=-2.0)
+    order = np.lexsort((-np.arange(len(x)), r, rho))  # the last key sorts first
+    return int(order[-1])
+
+
+def _rng(seed: int, name: str) -> np.random.Generator:
+    """The calibration draws of one device: from the seed and the device's name only."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
 
 
 def new_device(series: dict, groups: dict, feats: pd.DataFrame, costs: pd.DataFrame,
                ks=(3, 5, 8, 12), n_splits: int = 50, seed: int = 0,
                feature_sets=tuple(P.FEATURE_SETS), n_simulations: int = 10,
-               pool: dict | None = None) -> pd.DataFrame:
-    """One row per device, k, split and method (:data:`PREDICTOR`, :data:`MACS`,
-    :data:`SIMILAR`): ρ, MdAPE and ±10 % share on the device's non-calibration models, and
-    the predictor's 90 %-interval coverage. The baselines' ms predictions scale MACs or the
-    similar device's latencies by the median calibration ratio (one fitted constant).
-    ``pool``: reference devices (default ``series``; never the held-out hardware)."""
-    rows = []
-    rng = np.random.default_rng(seed)
+               pool: dict | None = None, profiles: dict | None = None, without=None,
+               baselines: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(splits, hits)``. ``splits``: one row per device, k, split and method
+    (:data:`PREDICTOR`, and with ``baselines`` :data:`MACS`, :data:`SIMILAR`): ρ, MdAPE and
+    ±10 % share on the device's non-calibration models, and the predictor's 90 %-interval
+    coverage. ``hits``: per device, k and model, how often it was held out and how often
+    inside the interval. The baselines' ms predictions scale MACs or the similar device's
+    latencies by the median calibration ratio (one fitted constant). ``pool``: reference
+    devices (default ``series``; never the held-out hardware, nor the physical device
+    ``without``)."""
+    rows, hits = [], []
     for name, y in series.items():
-        y = y[[m for m in y.index if m in feats.index]]
-        refs = _references(pool or series, groups, name)
-        predictor = P.LatencyPredictor(feats, refs, groups, seed=seed,
+        y = _on_features(y, feats)
+        refs = references_for(pool or series, groups, name, without)
+        predictor = P.LatencyPredictor(feats, refs, groups, seed=seed, profiles=profiles,
                                        candidates=candidates(feature_sets, True),
                                        n_simulations=n_simulations)
-        log_macs = np.log(costs.loc[y.index, "macs"].astype(float))
+        complete = [n for n, v in refs.items() if set(y.index) <= set(v.index)]
+        ref_logs = np.array([refs[n][y.index].to_numpy(float) for n in complete])
+        log_macs = np.log(costs.loc[y.index, "macs"].to_numpy(float))
+        logs, rng = y.to_numpy(float), _rng(seed, name)
         for k in ks:
             if k > len(y) - 3:
                 continue
+            held, inside_count = np.zeros(len(y)), np.zeros(len(y))
             for split in range(n_splits):
-                cal_idx = rng.choice(len(y), size=k, replace=False)
-                cal, rest = y.iloc[cal_idx], y.drop(y.index[cal_idx])
-                measured = np.exp(rest.to_numpy())
+                cal = np.sort(rng.choice(len(y), size=k, replace=False))
+                rest = np.setdiff1d(np.arange(len(y)), cal)
+                measured = np.exp(logs[rest])
                 base = {"device": name, "physical_device": groups[name], "k": k,
                         "split": split, "n_evaluated": len(rest)}
-                pred = predictor.fit(cal).predict(rest.index)
-                inside = (pred["low_ms"] <= measured) & (measured <= pred["high_ms"])
+                pred = predictor.fit(y.iloc[cal]).predict(y.index[rest])
+                inside = ((pred["low_ms"].to_numpy() <= measured)
+                          & (measured <= pred["high_ms"].to_numpy()))
+                held[rest] += 1
+                inside_count[rest] += inside
                 rows.append({**base, "method": PREDICTOR, "reference": "",
                              "design": predictor.describe(),
                              **scores(pred["predicted_ms"], measured),
                              "coverage90": float(inside.mean())})
-                shift = np.median(cal - log_macs[cal.index])
+                if not baselines:
+                    continue
+                shift = np.median(logs[cal] - log_macs[cal])
                 rows.append({**base, "method": MACS, "reference": "", "design": "",
-                             **scores(np.exp(log_macs[rest.index] + shift), measured),
+                             **scores(np.exp(log_macs[rest] + shift), measured),
                              "coverage90": np.nan})
-                ref = _similar_device(refs, cal, y.index)
-                if ref is not None:
-                    r = refs[ref]
-                    shift = np.median(cal - r[cal.index])
-                    rows.append({**base, "method": SIMILAR, "reference": ref, "design": "",
-                                 **scores(np.exp(r[rest.index] + shift), measured),
+                i = _similar(ref_logs, cal, logs[cal])
+                if i is not None:
+                    r = ref_logs[i]
+                    shift = np.median(logs[cal] - r[cal])
+                    rows.append({**base, "method": SIMILAR, "reference": complete[i],
+                                 "design": "", **scores(np.exp(r[rest] + shift), measured),
                                  "coverage90": np.nan})
-    return pd.DataFrame(rows)
+            hits.append(pd.DataFrame({"device": name, "k": k, "model_id": y.index,
+                                      "held_out": held, "inside": inside_count}))
+    hits = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame(
+        columns=["device", "k", "model_id", "held_out", "inside"])
+    return pd.DataFrame(rows), hits
 
 
 def summarize_new_device(table: pd.DataFrame) -> pd.DataFrame:
@@ -351,6 +403,7 @@ def summarize_new_device(table: pd.DataFrame) -> pd.DataFrame:
     g = table.groupby(["device", "k", "method"], sort=False)
     out = g.agg(n_splits=("rho", "size"), rho_median=("rho", "median"),
                 rho_p10=("rho", lambda r: np.nanpercentile(r, 10)),
+                rho_p90=("rho", lambda r: np.nanpercentile(r, 90)),
                 mdape_median=("mdape", "median"), within10_median=("within10", "median"),
                 coverage90=("coverage90", "mean")).reset_index()
     out["beats_both_share"] = [beats.get((d, k), np.nan) if m == PREDICTOR else np.nan
@@ -360,29 +413,56 @@ def summarize_new_device(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def importance(series: dict, feats: pd.DataFrame, n_repeats: int = 30,
-               seed: int = 0) -> pd.DataFrame:
-    """Per device and cost: permutation importance (increase in squared log error when the
-    cost is shuffled) of a ridge fitted on all the device's models with every cost, its
-    share of the device's total, and the standardized coefficient."""
-    cols = list(P.FEATURE_SETS["costs"])
-    rows = []
-    for name, y in series.items():
-        y = y[[m for m in y.index if m in feats.index]]
-        x = feats.loc[y.index, cols].to_numpy()
-        alpha = RidgeCV(alphas=P.ALPHAS).fit(x, y.to_numpy()).alpha_
-        ridge = Ridge(alpha=alpha).fit(x, y.to_numpy())
-        imp = permutation_importance(ridge, x, y.to_numpy(), n_repeats=n_repeats,
-                                     random_state=seed, scoring="neg_mean_squared_error")
-        total = imp.importances_mean.clip(min=0).sum() or 1.0
-        for c, mean, coef in zip(cols, imp.importances_mean, ridge.coef_):
-            rows.append({"device": name, "feature": c, "importance": float(mean),
-                         "share": float(max(mean, 0) / total), "coefficient": float(coef)})
-    return pd.DataFrame(rows)
+def pool_comparison(with_splits: pd.DataFrame, without_splits: pd.DataFrame,
+                    without: str) -> pd.DataFrame:
+    """Per device and k: the predictor's median ρ with the full reference pool and without the
+    physical device ``without``, paired by calibration draw (the same k models in both)."""
+    key = ["device", "k", "split"]
+    a = with_splits[with_splits["method"] == PREDICTOR].set_index(key)
+    b = without_splits[without_splits["method"] == PREDICTOR].set_index(key)
+    both = a[["rho", "coverage90"]].join(b[["rho", "coverage90"]], how="inner",
+                                         lsuffix="_with", rsuffix="_without")
+    diff = both["rho_with"] - both["rho_without"]
+    g = both.assign(diff=diff, up=diff > 0, down=diff < 0).groupby(level=["device", "k"],
+                                                                   sort=False)
+    out = g.agg(n_splits=("diff", "size"), rho_median_with=("rho_with", "median"),
+                rho_median_without=("rho_without", "median"), paired_delta=("diff", "median"),
+                improved_share=("up", "mean"), worsened_share=("down", "mean"),
+                coverage_with=("coverage90_with", "mean"),
+                coverage_without=("coverage90_without", "mean")).reset_index()
+    out.insert(2, "without", without)
+    return out
+
+
+def coverage_table(loo_predictions: pd.DataFrame, hits: pd.DataFrame,
+                   n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,
+                   level: float = 1 - ALPHA) -> pd.DataFrame:
+    """Per device: the share of held-out latencies inside the predictor's 90 % interval,
+    leaving one model out (``k`` = :data:`LOO_K`) and at each k of the new-device scenario
+    (every held-out model of every split), with a percentile interval at ``level`` from
+    resampling the device's models (the splits reuse the same models, so the model, not the
+    split, is the unit: covered / held out, summed over the resampled models)."""
+    sel = loo_predictions[loo_predictions["predictor"] == SELECTED]
+    parts = []
+    for device, g in sel.groupby("device", sort=False):
+        inside = ((g["low_ms"] <= g["latency_ms"]) & (g["latency_ms"] <= g["high_ms"]))
+        parts.append((device, LOO_K, np.ones(len(g)), inside.to_numpy(float)))
+    for (device, k), g in hits[hits["held_out"] > 0].groupby(["device", "k"], sort=False):
+        parts.append((device, str(k), g["held_out"].to_numpy(float),
+                      g["inside"].to_numpy(float)))
+    out = []
+    rng = np.random.default_rng(seed)
+    for device, k, held, inside in parts:
+        idx = rng.integers(0, len(held), size=(n_bootstrap, len(held)))
+        boot = inside[idx].sum(axis=1) / held[idx].sum(axis=1)
+        lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+        out.append({"device": device, "k": k, "n_models": len(held),
+                    "coverage90": float(inside.sum() / held.sum()), "ci_low": float(lo),
+                    "ci_high": float(hi)})
+    return pd.DataFrame(out)
 
 
 def report_k(summary: pd.DataFrame, target_k: int) -> int | None:
     """The k the findings are given for: ``target_k`` when evaluated, else the largest k."""
     ks = set(summary["k"]) if len(summary) else set()
     return target_k if target_k in ks else (int(max(ks)) if ks else None)
-

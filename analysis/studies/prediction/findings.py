@@ -1,8 +1,13 @@
 """Notebook 06, the findings: typed records computed from the tables of
 :mod:`~analysis.studies.prediction.compute`, the numbers and verdicts behind every sentence of
 the generated prose. The rules: a target is met only by the numbers (the targets are stated in
-:mod:`analysis.constants` before the results), a near tie (within :data:`NEAR_TIE`) is never
-counted as ahead, "better" than MACs only where the paired 95 % interval excludes 0.
+:mod:`analysis.constants` before the results); a near tie (within :data:`NEAR_TIE`) is never
+counted as ahead; "better" than MACs only where the Benjamini–Hochberg q ≤ α and the paired
+interval excludes 0; a cost group is needed only where its interval lies above 1, and one group
+matters more than another only where their intervals do not overlap; interval coverage is
+below or above the nominal level only where its interval excludes it. Devices are counted as
+physical devices (all runtimes and regimes of one machine are one device): a physical device
+meets a target when every one of its series does.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ import pandas as pd
 from analysis import predict as P
 from analysis.constants import (MIN_MODELS_FOR_TARGET, NEAR_TIE, TARGET_K, TARGET_LOO_RHO,
                                 TARGET_MEDIAN_RHO, TARGET_P10_RHO)
-from analysis.studies.prediction.compute import (FLOP_COSTS, MACS, PAPER_COSTS, PREDICTOR,
-                                                 SELECTED, SIMILAR, report_k)
+from analysis.studies.prediction.compute import (  # noqa: F401 (the verdicts re-exported)
+    BETTER, LOO_K, MACS, PREDICTOR, SELECTED, SIMILAR, TOO_FEW, UNDECIDED, WORSE, report_k)
+from analysis.studies.prediction.cost_groups import ordering
 
 #: Verdicts of the leave-one-out ρ target on a device.
 MET, MISSED, NO_TARGET = "met", "missed", "no target"
-#: Verdicts of the predictor against ranking by MACs (paired bootstrap of Δρ).
-BETTER, WORSE, UNDECIDED, TOO_FEW = ("predictor better", "MACs better", "cannot be told apart",
-                                     "too few models")
+#: The verdicts against MACs (BETTER, WORSE, UNDECIDED, TOO_FEW) are compute's, re-exported here.
+#: Coverage of the 90 % intervals against the nominal level (the interval excludes it or not).
+BELOW, ABOVE, NOMINAL = "below", "above", "consistent"
+#: Effect of one physical device in the reference pool (paired median Δρ beyond ±NEAR_TIE).
+HELPS, HURTS, NO_EFFECT = "helps", "hurts", "within the near-tie margin"
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class VersusMacs:
     ci_low: float
     ci_high: float
     p_value: float
+    q_value: float  # Benjamini–Hochberg over the devices
     verdict: str  # BETTER / WORSE / UNDECIDED / TOO_FEW
 
 
@@ -89,16 +98,91 @@ class DeviceNew:
 
 
 @dataclass(frozen=True)
-class DeviceImportance:
-    """Which costs the per-device ridge relies on (shares of the permutation importance)."""
+class DeviceCoverage:
+    """Coverage of the 90 % intervals on one device, with its 95 % interval (models
+    resampled): leaving one model out, and on a new device with k calibration models."""
 
     device: str
-    top: tuple[tuple[str, float], ...]  # the three largest (feature, share)
-    paper_share: float  # the memory-access and synchronization costs the paper names
-    flops_share: float  # MACs and parameters
-    family_share: float  # the family indicators
-    paper_leads: bool  # paper_share > flops_share
-    family_dominates: bool  # family_share > paper_share + flops_share
+    loo: float
+    loo_low: float
+    loo_high: float
+    loo_verdict: str  # BELOW / ABOVE / NOMINAL
+    k: int | None
+    at_k: float
+    at_k_low: float
+    at_k_high: float
+    at_k_verdict: str
+
+
+@dataclass(frozen=True)
+class GroupImportance:
+    """What leaving one cost group out costs out of sample on one device."""
+
+    group: str
+    ratio: float  # held-out RMSE without the group / with all costs
+    low: float
+    high: float
+    needed: bool  # the interval lies above 1
+
+
+@dataclass(frozen=True)
+class DeviceImportance:
+    """The cost groups on one device, and the orderings the intervals support."""
+
+    device: str
+    n: int
+    rmse_all: float  # held-out RMSE of log latency with all costs
+    groups: tuple[GroupImportance, ...]
+    ordered: tuple[tuple[str, str], ...]  # (a, b): a's interval lies entirely above b's
+
+    @property
+    def needed(self) -> tuple[str, ...]:
+        return tuple(g.group for g in self.groups if g.needed)
+
+
+@dataclass(frozen=True)
+class PoolEffect:
+    """One device predicted with and without one physical device in the reference pool, on
+    the same calibration draws, at k calibration models."""
+
+    device: str
+    k: int
+    rho_with: float  # median over splits
+    rho_without: float
+    paired_delta: float  # median over splits of ρ(with) − ρ(without)
+    improved_share: float
+    worsened_share: float
+    coverage_with: float
+    coverage_without: float
+    verdict: str  # HELPS / HURTS / NO_EFFECT
+
+
+@dataclass(frozen=True)
+class PoolComparison:
+    """The both-ways comparison: every device not on ``without``, at ``k``."""
+
+    without: str
+    k: int
+    effects: tuple[PoolEffect, ...]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """How many models to measure, from the new-device results: ``typical`` is, per k, the
+    median over physical devices of the predictor's median ρ (each physical device the median
+    of its series); ``k`` the smallest k within :data:`NEAR_TIE` of the largest k's value (more
+    models stop helping), ``rising`` when that is the largest k evaluated (more may help)."""
+
+    k: int
+    rising: bool
+    typical: tuple[tuple[int, float], ...]
+    n_physical: int
+    met: tuple[str, ...]  # physical devices whose every series reaches TARGET_MEDIAN_RHO at k
+    macs_as_good: tuple[tuple[str, float, float], ...]  # (series, predictor ρ, MACs ρ) at k
+    smallest_k: int
+    smallest_low: float  # lowest and highest predictor median ρ over series at smallest_k
+    smallest_high: float
+    smallest_macs_as_good: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -130,29 +214,42 @@ class NewDeviceGap:
 
 @dataclass(frozen=True)
 class Findings:
-    """Everything notebook 06 concludes, per section, and the verdicts of the conclusion."""
+    """Everything notebook 06 concludes, per section, and the verdicts of the conclusion;
+    ``takeaway`` (at most three sentences, :func:`.prose.takeaway`) opens the conclusion."""
 
     devices: tuple[str, ...]
+    physical: tuple[tuple[str, str], ...]  # (series, physical device)
     loo: tuple[DeviceLoo, ...]
     versus_macs: tuple[VersusMacs, ...]
     k: int | None  # calibration models the new-device findings are given for
     new_device: tuple[DeviceNew, ...]
+    coverage: tuple[DeviceCoverage, ...]
     importance: tuple[DeviceImportance, ...]
+    pool: PoolComparison | None
+    advice: Advice | None
     weak: tuple[WeakDevice, ...]
     gaps: tuple[NewDeviceGap, ...]
-    loo_met: tuple[str, ...]  # devices with ≥ MIN_MODELS_FOR_TARGET models reaching the target
-    loo_missed: tuple[str, ...]
-    new_device_met: tuple[str, ...]  # devices meeting all three targets at k
+    loo_met: tuple[str, ...]  # physical devices whose every series (≥ MIN_MODELS) reaches it
+    loo_missed: tuple[str, ...]  # physical devices with a series below it
+    new_device_met: tuple[str, ...]  # physical devices meeting all three targets at k
+    new_device_judged: int  # physical devices evaluated at k
     ahead: tuple[tuple[str, float], ...]  # paired Δρ > NEAR_TIE
     near_ties: tuple[tuple[str, float], ...]  # |paired Δρ| ≤ NEAR_TIE
     behind: tuple[tuple[str, float], ...]  # paired Δρ < −NEAR_TIE
-    coverage_new_device: float  # mean 90 %-interval coverage at k
-    coverage_loo_low: float  # lowest and highest leave-one-out coverage over devices
-    coverage_loo_high: float
+    takeaway: str = ""
+
+    def physical_of(self, device: str) -> str:
+        return dict(self.physical).get(device, device)
 
 
-def _selected(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores[scores["predictor"] == SELECTED]
+def by_physical(verdicts: dict, groups: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(true, false)``: physical devices all of whose series are True, and the others (in
+    order of first appearance)."""
+    out: dict[str, bool] = {}
+    for series, ok in verdicts.items():
+        phys = groups.get(series, series)
+        out[phys] = out.get(phys, True) and bool(ok)
+    return (tuple(p for p, ok in out.items() if ok), tuple(p for p, ok in out.items() if not ok))
 
 
 def loo_findings(scores: pd.DataFrame) -> tuple[DeviceLoo, ...]:
@@ -173,16 +270,12 @@ def loo_findings(scores: pd.DataFrame) -> tuple[DeviceLoo, ...]:
 
 
 def versus_macs_findings(table: pd.DataFrame) -> tuple[VersusMacs, ...]:
-    """Per device: Δρ of the predictor against MACs and its verdict ("better" only where the
-    paired 95 % interval excludes 0)."""
-    out = []
-    for _, r in table.iterrows():
-        verdict = (TOO_FEW if not np.isfinite(r["ci_low"]) else BETTER if r["ci_low"] > 0
-                   else WORSE if r["ci_high"] < 0 else UNDECIDED)
-        out.append(VersusMacs(str(r["device"]), int(r["n"]), float(r["rho_predictor"]),
-                              float(r["rho_macs"]), float(r["delta_rho"]), float(r["ci_low"]),
-                              float(r["ci_high"]), float(r["p_value"]), verdict))
-    return tuple(out)
+    """Per device: Δρ of the predictor against MACs and its verdict (the table's, from the
+    Benjamini–Hochberg q and the side of the interval)."""
+    return tuple(VersusMacs(str(r["device"]), int(r["n"]), float(r["rho_predictor"]),
+                            float(r["rho_macs"]), float(r["delta_rho"]), float(r["ci_low"]),
+                            float(r["ci_high"]), float(r["p_value"]), float(r["q_value"]),
+                            str(r["verdict"])) for _, r in table.iterrows())
 
 
 def new_device_findings(summary: pd.DataFrame, k: int | None) -> tuple[DeviceNew, ...]:
@@ -206,19 +299,86 @@ def new_device_findings(summary: pd.DataFrame, k: int | None) -> tuple[DeviceNew
     return tuple(out)
 
 
-def importance_findings(imp: pd.DataFrame) -> tuple[DeviceImportance, ...]:
-    """Per device: the three most important costs, and the shares of the costs the paper
-    names, of MACs and parameters, and of the family indicators."""
+def coverage_verdict(low: float, high: float, nominal: float = P.COVERAGE) -> str:
+    """BELOW / ABOVE the nominal coverage only where the interval excludes it."""
+    return BELOW if high < nominal else ABOVE if low > nominal else NOMINAL
+
+
+def coverage_findings(table: pd.DataFrame, k: int | None) -> tuple[DeviceCoverage, ...]:
+    """Per device: the leave-one-out coverage and the coverage at ``k`` with their verdicts."""
     out = []
-    for device, g in imp.groupby("device", sort=False):
-        g = g.sort_values("share", ascending=False)
-        top = tuple((str(f), float(s)) for f, s in zip(g["feature"][:3], g["share"][:3]))
-        paper = float(g[g["feature"].isin(PAPER_COSTS)]["share"].sum())
-        flops = float(g[g["feature"].isin(FLOP_COSTS)]["share"].sum())
-        family = float(g[g["feature"].isin(P.FAMILY_FEATURES)]["share"].sum())
-        out.append(DeviceImportance(str(device), top, paper, flops, family, paper > flops,
-                                    family > paper + flops))
+    for device, g in table.groupby("device", sort=False):
+        rows = g.set_index("k")
+        loo = rows.loc[LOO_K] if LOO_K in rows.index else None
+        at = rows.loc[str(k)] if k is not None and str(k) in rows.index else None
+        vals = []
+        for r in (loo, at):
+            vals += ([float(r["coverage90"]), float(r["ci_low"]), float(r["ci_high"]),
+                      coverage_verdict(r["ci_low"], r["ci_high"])] if r is not None
+                     else [np.nan, np.nan, np.nan, ""])
+        out.append(DeviceCoverage(str(device), *vals[:4], k if at is not None else None,
+                                  *vals[4:]))
     return tuple(out)
+
+
+def importance_findings(table: pd.DataFrame) -> tuple[DeviceImportance, ...]:
+    """Per device: each group's held-out error ratio with its interval, and the orderings the
+    intervals support (:func:`~analysis.studies.prediction.cost_groups.ordering`)."""
+    orders = ordering(table)
+    out = []
+    for device, g in table.groupby("device", sort=False):
+        groups = tuple(GroupImportance(str(r["group"]), float(r["ratio"]), float(r["ratio_low"]),
+                                       float(r["ratio_high"]), bool(r["needed"]))
+                       for _, r in g.iterrows())
+        out.append(DeviceImportance(str(device), int(g["n"].iloc[0]),
+                                    float(g["rmse_all"].iloc[0]), groups,
+                                    orders.get(str(device), ())))
+    return tuple(out)
+
+
+def pool_findings(table: pd.DataFrame, k: int | None) -> PoolComparison | None:
+    """The both-ways comparison at ``k``: per device, with vs without the physical device of
+    the table's ``without`` column; HELPS / HURTS only beyond ±:data:`NEAR_TIE`."""
+    if k is None or not len(table) or not (table["k"] == k).any():
+        return None
+    part = table[table["k"] == k]
+    effects = []
+    for _, r in part.iterrows():
+        d = float(r["paired_delta"])
+        verdict = HELPS if d > NEAR_TIE else HURTS if d < -NEAR_TIE else NO_EFFECT
+        effects.append(PoolEffect(str(r["device"]), int(k), float(r["rho_median_with"]),
+                                  float(r["rho_median_without"]), d, float(r["improved_share"]),
+                                  float(r["worsened_share"]), float(r["coverage_with"]),
+                                  float(r["coverage_without"]), verdict))
+    return PoolComparison(str(part["without"].iloc[0]), int(k), tuple(effects))
+
+
+def advice_findings(summary: pd.DataFrame, groups: dict) -> Advice | None:
+    """The number of calibration models the new-device results support (:class:`Advice`)."""
+    pred = summary[summary["method"] == PREDICTOR]
+    if not len(pred):
+        return None
+    macs = summary[summary["method"] == MACS].set_index(["device", "k"])["rho_median"]
+    phys = pred["device"].map(lambda d: groups.get(d, d))
+    per_phys = pred.assign(phys=phys).groupby(["k", "phys"])["rho_median"].median()
+    typical = per_phys.groupby(level="k").median()
+    ks = sorted(int(k) for k in typical.index)
+    top = float(typical[ks[-1]])
+    k = next(k for k in ks if typical[k] >= top - NEAR_TIE)
+
+    def as_good(at: int) -> list[tuple[str, float, float]]:
+        rows = pred[pred["k"] == at]
+        return [(str(d), float(r), float(macs[(d, at)])) for d, r in
+                zip(rows["device"], rows["rho_median"])
+                if (d, at) in macs.index and macs[(d, at)] >= r - NEAR_TIE]
+
+    at_k = pred[pred["k"] == k]
+    met, _ = by_physical(dict(zip(at_k["device"], at_k["rho_median"] >= TARGET_MEDIAN_RHO)),
+                         groups)
+    first = pred[pred["k"] == ks[0]]["rho_median"]
+    return Advice(k, k == ks[-1], tuple((int(x), float(typical[x])) for x in ks),
+                  int(phys.nunique()), met, tuple(as_good(k)), ks[0], float(first.min()),
+                  float(first.max()), tuple(d for d, _, _ in as_good(ks[0])))
 
 
 def weak_devices(scores: pd.DataFrame, predictions: pd.DataFrame, names: dict | None = None,
@@ -228,7 +388,7 @@ def weak_devices(scores: pd.DataFrame, predictions: pd.DataFrame, names: dict | 
     (``noise``: device → median run-to-run CV) how noisy its measurements are."""
     names, noise = names or {}, noise or {}
     out = []
-    sel = _selected(scores)
+    sel = scores[scores["predictor"] == SELECTED]
     for _, row in sel[sel["rho"] < TARGET_LOO_RHO].iterrows():
         p = predictions[(predictions["device"] == row["device"])
                         & (predictions["predictor"] == SELECTED)].copy()
@@ -281,26 +441,28 @@ def paired_groups(new: tuple[DeviceNew, ...], margin: float = NEAR_TIE) -> dict[
 
 
 def findings(scores: pd.DataFrame, predictions: pd.DataFrame, versus_macs: pd.DataFrame,
-             splits: pd.DataFrame, summary: pd.DataFrame, imp: pd.DataFrame,
+             splits: pd.DataFrame, summary: pd.DataFrame, coverage: pd.DataFrame,
+             imp: pd.DataFrame, pool: pd.DataFrame, groups: dict,
              names: dict | None = None, noise: dict | None = None) -> Findings:
     """The findings of notebook 06 from its tables (the new-device findings at
-    :data:`TARGET_K` calibration models, else the largest k evaluated)."""
+    :data:`TARGET_K` calibration models, else the largest k evaluated); ``groups``: the
+    physical device of each series; ``takeaway`` left empty (the study's ``findings_of`` adds
+    it)."""
     k = report_k(summary, TARGET_K)
     loo = loo_findings(scores)
     new = new_device_findings(summary, k)
-    groups = paired_groups(new)
-    sel = _selected(scores)
-    cov = sel["coverage90"].dropna()
+    paired = paired_groups(new)
+    devices = tuple(str(d) for d in dict.fromkeys(scores["device"]))
+    judged = {d.device: d.target == MET for d in loo if d.target != NO_TARGET}
+    loo_met, loo_missed = by_physical(judged, groups)
+    new_met, new_missed = by_physical({d.device: d.all_met for d in new}, groups)
     return Findings(
-        devices=tuple(str(d) for d in dict.fromkeys(scores["device"])), loo=loo,
-        versus_macs=versus_macs_findings(versus_macs), k=k, new_device=new,
-        importance=importance_findings(imp),
+        devices=devices, physical=tuple((d, str(groups.get(d, d))) for d in devices),
+        loo=loo, versus_macs=versus_macs_findings(versus_macs), k=k, new_device=new,
+        coverage=coverage_findings(coverage, k), importance=importance_findings(imp),
+        pool=pool_findings(pool, k), advice=advice_findings(summary, groups),
         weak=weak_devices(scores, predictions, names, noise),
         gaps=new_device_gaps(scores, splits, k) if k is not None else (),
-        loo_met=tuple(d.device for d in loo if d.target == MET),
-        loo_missed=tuple(d.device for d in loo if d.target == MISSED),
-        new_device_met=tuple(d.device for d in new if d.all_met),
-        ahead=groups["above"], near_ties=groups["tie"], behind=groups["below"],
-        coverage_new_device=(float(np.mean([d.coverage90 for d in new])) if new else np.nan),
-        coverage_loo_low=float(cov.min()) if len(cov) else np.nan,
-        coverage_loo_high=float(cov.max()) if len(cov) else np.nan)
+        loo_met=loo_met, loo_missed=loo_missed, new_device_met=new_met,
+        new_device_judged=len(new_met) + len(new_missed),
+        ahead=paired["above"], near_ties=paired["tie"], behind=paired["below"])

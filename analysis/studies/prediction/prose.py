@@ -1,18 +1,20 @@
 """Notebook 06, the generated prose: sentences from the typed findings of
 :mod:`~analysis.studies.prediction.findings`, numbers through :mod:`analysis.text`, every
-target and margin formatted from :mod:`analysis.constants` (never typed)."""
+target and margin formatted from :mod:`analysis.constants` (never typed). No sentence claims
+an ordering, a gain or a shortfall its finding's verdict does not carry."""
 
 from __future__ import annotations
 
 from analysis import predict as P
-from analysis.constants import (MIN_MODELS_FOR_TARGET, NEAR_TIE, PREDICTION_TOLERANCE,
+from analysis.constants import (ALPHA, MIN_MODELS_FOR_TARGET, NEAR_TIE, PREDICTION_TOLERANCE,
                                 TARGET_K, TARGET_LOO_RHO, TARGET_MEDIAN_RHO, TARGET_P10_RHO)
-from analysis.studies.prediction.findings import (BETTER, MET, NO_TARGET, TOO_FEW, WORSE,
-                                                  DeviceImportance, DeviceLoo, DeviceNew,
-                                                  Findings, NewDeviceGap, VersusMacs,
-                                                  WeakDevice)
-from analysis.text import (decimals, finite, number, percent, percent_change, percent_range,
-                           plural, rho_value, signed, times)
+from analysis.studies.prediction.findings import (ABOVE, BELOW, BETTER, HELPS, HURTS, MET,
+                                                  NO_TARGET, TOO_FEW, WORSE, Advice,
+                                                  DeviceCoverage, DeviceImportance, DeviceLoo,
+                                                  DeviceNew, Findings, NewDeviceGap,
+                                                  PoolComparison, VersusMacs, WeakDevice)
+from analysis.text import (decimals, finite, format_p, interval, join_words, number, percent,
+                           percent_change, plural, rho_value, signed, times, upper_first)
 
 #: The nominal coverage of the predictor's intervals, as text.
 COVERAGE = percent(P.COVERAGE)
@@ -38,6 +40,12 @@ def _pct(value: float) -> str:
     return f"{number(value, 0)} %"
 
 
+def _of_physical(met: tuple, judged: int) -> str:
+    return f"{len(met)} of {plural(judged, 'physical device')}"
+
+
+# -- sections -------------------------------------------------------------------------------------
+
 def loo_sentence(d: DeviceLoo) -> str:
     target = (f"(fewer than {MIN_MODELS_FOR_TARGET} models: no target)" if d.target == NO_TARGET
               else f"{'meets' if d.target == MET else 'misses'} the target ρ ≥ "
@@ -54,9 +62,10 @@ def versus_macs_sentence(v: VersusMacs) -> str:
     verdict = {BETTER: "the predictor ranks the left-out models better than MACs do",
                WORSE: "ranking by MACs is better than the predictor",
                TOO_FEW: f"n = {v.n} is too small for the paired bootstrap: no comparison is "
-                        f"made"}.get(v.verdict, "the two cannot be told apart (the interval "
-                                                "includes 0)")
-    ci = (f", 95 % CI {signed(v.ci_low)} to {signed(v.ci_high)}" if finite(v.ci_low) else "")
+                        f"made"}.get(v.verdict, f"the two cannot be told apart (q > {ALPHA:g} "
+                                                f"or the interval includes 0)")
+    ci = (f", 95 % CI {interval(v.ci_low, v.ci_high, against=[0.0], signed=True)}, "
+          f"q = {format_p(v.q_value)}" if finite(v.ci_low) else "")
     return (f"{v.device}: ρ {number(v.rho_predictor)} (predictor, left out) vs "
             f"{number(v.rho_macs)} (MACs), Δρ = {signed(v.delta)}{ci}: {verdict}.")
 
@@ -66,8 +75,7 @@ def new_device_sentence(d: DeviceNew) -> str:
                      f"{number(b.rho_p10)}" for b in d.baselines)
     median = number(d.rho_median, _near(d.rho_median, TARGET_MEDIAN_RHO))
     p10 = number(d.rho_p10, _near(d.rho_p10, TARGET_P10_RHO))
-    failed = [(d.median_met, f"median ρ {median} < "
-                             f"{TARGET_MEDIAN_RHO:g}"),
+    failed = [(d.median_met, f"median ρ {median} < {TARGET_MEDIAN_RHO:g}"),
               (d.p10_met, f"10th percentile {p10} < {TARGET_P10_RHO:g}"),
               (d.beats_met, f"above both baselines in only {percent(d.beats_both_share)} of "
                             f"the splits, not in every split")]
@@ -80,20 +88,119 @@ def new_device_sentence(d: DeviceNew) -> str:
             f"{verdict}.")
 
 
+_COVERAGE_WORDS = {BELOW: f"below {COVERAGE}", ABOVE: f"above {COVERAGE} (wider than needed)"}
+
+
+def _coverage_part(value, low, high, verdict) -> str:
+    return (f"{percent(value)} [{percent(low)}, {percent(high)}], "
+            + _COVERAGE_WORDS.get(verdict, f"consistent with {COVERAGE}"))
+
+
+def coverage_sentence(c: DeviceCoverage) -> str:
+    text = (f"{c.device}: leaving one model out "
+            + _coverage_part(c.loo, c.loo_low, c.loo_high, c.loo_verdict))
+    if c.k is not None:
+        text += (f"; on a new device with k = {c.k}, "
+                 + _coverage_part(c.at_k, c.at_k_low, c.at_k_high, c.at_k_verdict))
+    return text + "."
+
+
+def group_label(group: str) -> str:
+    return P.GROUP_LABELS.get(group, group)
+
+
 def importance_sentence(d: DeviceImportance) -> str:
-    top = ", ".join(f"{P.FEATURE_LABELS.get(f, f)} ({percent(s)})" for f, s in d.top)
-    lead = ("the memory-access and synchronization costs the paper names outweigh MACs and "
-            "parameters" if d.paper_leads else
-            "MACs and parameters outweigh the memory-access and synchronization costs the "
-            "paper names")
-    text = (f"{d.device}: most important {top}. Memory/synchronization costs carry "
-            f"{percent(d.paper_share)} of the importance, MACs and parameters "
-            f"{percent(d.flops_share)}, the family indicators {percent(d.family_share)}: "
-            f"{lead}.")
-    if d.family_dominates:
-        text += (" The family indicator carries more than all counted costs together: what "
-                 "makes that family slower or faster on this device is not in the graph-level "
-                 "counts.")
+    needed = [g for g in d.groups if g.needed]
+    parts = ", ".join(f"{g.group} {times(g.ratio)} [{number(g.low)}, {number(g.high)}]"
+                      for g in d.groups)
+    text = f"{d.device} (n = {d.n}), held-out error without each group: {parts}. "
+    if needed:
+        text += (f"Needed out of sample: {join_words(g.group for g in needed)} (interval above "
+                 f"1)")
+    else:
+        text += ("No group is shown to be needed: the others carry what any one of them "
+                 "carries")
+    if d.ordered:
+        text += ("; shown to matter more (intervals apart): "
+                 + "; ".join(f"{a} > {b}" for a, b in d.ordered))
+    elif len(needed):
+        text += "; the intervals overlap, so the data cannot order the groups"
+    return text + "."
+
+
+def importance_summary(items: tuple[DeviceImportance, ...], f: Findings) -> str:
+    """Per group: on how many physical devices it is needed (on every series of it, or on
+    some), and whether any ordering holds on every series."""
+    groups = list(P.COST_GROUPS)
+    lines = []
+    for g in groups:
+        series = [d.device for d in items if g in d.needed]
+        phys = sorted({f.physical_of(s) for s in series})
+        lines.append(f"{group_label(g)}: needed on {plural(len(series), 'series', 'series')} "
+                     f"of {len(items)}" + (f" ({', '.join(phys)})" if phys else ""))
+    return bullets(lines)
+
+
+def pool_text(pool: PoolComparison | None) -> str:
+    if pool is None:
+        return "No both-ways comparison of the reference pool was run."
+    lines = []
+    for e in pool.effects:
+        verdict = {HELPS: f"helps (paired median {signed(e.paired_delta)})",
+                   HURTS: f"hurts (paired median {signed(e.paired_delta)})"}.get(
+            e.verdict, f"changes the paired median by {signed(e.paired_delta)}, within "
+                       f"±{NEAR_TIE:g}")
+        lines.append(f"{e.device}: median ρ {number(e.rho_with)} with, {number(e.rho_without)} "
+                     f"without; higher in {percent(e.improved_share)}, lower in "
+                     f"{percent(e.worsened_share)} of the draws; {pool.without} as reference "
+                     f"{verdict}. Coverage {percent(e.coverage_with)} with, "
+                     f"{percent(e.coverage_without)} without.")
+    return bullets(lines)
+
+
+def pool_sentence(pool: PoolComparison | None) -> str:
+    if pool is None or not pool.effects:
+        return ""
+    helps = [e.device for e in pool.effects if e.verdict == HELPS]
+    hurts = [e.device for e in pool.effects if e.verdict == HURTS]
+    n = len(pool.effects)
+    text = (f"With {pool.without} (all its series) among the reference devices, the predictor's "
+            f"median ρ at k = {pool.k} (paired by calibration draw) rises by more than "
+            f"{NEAR_TIE:g} on {len(helps)} and falls by more on {len(hurts)} of the "
+            f"{plural(n, 'other series', 'other series')}")
+    named = [f"{w}: {join_words(v)}" for w, v in (("rises", helps), ("falls", hurts)) if v]
+    return text + (f" ({'; '.join(named)})" if named else "") + "."
+
+
+def advice_text(a: Advice | None) -> str:
+    """How many models to measure, from the new-device results."""
+    if a is None:
+        return "No device has enough models for the new-device scenario."
+    curve = ", ".join(f"{number(r)} at k = {k}" for k, r in a.typical)
+    text = (f"Typical median ρ on a held-out device (median over the {a.n_physical} physical "
+            f"devices): {curve}. ")
+    if a.rising:
+        text += (f"It still rises by more than {NEAR_TIE:g} up to the largest k evaluated, so "
+                 f"measure at least {a.k} models — more may still help. ")
+    else:
+        text += (f"From k = {a.k} on it stays within {NEAR_TIE:g} of its value at the largest "
+                 f"k, so {a.k} models are enough for the typical device. ")
+    text += (f"At k = {a.k} the median ρ reaches {TARGET_MEDIAN_RHO:g} on every series of "
+             f"{len(a.met)} of {plural(a.n_physical, 'physical device')}"
+             + (f" ({', '.join(a.met)})" if a.met else "") + ". ")
+    if a.macs_as_good:
+        text += ("Ranking by MACs alone does as well (within "
+                 f"{NEAR_TIE:g}) at k = {a.k} on "
+                 + ", ".join(f"{d} (MACs {number(m)}, predictor {number(r)})"
+                             for d, r, m in a.macs_as_good)
+                 + ". ")
+    else:
+        text += f"Ranking by MACs alone does not do as well on any series at k = {a.k}. "
+    text += (f"With k = {a.smallest_k} the predictor's median ρ ranges from "
+             f"{number(a.smallest_low)} to {number(a.smallest_high)}"
+             + (f", and MACs alone do as well on "
+                f"{plural(len(a.smallest_macs_as_good), 'series', 'series')}"
+                if a.smallest_macs_as_good else "") + ".")
     return text
 
 
@@ -131,6 +238,10 @@ def new_device_text(items) -> str:
     return bullets(new_device_sentence(d) for d in items)
 
 
+def coverage_text(items) -> str:
+    return bullets(coverage_sentence(c) for c in items)
+
+
 def importance_text(items) -> str:
     return bullets(importance_sentence(d) for d in items)
 
@@ -151,7 +262,54 @@ def targets() -> str:
     return (f"The targets, stated before the results: leave-one-out ρ ≥ {TARGET_LOO_RHO:g} on "
             f"every device with ≥ {MIN_MODELS_FOR_TARGET} models; on a new device with "
             f"k = {TARGET_K} calibration models, median ρ ≥ {TARGET_MEDIAN_RHO:g}, 10th "
-            f"percentile ≥ {TARGET_P10_RHO:g} and above both baselines in every split.")
+            f"percentile ≥ {TARGET_P10_RHO:g} and above both baselines in every split. A "
+            f"physical device meets a target when every one of its series does.")
+
+
+# -- takeaway and conclusion ----------------------------------------------------------------------
+
+def _coverage_short(f: Findings) -> str:
+    below = [c.device for c in f.coverage if c.at_k_verdict == BELOW]
+    above = [c.device for c in f.coverage if c.at_k_verdict == ABOVE]
+    if f.k is None:
+        below = [c.device for c in f.coverage if c.loo_verdict == BELOW]
+        where = "leaving one model out"
+    else:
+        where = f"at k = {f.k}"
+    wide = (f"more than needed on {plural(len(above), 'series', 'series')}" if above else "")
+    if below:
+        return (f"The predictor's {COVERAGE} intervals cover too little {where} on "
+                f"{join_words(below)} (coverage interval below {COVERAGE})"
+                + (f" and {wide}" if wide else "") + ".")
+    return (f"The predictor's {COVERAGE} intervals are not shown to cover too little {where} "
+            f"on any series (no coverage interval lies below {COVERAGE})"
+            + (f"; they cover {wide}" if wide else "") + ".")
+
+
+def takeaway(f: Findings) -> str:
+    """At most three sentences, each backed by a verdict of the findings: the targets met
+    (physical devices), how many calibration models the evidence supports and where MACs
+    alone do as well, and where the intervals under-cover."""
+    judged = len(f.loo_met) + len(f.loo_missed)
+    first = (f"Leaving one model out, the predictor reaches ρ ≥ {TARGET_LOO_RHO:g} on "
+             f"{_of_physical(f.loo_met, judged)}" if judged else
+             "No device has enough models for the leave-one-out target")
+    if f.k is not None:
+        first += (f"; on a new device with k = {f.k} calibration models it meets all its "
+                  f"targets on {_of_physical(f.new_device_met, f.new_device_judged)}")
+    sentences = [first + "."]
+    a = f.advice
+    if a is not None:
+        typical = dict(a.typical)
+        second = (f"Measure at least {a.k} zoo models: the typical median ρ on a new device is "
+                  f"{number(typical[a.smallest_k])} with {a.smallest_k} and "
+                  f"{number(typical[a.k])} with {a.k}"
+                  + (" and still rising" if a.rising else ""))
+        second += ("; ranking by MACs alone does as well there on "
+                   + join_words(d for d, _, _ in a.macs_as_good) if a.macs_as_good else "")
+        sentences.append(second + ".")
+    sentences.append(_coverage_short(f))
+    return " ".join(sentences)
 
 
 def _listed(items) -> str:
@@ -166,7 +324,7 @@ def _paired_sentence(f: Findings) -> str:
     margin = f"{NEAR_TIE:g}"
     text = (f"Paired over the same calibration draws (median over splits of its ρ minus the "
             f"better baseline's ρ in that split), the predictor is ahead by more than "
-            f"{margin} on {len(f.ahead)} of {n} devices"
+            f"{margin} on {len(f.ahead)} of {plural(n, 'series', 'series')}"
             + (f" ({_listed(f.ahead)})" if f.ahead else ""))
     if f.near_ties:
         text += f"; near ties within ±{margin}, not counted as ahead: {_listed(f.near_ties)}"
@@ -176,33 +334,50 @@ def _paired_sentence(f: Findings) -> str:
                    "made. ")
 
 
+def _importance_sentence(f: Findings) -> str:
+    if not f.importance:
+        return ""
+    ordered = [d for d in f.importance if d.ordered]
+    needed = {g: [d.device for d in f.importance if g in d.needed] for g in P.COST_GROUPS}
+    parts = [f"{g} on {len(v)}" for g, v in needed.items() if v]
+    text = (f"Out of sample, leaving a group of collinear costs out makes the held-out error "
+            f"grow (interval above 1) for " + (", ".join(parts) if parts else "no group")
+            + f" of the {plural(len(f.importance), 'series', 'series')}; ")
+    if ordered:
+        text += ("an ordering of groups is supported (intervals apart) only on "
+                 + join_words(f"{d.device} ({'; '.join(f'{a} > {b}' for a, b in d.ordered)})"
+                              for d in ordered) + ". ")
+    else:
+        text += "on no series do the intervals separate, so no ordering of the groups is claimed. "
+    return text
+
+
 def conclusion(f: Findings) -> str:
-    """A short paragraph: how many devices reach each target, and where the predictor
-    fails."""
-    target = f"{TARGET_LOO_RHO:g}"
+    """The takeaway, then a paragraph: the targets, the comparison with the baselines, the
+    importance of the cost groups, the reference pool both ways, the intervals' coverage."""
+    head = f"**Takeaway.** {f.takeaway}\n\n" if f.takeaway else ""
     judged = len(f.loo_met) + len(f.loo_missed)
     if judged:
-        missed = [d for d in f.loo if d.device in f.loo_missed]
-        text = (f"Leave-one-model-out, the predictor reaches ρ ≥ {target} on {len(f.loo_met)} "
-                f"of {plural(judged, 'device')} with ≥ {MIN_MODELS_FOR_TARGET} models"
-                + (f"; it falls short on "
-                   + ", ".join(f"{d.device} ({_rho(d.rho)})" for d in missed)
-                   if missed else "") + ". ")
+        missed = [d for d in f.loo if d.target == "missed"]
+        text = (f"Leave-one-model-out, the predictor reaches ρ ≥ {TARGET_LOO_RHO:g} on every "
+                f"series of {_of_physical(f.loo_met, judged)} with ≥ "
+                f"{MIN_MODELS_FOR_TARGET} models"
+                + ("; it falls short on " + ", ".join(f"{d.device} ({_rho(d.rho)})"
+                                                      for d in missed) if missed else "")
+                + ". ")
     else:
         text = (f"No device has ≥ {MIN_MODELS_FOR_TARGET} models, so the leave-one-out target "
                 f"does not apply; leave-one-out ρ: "
                 + ", ".join(f"{d.device} {number(d.rho)} (n = {d.n})" for d in f.loo) + ". ")
+    better = [v.device for v in f.versus_macs if v.verdict == BETTER]
+    if f.versus_macs:
+        text += (f"Its leave-one-out ranking is shown better than ranking by MACs on "
+                 f"{len(better)} of {plural(len(f.versus_macs), 'series', 'series')} "
+                 f"(Benjamini–Hochberg q ≤ {ALPHA:g} over the series). ")
     if not f.new_device:
-        return text + ("No device has enough models for the new-device scenario (k + 3 are "
-                       "needed).")
+        return head + text + ("No device has enough models for the new-device scenario (k + 3 "
+                              "are needed).")
     text += (f"On a new device with k = {f.k} calibration models it meets every target on "
-             f"{len(f.new_device_met)} of {plural(len(f.new_device), 'device')}. "
-             + _paired_sentence(f))
-    text += (f"The {COVERAGE} intervals cover {percent(f.coverage_new_device)} of held-out "
-             f"models on average at k = {f.k}")
-    if finite(f.coverage_loo_low):
-        text += (f", and {percent_range(f.coverage_loo_low, f.coverage_loo_high)} per device "
-                 f"leaving one model out"
-                 + (f" (below the nominal {COVERAGE}: the leave-one-out residuals behind them "
-                    f"are optimistic)" if f.coverage_loo_high < P.COVERAGE else ""))
-    return text + "."
+             f"{_of_physical(f.new_device_met, f.new_device_judged)}. " + _paired_sentence(f))
+    text += _importance_sentence(f) + pool_sentence(f.pool)
+    return head + upper_first(text.strip())

@@ -1,0 +1,58 @@
+"""Notebook 06, what the columns of its tables hold (the rest: the shared glossary,
+:mod:`analysis.studies.columns`)."""
+
+#: What the columns special to notebook 06's tables hold (the rest: the shared glossary).
+COLUMNS = {
+    "predictor": "feature set of a costs-only ridge, or 'selected': the full predictor "
+                 "(design and α chosen by inner cross-validation)",
+    "mdape": "median absolute percentage error of the predicted latency, %",
+    "within10": "share of models predicted within ±10 % (nn-Meter's accuracy metric)",
+    "coverage90": "share of measured latencies inside the predictor's 90 % interval",
+    "designs": "designs chosen over the leave-one-out fits (count in brackets)",
+    "design": "design the predictor's inner cross-validation chose (feature set, prior, α)",
+    "predicted_ms": "predicted latency, ms",
+    "low_ms": "lower end of the 90 % prediction interval, ms",
+    "high_ms": "upper end of the 90 % prediction interval, ms",
+    "rho_predictor": "ρ of the predictor's leave-one-out predictions with latency",
+    "rho_macs": "ρ of MACs with latency on the same models",
+    "delta_rho": "ρ_predictor − ρ_MACs",
+    "p_value": "two-sided p of the paired bootstrap of Δρ",
+    "q_value": "Benjamini–Hochberg adjusted p over the devices (an exploratory family)",
+    "verdict": "predictor better / MACs better (q ≤ α and the interval excludes 0 on that "
+               "side), cannot be told apart, or too few models",
+    "k": "calibration models measured on the held-out device ('all others': leave one out)",
+    "method": "predictor, rank by MACs, or the most similar reference device",
+    "n_splits": "random calibration sets (splits) behind the row",
+    "rho_median": "median over splits of ρ on the held-out models",
+    "rho_p10": "10th percentile over splits of ρ on the held-out models",
+    "rho_p90": "90th percentile over splits of ρ on the held-out models",
+    "mdape_median": "median over splits of the MdAPE, %",
+    "within10_median": "median over splits of the share within ±10 %",
+    "beats_both_share": "share of splits in which the predictor's ρ is above both baselines'",
+    "paired_delta_median": "median over splits of the predictor's ρ minus the better "
+                           "baseline's ρ in the same split",
+    "split": "number of the random calibration set",
+    "n_evaluated": "held-out models the split is scored on",
+    "reference": "the most similar reference device chosen (that baseline only)",
+    "models": "zoo models evaluated on the device",
+    "n_models": "models of the device behind the coverage (the bootstrap's unit)",
+    "pool": "reference devices the predictor used: all others, or all but the physical "
+            "device named in the without column",
+    "without": "physical device left out of the reference pool",
+    "rho_median_with": "median over splits of ρ with the full reference pool",
+    "rho_median_without": "median over splits of ρ without that physical device",
+    "paired_delta": "median over splits of ρ(with) − ρ(without) on the same calibration draw",
+    "improved_share": "share of splits in which ρ(with) > ρ(without)",
+    "worsened_share": "share of splits in which ρ(with) < ρ(without)",
+    "coverage_with": "interval coverage with the full reference pool",
+    "coverage_without": "interval coverage without that physical device",
+    # prediction_importance (cost_groups.importance)
+    "group": "group of collinear costs left out (analysis.predict.COST_GROUPS)",
+    "costs": "the costs of the group",
+    "rmse_all": "held-out RMSE of log latency with all costs (nested leave one out)",
+    "rmse_without": "held-out RMSE of log latency without the group",
+    "ratio": "rmse_without / rmse_all (1: the group adds nothing out of sample)",
+    "ratio_low": "lower end of the 95 % interval of the ratio (models resampled)",
+    "ratio_high": "upper end of the 95 % interval of the ratio",
+    "needed": "the interval lies above 1: predictions get worse without the group",
+}
