@@ -447,3 +447,20 @@ def test_findings_figures_and_summary(quick):
     assert summary["conclusion"].startswith("**Takeaway.** " + found["takeaway"])
     assert found["k"] == max(quick_parameters(STEM)["K_CALIBRATION"])
     assert all(len(sha) == 64 for sha in summary["inputs"].values())
+
+
+def test_the_readme_advice_is_the_committed_notebooks():
+    """The README's results section prints notebook 06's generated takeaway (its recommended
+    k among it), and the "Predict the rest" advice types no number of models."""
+    from analysis import paths, readme_results
+
+    summary = json.loads((paths.NOTEBOOK_OUTPUTS / STEM / "summary.json").read_text())
+    advice = summary["findings"]["advice"]
+    assert f"Measure at least {advice['k']} zoo models" in summary["findings"]["takeaway"]
+    readme = (paths.ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_results.prediction_section()[-1] in readme
+    predict = " ".join(readme.split("**6. Predict the rest from a few measurements.**", 1)[1]
+                       .split())[:600]
+    assert "Predicting a new device" in predict
+    assert not any(ch.isdigit() for ch in predict.split("Fill in the template")[0]
+                   .replace("notebook 06", "").replace("3 or more", ""))

@@ -14,7 +14,8 @@ from analysis.studies.prediction.findings import (ABOVE, BELOW, BETTER, HELPS, H
                                                   DeviceNew, Findings, NewDeviceGap,
                                                   PoolComparison, VersusMacs, WeakDevice)
 from analysis.text import (decimals, finite, format_p, interval, join_words, number, percent,
-                           percent_change, plural, rho_value, signed, times, upper_first)
+                           percent_change, percent_range, plural, rho_value, signed, times,
+                           upper_first)
 
 #: The nominal coverage of the predictor's intervals, as text.
 COVERAGE = percent(P.COVERAGE)
@@ -169,7 +170,11 @@ def pool_sentence(pool: PoolComparison | None) -> str:
             f"{NEAR_TIE:g} on {len(helps)} and falls by more on {len(hurts)} of the "
             f"{plural(n, 'other series', 'other series')}")
     named = [f"{w}: {join_words(v)}" for w, v in (("rises", helps), ("falls", hurts)) if v]
-    return text + (f" ({'; '.join(named)})" if named else "") + "."
+    cov = [(e.coverage_with, e.coverage_without) for e in pool.effects]
+    return (text + (f" ({'; '.join(named)})" if named else "") + ". Their intervals cover "
+            f"{percent_range(min(c[0] for c in cov), max(c[0] for c in cov))} of held-out "
+            f"models with it, {percent_range(min(c[1] for c in cov), max(c[1] for c in cov))} "
+            f"without.")
 
 
 def advice_text(a: Advice | None) -> str:
@@ -186,8 +191,9 @@ def advice_text(a: Advice | None) -> str:
         text += (f"From k = {a.k} on it stays within {NEAR_TIE:g} of its value at the largest "
                  f"k, so {a.k} models are enough for the typical device. ")
     text += (f"At k = {a.k} the median ρ reaches {TARGET_MEDIAN_RHO:g} on every series of "
-             f"{len(a.met)} of {plural(a.n_physical, 'physical device')}"
-             + (f" ({', '.join(a.met)})" if a.met else "") + ". ")
+             f"{len(a.met)} of {plural(a.n_physical, 'physical device')} ({', '.join(a.met)}). "
+             if a.met else f"At k = {a.k} no physical device reaches a median ρ of "
+                           f"{TARGET_MEDIAN_RHO:g} on every series. ")
     if a.macs_as_good:
         text += ("Ranking by MACs alone does as well (within "
                  f"{NEAR_TIE:g}) at k = {a.k} on "
@@ -222,8 +228,8 @@ def gap_sentence(g: NewDeviceGap) -> str:
     return (f"{g.device}: with k = {g.k} the median ρ is {median}, against "
             f"{number(g.loo_rho)} with all other models (leave one out); across the "
             f"{g.n_draws} draws ρ ranges from {number(g.rho_p10)} to {number(g.rho_p90)} "
-            f"(10th–90th percentile): the result depends strongly on which {g.k} models are "
-            f"measured. The inner cross-validation chose {listed} of the draws.")
+            f"(10th–90th percentile), depending on which {g.k} models are measured. The inner "
+            f"cross-validation chose {listed} of the draws.")
 
 
 def loo_text(items) -> str:
