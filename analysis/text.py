@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from analysis.constants import ALPHA, METRIC_LABELS, METRIC_WORDS
+from analysis.constants import METRIC_LABELS, METRIC_WORDS
 
 
 def finite(value) -> bool:
@@ -148,52 +148,51 @@ def rho_value(rho: float, digits: int = 2) -> str:
     return f"ρ = {number(rho, digits)}" if finite(rho) else "ρ undefined"
 
 
-def rho_text(r, *, against: Sequence[float] = (), scipy_p: bool = True) -> str:
-    """ρ with its primary inference, the one way every notebook writes it: for n > 8
-    ``ρ = 0.46 (95 % CI −0.03 to 0.79, n = 21; scipy p = 0.037)``; for n ≤ 8 ``ρ = 1.00 (small
-    n = 3: exact permutation p = 0.33, no interval)``. ``r`` has the fields of
-    :class:`analysis.stats.Correlation` (a row or a mapping); ``against``: values the text
-    compares with the interval (more decimals where 2 would read as equal, :func:`decimals`);
-    ``scipy_p``: quote scipy's asymptotic p beside the interval."""
-    n = int(r["n"])
-    if n < 3 or not finite(r["rho"]):
+def p_text(p: float, floor: float = math.nan) -> str:
+    """A resampling p for text: ``p = 0.037``, or ``p < 1/5 000`` when it lies at ``floor``, the
+    smallest p the test can give (2 / (N + 1) for a two-sided test with N resamples;
+    :func:`format_p`)."""
+    at = finite(floor) and floor > 0 and finite(p) and p <= floor * (1 + 1e-9)
+    text = format_p(p, round(1 / floor) if at else None)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def rho_text(r, *, against: Sequence[float] = ()) -> str:
+    """ρ with its test, the one way notebook 01 writes it: ``ρ = 0.46 (95 % CI 0.01 to 0.75,
+    n = 21; permutation p = 0.039)`` — the Fisher-z interval and the permutation p (``exact
+    permutation p`` for n ≤ 8, ``p < 1/5 000`` at the floor of N resamples). ``r`` has the
+    fields ``rho, n, ci_low, ci_high, p_permutation, p_exact, p_floor`` (a row or an
+    object); ``against``: values the text compares with the interval (more decimals where two
+    would read as equal, :func:`decimals`)."""
+    get = r.get if isinstance(r, dict) else (lambda k, d=None: getattr(r, k, d))
+    n = int(get("n"))
+    if n < 3 or not finite(get("rho")):
         return f"ρ undefined (n = {n}: at least 3 models with varying values are needed)"
-    if not finite(r["ci_low"]):
-        return (f"ρ = {number(r['rho'])} (small n = {n}: exact permutation p = "
-                f"{format_p(r['exact_p'])}, no interval)")
-    lo, hi = r["ci_low"], r["ci_high"]
+    test = "exact permutation" if get("p_exact") else "permutation"
+    p = p_text(get("p_permutation"), math.nan if get("p_exact") else get("p_floor"))
+    lo, hi = get("ci_low"), get("ci_high")
+    if not (finite(lo) and finite(hi)):
+        return f"ρ = {number(get('rho'))} (n = {n}; {test} {p})"
+    if hi - lo < 1e-3 or abs(get("rho")) > 1 - 1e-9:  # |ρ| = 1: a Fisher-z interval of no width
+        return f"ρ = {number(get('rho'))} (n = {n}, interval of no width; {test} {p})"
     k = decimals(lo, hi, against=against)
-    tail = f"; scipy p = {format_p(r['p_value'])}" if scipy_p and finite(r["p_value"]) else ""
-    return (f"ρ = {number(r['rho'], k)} (95 % CI {number(lo, k)} to {number(hi, k)}, "
-            f"n = {n}{tail})")
+    return (f"ρ = {number(get('rho'), k)} (95 % CI {number(lo, k)} to {number(hi, k)}, "
+            f"n = {n}; {test} {p})")
 
 
-def support_text(r) -> str:
-    """Whether the primary inference of ``r`` (fields of :class:`analysis.stats.Correlation`)
-    supports a non-zero correlation, in words."""
-    if int(r["n"]) < 3 or not finite(r["rho"]):
-        return "no inference possible"
-    if not r["supported"]:
-        why = ("the interval includes 0" if finite(r["ci_low"])
-               else f"the exact p exceeds {ALPHA}")
-        return f"not distinguishable from no correlation ({why})"
-    word = "borderline: supported only just" if r["borderline"] else "supported"
-    return f"a {direction(r['rho'])} correlation is {word}"
-
-
-def disagreement_text(r) -> str:
-    """One sentence when scipy's p and the bootstrap interval (the primary inference for
-    n > 8) disagree about ρ = 0, else ``""``."""
-    if not finite(r["ci_low"]) or not finite(r["p_value"]):
-        return ""
-    p_says = r["p_value"] <= ALPHA
-    if p_says == bool(r["supported"]):
-        return ""
-    if p_says:
-        return (f" scipy's p = {format_p(r['p_value'])} would call it significant, but the "
-                "bootstrap interval, the primary inference here, includes 0.")
-    return (f" The bootstrap interval excludes 0 although scipy's p = "
-            f"{format_p(r['p_value'])} is above {ALPHA}; the interval is the primary inference.")
+def adjusted_text(r) -> str:
+    """The adjusted verdict of a test with ``supported``, ``borderline``, ``p_adjusted`` and
+    ``family`` (``confirmatory``: Holm; else Benjamini–Hochberg): ``supported after Holm
+    adjustment (p = 0.012)`` or ``not shown after Benjamini–Hochberg adjustment (p = 0.21)``."""
+    get = r.get if isinstance(r, dict) else (lambda k, d=None: getattr(r, k, d))
+    method = "Holm" if get("family") == "confirmatory" else "Benjamini–Hochberg"
+    adjusted = f"adjusted p = {format_p(get('p_adjusted'))}"
+    if not finite(get("p_adjusted")):
+        return "no test possible"
+    word = "supported" if get("supported") else "not shown"
+    if get("borderline"):
+        word += " (borderline: within Monte Carlo error of α)"
+    return f"{word} after {method} adjustment ({adjusted})"
 
 
 def signed(value: float, digits: int = 2) -> str:

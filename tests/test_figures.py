@@ -42,7 +42,7 @@ def check(fig) -> None:
 @pytest.fixture(scope="module")
 def study01():
     """Notebook 01's default study (every shipped device) with few resamples."""
-    params = correlation.parameters(N_BOOTSTRAP=200)
+    params = correlation.parameters(N_BOOTSTRAP=200, N_PERMUTATIONS=199)
     inputs = correlation.load(params)
     joined = correlation.join(params, inputs)
     return params, inputs, joined
@@ -84,10 +84,56 @@ def test_figure2_every_shipped_device(study01):
 
 def test_predictor_ranking_and_agreement(study01):
     params, inputs, joined = study01
-    for fig in correlation.ranking(joined, correlation.correlate(params, joined)).values():
-        check(fig)
-    for fig in correlation.heatmap(inputs, correlation.agree(params, joined)).values():
-        check(fig)
+    table1 = correlation.reproduce_table1(params, joined)
+    tests = correlation.adjust(table1, correlation.correlate(params, joined),
+                               correlation.compare_metrics(params, joined),
+                               correlation.agree(params, joined),
+                               correlation.conv_only(params, joined),
+                               correlation.versus_paper(params, inputs, joined))
+    ranking = correlation.ranking(joined, tests)["predictor_ranking_spearman_by_device"]
+    legend = ranking.legends[0]
+    drawn = {tuple(line.get_markerfacecolor() for line in ax.lines if line.get_marker() == "o")
+             for ax in ranking.axes}
+    assert any("white" in faces for faces in drawn)  # hollow markers exist, as the legend says
+    assert [t.get_text() for t in legend.get_texts()][:2] == [
+        "ρ ≠ 0 supported after adjustment", "ρ ≠ 0 not shown"]
+    check(ranking)
+    heat = correlation.heatmap(inputs, tests)["device_rank_agreement_heatmap"]
+    ax = heat.axes[0]
+    xlabels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "iPhone 12" in xlabels and not any(t.isdigit() for t in xlabels)  # names, not 1–5
+    cells = [t.get_text() for t in ax.texts]
+    assert len(cells) == len(tests.agreement)  # one triangle: each pair once
+    assert sum(t.endswith("*") for t in cells) == int(
+        (tests.agreement["supported"] & (tests.agreement["rho"] > 0)).sum())
+    check(heat)
+
+
+def test_figure2_labels_sit_beside_their_own_point():
+    """A label without a leader line is nearer its own point than any other; leader lines never
+    cross — the check can fail (two points, labels swapped)."""
+    from analysis.studies.correlation import figures as drawing
+    fig, ax = plots.new_figure()
+    xs, ys = [1, 2, 3, 10, 10.5], [1, 1.1, 1.2, 5, 5.2]
+    ax.scatter(xs, ys)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    labels = ["alpha", "beta", "gamma", "delta-long-name", "epsilon"]
+    assert drawing.place_labels(ax, xs, ys, labels) == []
+    renderer = fig.canvas.get_renderer()
+    pts = ax.transData.transform(np.column_stack([xs, ys]))
+    segments = []
+    for ann in ax.texts:
+        i = labels.index(ann.get_text())
+        box = matplotlib.text.Text.get_window_extent(ann, renderer)
+        if ann.arrow_patch is None:
+            own = drawing._distance(box, *pts[i])
+            assert all(own < drawing._distance(box, *p) for j, p in enumerate(pts) if j != i)
+        else:
+            segments.append((tuple(pts[i]), drawing._anchor(box, *pts[i])))
+    assert not any(drawing._crosses(*a, *b) for a in segments for b in segments if a != b)
+    assert drawing._crosses((0, 0), (1, 1), (0, 1), (1, 0))
+    plots.plt.close(fig)
 
 
 @pytest.mark.parametrize("notebook", ["02_activation_ablation", "03_block_ablation"])

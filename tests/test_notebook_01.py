@@ -14,6 +14,7 @@ from scipy import stats as sps
 from analysis import paths
 from analysis.errors import AnalysisError, DataFormatError
 from analysis.reproduce import run_notebook
+from analysis.stats import exact_spearman_p
 from analysis.studies import correlation as study
 from analysis.studies.core import write
 from analysis.studies.params import quick_parameters, spec
@@ -46,8 +47,11 @@ def test_written_correlations_equal_scipy(quick):
             continue
         assert row["rho"] == pytest.approx(ref.statistic, abs=1e-9)
         assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
-        # n = 6: the exact permutation test is the primary inference, no bootstrap CI
-        assert row["inference"] == "exact permutation" and np.isnan(row["ci_low"])
+        # n = 6: the exact permutation test, every ordering enumerated
+        assert row["p_exact"] and row["p_permutation"] == pytest.approx(
+            exact_spearman_p(part[row["metric"]], part["latency_ms"]))
+    assert set(corr["family"]) <= {"confirmatory", "exploratory"}
+    assert (corr["supported"] == (corr["p_adjusted"] <= 0.05)).all()
 
 
 def test_figures_and_summary(quick):
@@ -57,6 +61,7 @@ def test_figures_and_summary(quick):
         assert {f"{name}.png", f"{name}.pdf"} <= figures
     summary = json.loads((quick / "results" / "summary.json").read_text())
     assert summary["parameters"]["N_BOOTSTRAP"] == QUICK["N_BOOTSTRAP"]
+    assert summary["parameters"]["N_PERMUTATIONS"] == QUICK["N_PERMUTATIONS"]
     assert summary["findings"]["sources"]["iPhone 12"] == "paper"
     assert all(not k.startswith("/") for k in summary["inputs"])
 
@@ -93,7 +98,7 @@ def test_a_rerun_on_a_raw_dump_joins_the_reference_devices_and_writes_only_its_f
     csv.write_text(RAW_DUMP)
     before_user, before = csv.read_bytes(), tracked_file_hashes()
     monkeypatch.setenv("MOBILEONE_STUDY_RUNS", str(tmp_path / "runs"))
-    params = study.parameters(LATENCY_CSV=str(csv), N_BOOTSTRAP=200)
+    params = study.parameters(LATENCY_CSV=str(csv), N_BOOTSTRAP=200, N_PERMUTATIONS=199)
     written = write(study.run(params, draw=False), announce=False)
     assert tracked_file_hashes() == before and csv.read_bytes() == before_user
     out = written[0].parent

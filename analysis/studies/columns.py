@@ -84,6 +84,10 @@ GLOSSARY: dict[str, str] = {
     "python_version": "Python version of the measurement",
     "platform": "operating system of the measuring machine",
     "code_commit": "git commit of this project at measurement time",
+    "kernel": "operating-system kernel build of the measuring machine",
+    "host": "host fingerprint of the measuring machine (tells two VMs with one CPU apart)",
+    "command": "the command line that measured it",
+    "seed": "seed of the measurement (session order, inputs)",
     # correlation
     "rho": "Spearman's rank correlation ρ",
     "p_value": "scipy's two-sided p of ρ (asymptotic t approximation)",

@@ -2,16 +2,16 @@
 
 Flow: latency files (the shipped study from ``data/latency/manifest.csv``, or a user's files with
 the paper's reference devices) ⟶ joined with complexity counts (:mod:`analysis.complexity`, or
-the row's own ``macs``/``params`` for models outside the zoo) ⟶ per device × metric rank
-correlations, paired comparisons of metrics and agreement between devices
-(:mod:`analysis.stats`). The paper's own comparison (Table 1, Vasu et al., CVPR 2023 §3) uses
-the published Table 9 numbers. Nothing here writes prose or draws.
+the row's own ``macs``/``params`` for models outside the zoo). The paper's own comparison
+(Table 1, Vasu et al., CVPR 2023 §3) uses the published Table 9 numbers. The tests live in
+:mod:`.rank` (correlations, agreement, families), :mod:`.compare` (differences),
+:mod:`.families` (which test belongs to which family; the median) and :mod:`.session_rhos` (ρ per
+session). Nothing here writes prose or draws.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -20,13 +20,13 @@ import pandas as pd
 
 from analysis import paths
 from analysis.complexity import profile_model
-from analysis.constants import METRIC_LABELS, PAPER_METRICS, WEAK_THRESHOLD
+from analysis.constants import METRIC_LABELS, PAPER_METRICS
 from analysis.errors import ConfigError
 from analysis.latency import device_labels, load_latency, select_devices
 from analysis.latency import manifest
 from analysis.models import get_entry, resolve_models
-from analysis.stats import (claim_verdict, correlation_table, paired_comparisons,
-                            rank_agreement)
+from analysis.inference import CORRELATION_COLUMNS
+from analysis.studies.correlation.rank import adjust, correlation_table
 from analysis.util import as_list
 
 #: The paper's Figure 2 set: the models of the shipped study, and of Table 1.
@@ -43,6 +43,11 @@ ABLATION = ("ablation", "ablation_extra")
 CONV_FAMILIES = ("conv", "mobileone")
 #: Where a device's numbers come from, by the manifest's ``kind`` of its file.
 SOURCE_WORDS = {"paper": "paper", "campaign": "this project"}
+#: The paper's devices by kind (its desktop CPU and GPU; our series are matched to them by
+#: their ``accelerator``), for "our devices against the paper's".
+PAPER_KINDS = {"iPhone 12": "phone", "Intel Xeon Gold 5118": "cpu", "NVIDIA RTX-2080Ti": "cuda"}
+#: The monotone family of the conv-only set: MobileOne S0–S4, one architecture scaled.
+MONOTONE_FAMILY = "mobileone"
 YOUR_FILE = "your file"
 
 
@@ -112,6 +117,21 @@ def device_sources(latency: pd.DataFrame) -> dict[str, str]:
         out[str(device)] = (SOURCE_WORDS[found.pop()] if len(found) == 1 and None not in found
                             else YOUR_FILE)
     return out
+
+
+def describe_series(latency: pd.DataFrame, sources: dict[str, str]) -> list[str]:
+    """One line per series (named as :func:`device_key` names it, never with its runtime or
+    regime twice): where its numbers come from, models, sessions, statistic, latency range."""
+    lines = []
+    for device, part in latency.groupby("device", sort=False):
+        sessions = part["n_sessions"].dropna() if "n_sessions" in part else pd.Series([])
+        stats = ", ".join(sorted(set(part["statistic"].astype(str))))
+        lines.append(
+            f"  {device} [{sources.get(str(device), YOUR_FILE)}]: {part['model'].nunique()} "
+            "models, " + (f"{int(sessions.max())} sessions, " if len(sessions) else "")
+            + f"statistic {stats}, {part['latency_ms'].min():.3g}–"
+              f"{part['latency_ms'].max():.3g} ms")
+    return lines
 
 
 def device_subtitles(latency: pd.DataFrame) -> dict[str, str]:
@@ -248,80 +268,6 @@ def metrics_of(joined: pd.DataFrame, metrics=None) -> list[str]:
     return list(metrics) if metrics else [m for m in METRIC_LABELS if m in joined.columns]
 
 
-# -- statistics -----------------------------------------------------------------------------------
-
-def correlations(joined: pd.DataFrame, metrics: Sequence[str], *, n_bootstrap: int,
-                 seed: int) -> pd.DataFrame:
-    """Per device × metric: Spearman ρ with its primary inference
-    (:func:`analysis.stats.correlation_table`)."""
-    return correlation_table(joined, metrics, n_bootstrap=n_bootstrap, seed=seed)
-
-
-def conv_only(joined: pd.DataFrame, metrics: Sequence[str], *, n_bootstrap: int,
-              seed: int) -> pd.DataFrame:
-    """As :func:`correlations`, on the convolutional models only (:data:`CONV_FAMILIES`)."""
-    conv = joined[joined["family"].isin(CONV_FAMILIES)]
-    return correlation_table(conv, metrics, n_bootstrap=n_bootstrap, seed=seed)
-
-
-def claim_verdicts(correlations: pd.DataFrame, metrics=PAPER_METRICS,
-                   threshold: float = WEAK_THRESHOLD) -> pd.DataFrame:
-    """The paper's claim "latency is weakly correlated with <metric>" judged on every device:
-    ``device, metric, rho, ci_low, ci_high, n, verdict`` (holds if the whole CI lies within
-    ±``threshold``, contradicted if it lies wholly beyond ±``threshold``, else inconclusive —
-    always inconclusive without a CI, n ≤ 8; :func:`analysis.stats.claim_verdict`)."""
-    part = correlations[correlations["metric"].isin(metrics)].copy()
-    part["verdict"] = [claim_verdict(lo, hi, threshold, "weak")
-                       for lo, hi in zip(part["ci_low"], part["ci_high"])]
-    return part[["device", "metric", "rho", "ci_low", "ci_high", "n", "verdict"]]
-
-
-def best_predictors(correlations: pd.DataFrame, paired: pd.DataFrame) -> pd.DataFrame:
-    """Per device: the metric with the highest ρ, its runner-up, the paired Δρ between them
-    (CI, Holm-adjusted p over the device's comparisons) and whether the best is *shown*
-    better than the runner-up and than all others (:func:`analysis.stats.paired_comparisons`)."""
-    rows = []
-    for device, part in correlations.dropna(subset=["rho"]).groupby("device", sort=False):
-        best = part.sort_values("rho", ascending=False).iloc[0]
-        comp = paired[(paired["device"] == device) & (paired["best"] == best["metric"])]
-        runner = comp.sort_values("rho_other", ascending=False).iloc[0] if len(comp) else None
-
-        def get(key, default=math.nan):
-            return default if runner is None else runner[key]
-
-        rows.append({
-            "device": device, "best_metric": best["metric"], "rho": best["rho"], "n": best["n"],
-            "inference": best["inference"], "runner_up": get("other", None),
-            "runner_up_rho": get("rho_other"), "delta": get("delta"),
-            "delta_ci_low": get("ci_low"), "delta_ci_high": get("ci_high"),
-            "p_holm": get("p_holm"), "n_comparisons": int(get("n_comparisons", 0)),
-            "better_than_runner_up": bool(get("better", False)),
-            "better_than_all": bool(len(comp) and comp["better"].all())})
-    return pd.DataFrame(rows)
-
-
-def compare_metrics(joined: pd.DataFrame, correlations: pd.DataFrame, metrics: Sequence[str], *,
-                    n_bootstrap: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(paired, best)``: per device the top metric against every other (paired bootstrap of
-    Δρ, Holm-adjusted; :func:`analysis.stats.paired_comparisons`) and :func:`best_predictors`."""
-    paired = paired_comparisons(joined, metrics, n_bootstrap=n_bootstrap, seed=seed)
-    return paired, best_predictors(correlations, paired)
-
-
-def agreement_tables(joined: pd.DataFrame, *, n_bootstrap: int,
-                     seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Rank agreement between devices: the long table of
-    :func:`analysis.stats.rank_agreement`, and the square ρ and n matrices for the heat map."""
-    wide = joined.pivot_table(index="model", columns="device", values="latency_ms", sort=False)
-    agreement = rank_agreement(wide, n_bootstrap=n_bootstrap, seed=seed)
-    order = list(wide.columns)
-    rho = agreement.pivot(index="a", columns="b", values="rho")
-    rho = rho.combine_first(rho.T).reindex(index=order, columns=order)
-    n = agreement.pivot(index="a", columns="b", values="n")
-    n = n.combine_first(n.T).reindex(index=order, columns=order)
-    return agreement, rho, n
-
-
 # -- Table 1 on the paper's own data --------------------------------------------------------------
 
 def table1_files() -> list[Path]:
@@ -350,11 +296,14 @@ def paper_table1_inputs(figure2_ids: Sequence[str], counts: pd.DataFrame | None 
 def table1_comparison(paper_table1: pd.DataFrame, ours: pd.DataFrame,
                       device_map: dict[str, str] = TABLE1_DEVICES) -> pd.DataFrame:
     """The paper's Table 1 next to our values: one row per (device, metric) of the paper and
-    source of sizes.
+    basis of the sizes (``source``).
 
     ``paper_table1`` has ``device, metric, rho, p_value`` (metric ``flops`` = our ``macs``);
-    ``ours`` is a correlation table with a ``device`` column named as in ``device_map``'s
-    values and a ``source`` column."""
+    ``ours`` is a correlation table (:func:`.rank.correlation_table`) with ``device`` named as
+    in ``device_map``'s values and a ``source`` column. Each basis is one confirmatory family:
+    Holm over its cells (:func:`.rank.adjust`). ``rho_diff`` = ours − the paper's, and
+    ``diff_low``/``diff_high`` its interval: our Fisher-z interval shifted by the paper's value
+    (the paper's ρ is a published constant, ours carries the sampling error of 21 models)."""
     rows = []
     for _, p in paper_table1.iterrows():
         dev, metric = device_map[p["device"]], TABLE1_METRICS[p["metric"]]
@@ -364,77 +313,60 @@ def table1_comparison(paper_table1: pd.DataFrame, ours: pd.DataFrame,
                 continue
             o = o.iloc[0]
             rows.append({"device": dev, "metric": metric, "source": source,
-                         "paper_rho": p["rho"], "our_rho": o["rho"],
-                         "rho_diff": o["rho"] - p["rho"], "paper_p": p["p_value"],
-                         "our_p": o["p_value"], "exact_p": o["exact_p"],
-                         "ci_low": o["ci_low"], "ci_high": o["ci_high"],
-                         "paper_rho_in_ci": bool(o["ci_low"] <= p["rho"] <= o["ci_high"]),
-                         "n": o["n"], "inference": o["inference"],
-                         "supported": o["supported"], "borderline": o["borderline"]})
-    return pd.DataFrame(rows)
+                         "paper_rho": p["rho"], "paper_p": p["p_value"],
+                         **{c: o[c] for c in CORRELATION_COLUMNS},
+                         "rho_diff": o["rho"] - p["rho"], "diff_low": o["ci_low"] - p["rho"],
+                         "diff_high": o["ci_high"] - p["rho"],
+                         "paper_rho_in_ci": bool(o["ci_low"] <= p["rho"] <= o["ci_high"])})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    parts = [adjust({"t": part}, {"t": pd.Series(True, index=part.index)})["t"]
+             for _, part in table.groupby("source", sort=False)]
+    return pd.concat(parts).loc[table.index]
 
 
-def table1_reproduction(counts: pd.DataFrame, *, n_bootstrap: int, seed: int) -> pd.DataFrame:
+def table1_reproduction(counts: pd.DataFrame, *, n_permutations: int, seed: int
+                        ) -> pd.DataFrame:
     """Table 1 from the paper's own Table 9 data, on the paper's Figure 2 models (with the
     published sizes, and with our fvcore counts — taken from ``counts``, the others counted),
-    next to the paper's values."""
+    next to the paper's values (:func:`table1_comparison`)."""
     figure2 = resolve_models(FIGURE2)
     have = counts[counts["model_id"].isin(figure2)] if len(counts) else counts
     missing = [m for m in figure2 if m not in set(have.get("model_id", []))]
     ours = pd.concat([have, count_models(missing)], ignore_index=True) if missing else have
     inputs = paper_table1_inputs(figure2, ours)
     table = pd.concat([
-        correlation_table(part, list(PAPER_METRICS), n_bootstrap=n_bootstrap, seed=seed)
+        correlation_table(part, list(PAPER_METRICS), n_permutations=n_permutations, seed=seed)
         .assign(source=source) for source, part in inputs.groupby("source", sort=False)],
         ignore_index=True)
     paper = pd.read_csv(paths.paper_table("table1_spearman"))
     return table1_comparison(paper, table)
 
 
-# -- what the result tables hold ------------------------------------------------------------------
+# -- devices: physical devices and the paper's counterparts -----------------------------------
 
-_TABLE1 = {
-    "source": f"basis of the sizes: {PUBLISHED!r} (Table 9) or {OURS!r}",
-    "paper_rho": "the paper's Table 1 ρ", "our_rho": "our Spearman ρ on the same devices",
-    "rho_diff": "our ρ minus the paper's", "paper_p": "the paper's Table 1 p",
-    "our_p": "scipy's two-sided p of our ρ",
-    "paper_rho_in_ci": "the paper's ρ lies inside our 95 % bootstrap interval",
-}
-_PAIRED = {"best": "the metric with the highest ρ on the device",
-           "other": "the metric it is compared with", "rho_best": "ρ of the best metric",
-           "rho_other": "ρ of the other metric",
-           "p_value": "paired-bootstrap two-sided p of Δρ = 0",
-           "better": "the paired CI of Δρ excludes 0 and the Holm p ≤ α"}
-_BEST = {"best_metric": "the metric with the highest ρ on the device",
-         "runner_up": "the metric with the next-highest ρ",
-         "runner_up_rho": "ρ of the runner-up", "delta": "ρ(best) − ρ(runner-up)",
-         "delta_ci_low": "lower bound of the paired 95 % interval of Δρ",
-         "delta_ci_high": "upper bound of the paired 95 % interval of Δρ",
-         "better_than_runner_up": "shown better than the runner-up (paired, Holm-adjusted)",
-         "better_than_all": "shown better than every other metric (paired, Holm-adjusted)"}
-#: ``name → (description, {column: meaning})`` of every result table (columns not named here
-#: are described by :data:`analysis.studies.columns.GLOSSARY`).
-TABLES: dict[str, tuple[str, dict]] = {
-    "correlations": ("per device × metric: Spearman ρ, scipy p, bootstrap CI (n > 8), exact "
-                     "permutation p (n ≤ 8), Kendall τ, n, primary inference, supported", {}),
-    "table1_comparison": ("the paper's Table 1 next to ours on its own data (published sizes "
-                          "and our fvcore counts)", _TABLE1),
-    "claim_verdicts": ("the paper's 'weakly correlated' claim judged per device and metric",
-                       {"verdict": f"holds: the 95 % CI lies within ±{WEAK_THRESHOLD:g}; "
-                                   f"contradicted: wholly beyond ±{WEAK_THRESHOLD:g}; else "
-                                   "inconclusive (always without a CI)"}),
-    "paired_comparisons": ("per device, the best metric vs every other: paired-bootstrap Δρ, "
-                           "CI, p and Holm-adjusted p", _PAIRED),
-    "best_predictors": ("per device, the best metric, its runner-up and whether it is shown "
-                        "better", _BEST),
-    "device_agreement": ("Spearman ρ between devices' latency rankings",
-                         {"a": "first device", "b": "second device"}),
-    "correlations_conv_only": ("as correlations, convolutional models only", {}),
-    "joined": ("the latency rows joined with the complexity counts (the latency files' columns: "
-               "data/README.md)", {}),
-}
+def physical_devices(latency: pd.DataFrame) -> dict[str, str]:
+    """Series (``device`` as :func:`read_latency` names it) → its physical device (the file's
+    ``physical_device``, else the device): runtimes, thread settings and regimes of one
+    machine are one device in every count of devices."""
+    base = (latency["physical_device"].fillna(latency["device"])
+            if "physical_device" in latency else latency["device"])
+    out: dict[str, str] = {}
+    for name, phys in zip(latency["device"].astype(str), base.astype(str)):
+        out.setdefault(name, phys)
+    return out
 
 
-def describe(name: str) -> tuple[str, dict]:
-    """``(description, columns)`` of result table ``name``."""
-    return TABLES[name]
+def counterparts(latency: pd.DataFrame, sources: dict[str, str]) -> dict[str, str]:
+    """Series of this project or a user (not the paper's) → the paper's device of the same
+    kind (:data:`PAPER_KINDS`, by the series' ``accelerator``), where that device is analysed
+    too."""
+    present = {d for d, s in sources.items() if s == SOURCE_WORDS["paper"]}
+    by_kind = {kind: dev for dev, kind in PAPER_KINDS.items() if dev in present}
+    accel = latency.get("accelerator", pd.Series("", index=latency.index)).fillna("")
+    out = {}
+    for name, kind in zip(latency["device"].astype(str), accel.astype(str)):
+        if sources.get(str(name)) != SOURCE_WORDS["paper"] and kind in by_kind:
+            out.setdefault(str(name), by_kind[kind])
+    return out

@@ -1,71 +1,72 @@
 """Notebook 01's findings: the numbers behind every sentence of its conclusion, typed.
 
-:func:`find` reads the tables of :mod:`.compute` and keeps what the prose states — per device
-and metric ρ with its primary inference, Table 1 against the paper, the paper's "weakly
-correlated" claim judged per device, the best predictor per device (paired comparisons), how
-far devices agree, conv-only correlations, and what was left out of the analysis and why.
-The rules (Vasu et al., CVPR 2023 §3 is judged by them, :mod:`analysis.stats`):
+:func:`find` reads the adjusted tables (:mod:`.families`) and keeps what the prose states. The
+rules (Vasu et al., CVPR 2023 §3 is judged by them):
 
-- a correlation is *supported* only when its primary inference says so (exact permutation p
-  for n ≤ :data:`~analysis.constants.EXACT_MAX_N`, the bootstrap CI above);
-- one metric is *better* than another only when the paired CI of Δρ excludes 0 and the
-  Holm-adjusted p ≤ :data:`~analysis.constants.ALPHA`;
-- rankings never place a small-n result above a larger one (:func:`analysis.stats.rank_order`).
+- a correlation is *supported* only when its adjusted p ≤ :data:`~analysis.constants.ALPHA`
+  (Holm within the confirmatory Table 1 family, Benjamini–Hochberg over everything else);
+  every count of supported results is made after that adjustment;
+- a metric is *better than MACs* only when its Holm-adjusted paired comparison says so, and is
+  *the best* only when its bootstrap probability of being the best reaches
+  :data:`~analysis.constants.BEST_PROBABILITY`;
+- runtimes, thread settings and regimes of one physical device are one device in every count
+  of devices.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Mapping
 
 import pandas as pd
 
-from analysis.constants import ALPHA, EXACT_MAX_N, PAPER_METRICS, WEAK_THRESHOLD
-from analysis.stats import rank_order
-from analysis.studies.correlation.compute import OURS, claim_verdicts
+from analysis.constants import (ALPHA, BEST_PROBABILITY, EXACT_MAX_N, PAPER_METRICS,
+                                WEAK_THRESHOLD)
+from analysis.studies.correlation.compute import PUBLISHED
+from analysis.studies.correlation.families import Tests, claim_verdicts
 
-#: The single basis of the prose for sizes: the project's fvcore counts of its own
-#: implementations (they exist for every model and device); Table 9's published sizes are
-#: shown in the tables only.
-PROSE_BASIS = OURS
+#: The paper prints ρ with two decimals: on the same latencies a difference beyond this cannot
+#: be rounding.
+PAPER_ROUNDING = 0.005
+
+
+def _num(row, key: str) -> float:
+    value = row.get(key, math.nan) if hasattr(row, "get") else math.nan
+    return math.nan if value is None or pd.isna(value) else float(value)
 
 
 @dataclass(frozen=True)
 class Rho:
-    """Spearman ρ with its primary inference (the fields of :class:`analysis.stats.Correlation`;
-    readable as a mapping, so :func:`analysis.text.rho_text` takes it)."""
+    """Spearman ρ with its test: the permutation p (``p_exact``, or Monte Carlo, whose smallest
+    value is ``p_floor``), the Fisher-z interval, scipy's p (secondary), and the verdict after
+    its family's adjustment."""
 
     rho: float
     n: int
     ci_low: float = math.nan
     ci_high: float = math.nan
+    p_permutation: float = math.nan
+    p_exact: bool = False
+    p_floor: float = math.nan
     p_value: float = math.nan
-    exact_p: float = math.nan
-    inference: str = ""
+    p_adjusted: float = math.nan
+    family: str = ""
     supported: bool = False
     borderline: bool = False
-
-    def __getitem__(self, key: str):
-        return getattr(self, key)
-
-    def get(self, key: str, default=None):
-        return getattr(self, key, default)
 
     @property
     def has_ci(self) -> bool:
         return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
     @classmethod
-    def of(cls, row, rho: str = "rho", p_value: str = "p_value") -> "Rho":
-        """From a correlation-table row (``rho``/``p_value`` columns renamed as given)."""
-        def num(key):
-            value = row.get(key, math.nan)
-            return math.nan if value is None or pd.isna(value) else float(value)
-
-        return cls(num(rho), int(row["n"]), num("ci_low"), num("ci_high"), num(p_value),
-                   num("exact_p"), str(row.get("inference", "")), bool(row.get("supported")),
-                   bool(row.get("borderline")))
+    def of(cls, row) -> "Rho":
+        """From a row of an adjusted correlation table."""
+        return cls(_num(row, "rho"), int(row["n"]), _num(row, "ci_low"), _num(row, "ci_high"),
+                   _num(row, "p_permutation"), bool(row.get("p_exact", False)),
+                   _num(row, "p_floor"), _num(row, "p_value"),
+                   _num(row, "p_adjusted"), str(row.get("family", "") or ""),
+                   bool(row.get("supported", False)), bool(row.get("borderline", False)))
 
 
 @dataclass(frozen=True)
@@ -78,76 +79,173 @@ class Table1Cell:
     paper_rho: float
     paper_p: float
     ours: Rho
+    diff: float
+    diff_low: float
+    diff_high: float
     paper_rho_in_ci: bool
-    #: "p_only": scipy's p ≤ α but the interval includes 0; "ci_only": the reverse; "" agree.
-    disagreement: Literal["", "p_only", "ci_only"] = ""
+
+    @property
+    def beyond_rounding(self) -> bool:
+        """Ours and the paper's differ by more than the paper's rounding."""
+        return abs(self.diff) > PAPER_ROUNDING
+
+
+@dataclass(frozen=True)
+class Table1:
+    """The confirmatory family (Holm over its cells) on the primary size basis, and the same
+    cells on the other basis."""
+
+    basis: str
+    cells: tuple[Table1Cell, ...]
+    other: tuple[Table1Cell, ...]
+    supported: int
+    inside: int
+    largest: Table1Cell | None  # the largest difference beyond the paper's rounding
+    rounding: float = PAPER_ROUNDING
 
 
 @dataclass(frozen=True)
 class ClaimVerdict:
-    """The paper's "latency is weakly correlated with <metric>" on one device."""
+    """The paper's "latency is weakly correlated with <metric>" on one series."""
 
     device: str
+    physical: str
     metric: str
-    verdict: Literal["holds", "contradicted", "inconclusive"]
+    verdict: str
     rho: Rho
 
 
 @dataclass(frozen=True)
-class BestPredictor:
-    """The metric with the highest ρ on one device, and whether it is shown better."""
+class DeviceSummary:
+    """One metric on one physical device: its series, the range of ρ, how many are supported
+    (after adjustment)."""
 
-    device: str
+    physical: str
     metric: str
-    rho: Rho
-    #: Whether metrics can be compared at all (n > EXACT_MAX_N and another metric exists).
-    comparable: bool
-    n_comparisons: int = 0
-    runner_up: str | None = None
-    runner_up_rho: float = math.nan
-    delta: float = math.nan
-    delta_ci_low: float = math.nan
-    delta_ci_high: float = math.nan
-    p_holm: float = math.nan
-    better_than: tuple[str, ...] = ()
-    better_than_runner_up: bool = False
-    better_than_all: bool = False
+    source: str
+    series: tuple[str, ...]
+    rho_low: float
+    rho_high: float
+    supported: int
 
 
 @dataclass(frozen=True)
-class DevicePair:
+class MetricVsMacs:
+    metric: str
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_holm: float
+
+
+@dataclass(frozen=True)
+class VersusMacs:
+    """Every metric against MACs on one series (Holm over its metrics), and the metric most
+    often the best over bootstrap resamples."""
+
+    device: str
+    physical: str
+    n: int
+    rho_macs: float
+    n_comparisons: int
+    better: tuple[MetricVsMacs, ...]
+    worse: tuple[MetricVsMacs, ...]
+    top_metric: str
+    p_best: float
+    called_best: bool
+
+
+@dataclass(frozen=True)
+class ConvDifference:
+    """ρ on convolutional models minus ρ on all models (nested samples), and with the monotone
+    MobileOne family collapsed to one point."""
+
+    device: str
+    physical: str
+    metric: str
+    rho_conv: float
+    rho_all: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_adjusted: float
+    supported: bool
+    n_conv: int
+    n_all: int
+    n_family: int
+    collapsed_low: float
+    collapsed_high: float
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Agreement of two physical devices: their series pairs, how many agree beyond chance
+    (after adjustment), the range of ρ."""
+
     a: str
     b: str
-    rho: Rho
+    pairs: int
+    supported: int
+    rho_low: float
+    rho_high: float
 
 
 @dataclass(frozen=True)
 class Agreement:
-    """How far devices agree on the latency ranking of the models (pairs with n > 8)."""
+    """How far devices agree on the latency ranking (series pairs with n > EXACT_MAX_N)."""
 
-    pairs: int
-    supported: int  # pairs agreeing beyond chance (CI above 0)
-    strong: int  # of them, pairs whose CI lies above the strong threshold
-    strong_threshold: float
-    highest: DevicePair | None
-    lowest: DevicePair | None
-    small_pairs: int  # pairs sharing 3..EXACT_MAX_N models: counted, never ranked
-    transfer: Literal["all", "some", "none", "too few models"]
+    between: tuple[PairAgreement, ...]
+    within: tuple[PairAgreement, ...]  # series of one physical device (a == b)
+    all_agree: int
+    some_agree: int
+    none_agree: int
 
 
 @dataclass(frozen=True)
-class ConvOnly:
-    """ρ on convolutional models only, beside ρ on all models."""
+class PaperDifference:
+    """One of our series against the paper's device of the same kind, same models."""
 
     device: str
+    physical: str
+    paper_device: str
     metric: str
-    conv: Rho
-    rho_all: float
+    rho: float
+    rho_paper: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_adjusted: float
+    supported: bool
+
+
+@dataclass(frozen=True)
+class SessionSpread:
+    """How far ρ moves between the sessions of one series, beside its interval over models."""
+
+    device: str
+    physical: str
+    metric: str
+    n_sessions: int
+    rho_low: float
+    rho_high: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class StatisticChange:
+    """A verdict that differs between minimum and median latency."""
+
+    what: str
+    device: str
+    item: str
+    minimum: str
+    median: str
 
 
 @dataclass(frozen=True)
 class LeftOut:
-    """Models not analysed on some devices, and why."""
+    """Models not analysed on some series, and why."""
 
     models: tuple[str, ...]
     reason: str
@@ -156,22 +254,32 @@ class LeftOut:
 
 @dataclass(frozen=True)
 class Findings:
-    """Everything notebook 01 concludes, as numbers and verdicts."""
+    """Everything notebook 01 concludes, as numbers and verdicts; ``takeaway`` (at most three
+    sentences, :func:`.prose.takeaway`) opens the conclusion."""
 
     devices: tuple[str, ...]
+    physical: Mapping[str, str]
     sources: Mapping[str, str]
     n_models: int
     metrics: tuple[str, ...]
-    table1: tuple[Table1Cell, ...]
-    #: The paper's ρ lies inside our interval in every Table 1 cell of the prose basis.
-    table1_agrees: bool
+    table1: Table1 | None
     claims: tuple[ClaimVerdict, ...]
-    weak_threshold: float
-    best: tuple[BestPredictor, ...]
+    summaries: tuple[DeviceSummary, ...]
+    versus: tuple[VersusMacs, ...]
+    conv: tuple[ConvDifference, ...]
+    conv_supported: int
+    conv_cells: int
     agreement: Agreement | None
-    conv_only: tuple[ConvOnly, ...]
+    paper_devices: tuple[PaperDifference, ...]
+    sessions: tuple[SessionSpread, ...]
+    statistic_series: tuple[str, ...]
+    statistic_compared: int
+    statistic_changes: tuple[StatisticChange, ...]
+    n_exploratory: int
     left_out: tuple[LeftOut, ...] = ()
-    prose_basis: str = PROSE_BASIS
+    takeaway: str = ""
+    weak_threshold: float = WEAK_THRESHOLD
+    best_probability: float = BEST_PROBABILITY
     exact_max_n: int = EXACT_MAX_N
     alpha: float = ALPHA
 
@@ -179,103 +287,156 @@ class Findings:
         """The claim verdict (with ρ) of ``metric`` on ``device``."""
         return next(c for c in self.claims if c.device == device and c.metric == metric)
 
-    def best_on(self, device: str) -> BestPredictor:
-        return next(b for b in self.best if b.device == device)
+    def summary(self, physical: str, metric: str) -> DeviceSummary:
+        return next(s for s in self.summaries if s.physical == physical and s.metric == metric)
+
+    def versus_on(self, device: str) -> VersusMacs:
+        return next(v for v in self.versus if v.device == device)
+
+    @property
+    def physical_devices(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.physical.get(d, d) for d in self.devices))
 
 
-def _disagreement(r: Rho) -> str:
-    if not r.has_ci or not math.isfinite(r.p_value):
-        return ""
-    p_says = r.p_value <= ALPHA
-    return "" if p_says == r.supported else "p_only" if p_says else "ci_only"
-
+# -- from the tables ------------------------------------------------------------------------------
 
 def table1_cells(table1: pd.DataFrame) -> tuple[Table1Cell, ...]:
-    cells = []
-    for _, r in table1.iterrows():
-        ours = Rho.of(r, rho="our_rho", p_value="our_p")
-        cells.append(Table1Cell(str(r["device"]), str(r["metric"]), str(r["source"]),
-                                float(r["paper_rho"]), float(r["paper_p"]), ours,
-                                bool(r["paper_rho_in_ci"]), _disagreement(ours)))
-    return tuple(cells)
+    return tuple(Table1Cell(str(r["device"]), str(r["metric"]), str(r["source"]),
+                            float(r["paper_rho"]), float(r["paper_p"]), Rho.of(r),
+                            float(r["rho_diff"]), _num(r, "diff_low"), _num(r, "diff_high"),
+                            bool(r["paper_rho_in_ci"]))
+                 for _, r in table1.iterrows())
 
 
-def best_predictors(correlations: pd.DataFrame, best: pd.DataFrame, paired: pd.DataFrame
-                    ) -> tuple[BestPredictor, ...]:
-    """Per device (rows of :func:`.compute.best_predictors`): the top metric with its ρ and
-    what the paired comparisons show about it."""
-    out = []
-    for _, r in best.iterrows():
-        device, metric = str(r["device"]), str(r["best_metric"])
-        row = correlations[(correlations["device"] == device) & (correlations["metric"] == metric)]
-        rho = Rho.of(row.iloc[0])
-        k = int(r["n_comparisons"])
-        if rho.n <= EXACT_MAX_N or k == 0:
-            out.append(BestPredictor(device, metric, rho, False))
-            continue
-        comp = paired[(paired["device"] == device) & (paired["best"] == metric)]
-        beaten = tuple(str(m) for m in comp.loc[comp["better"].astype(bool), "other"])
-        out.append(BestPredictor(
-            device, metric, rho, True, k, str(r["runner_up"]), float(r["runner_up_rho"]),
-            float(r["delta"]), float(r["delta_ci_low"]), float(r["delta_ci_high"]),
-            float(r["p_holm"]), beaten, bool(r["better_than_runner_up"]),
-            bool(r["better_than_all"])))
-    return tuple(out)
-
-
-def agreement(table: pd.DataFrame, threshold: float = WEAK_THRESHOLD) -> Agreement | None:
-    """The agreement between devices' rankings (:func:`analysis.stats.rank_agreement` rows):
-    pairs with n > 8 agreeing beyond chance and strongly (CI above ``threshold``), the
-    highest and lowest of them; small-n pairs are counted, not ranked."""
-    off = table[table["a"] != table["b"]].dropna(subset=["rho"])
-    if off.empty:
+def table1_finding(table1: pd.DataFrame, basis: str = PUBLISHED) -> Table1 | None:
+    cells = table1_cells(table1) if len(table1) else ()
+    main = tuple(c for c in cells if c.source == basis)
+    if not main:
         return None
-    ranked = rank_order(off)
-    big = ranked[ranked["n"] > EXACT_MAX_N]
-    small = int(((ranked["n"] <= EXACT_MAX_N) & (ranked["n"] >= 3)).sum())
-    if big.empty:
-        return Agreement(0, 0, 0, threshold, None, None, small, "too few models")
-    supported = big[big["supported"].astype(bool) & (big["rho"] > 0)]
-    strong = big[big["ci_low"] > threshold]
-    hi, lo = big.iloc[0], big.iloc[-1]
-    transfer = ("all" if len(strong) == len(big) else "none" if supported.empty else "some")
-    return Agreement(len(big), len(supported), len(strong), threshold,
-                     DevicePair(str(hi["a"]), str(hi["b"]), Rho.of(hi)),
-                     DevicePair(str(lo["a"]), str(lo["b"]), Rho.of(lo)), small, transfer)
+    beyond = [c for c in main if c.beyond_rounding]
+    largest = max(beyond, key=lambda c: abs(c.diff)) if beyond else None
+    return Table1(basis, main, tuple(c for c in cells if c.source != basis),
+                  sum(c.ours.supported for c in main), sum(c.paper_rho_in_ci for c in main),
+                  largest)
 
 
-def conv_only_cells(correlations: pd.DataFrame, conv: pd.DataFrame,
-                    metrics=PAPER_METRICS) -> tuple[ConvOnly, ...]:
-    both = correlations.merge(conv, on=["device", "metric"], suffixes=("_all", "_conv"))
+def summaries(correlations: pd.DataFrame, sources: Mapping[str, str],
+              metrics=PAPER_METRICS) -> tuple[DeviceSummary, ...]:
     out = []
-    for metric in metrics:
-        for _, r in both[both["metric"] == metric].iterrows():
-            row = {k[:-5]: r[k] for k in r.index if k.endswith("_conv")}
-            out.append(ConvOnly(str(r["device"]), metric, Rho.of(row), float(r["rho_all"])))
+    for (phys, metric), part in correlations[correlations["metric"].isin(metrics)].groupby(
+            ["physical_device", "metric"], sort=False):
+        part = part.dropna(subset=["rho"])
+        if part.empty:
+            continue
+        series = tuple(str(d) for d in part["device"])
+        out.append(DeviceSummary(str(phys), str(metric), sources.get(series[0], ""), series,
+                                 float(part["rho"].min()), float(part["rho"].max()),
+                                 int(part["supported"].sum())))
     return tuple(out)
 
 
-def find(correlations: pd.DataFrame, table1: pd.DataFrame, paired: pd.DataFrame,
-         best: pd.DataFrame, agreement_table: pd.DataFrame | None, conv: pd.DataFrame | None, *,
-         sources: Mapping[str, str], n_models: int, metrics, left_out: pd.DataFrame | None = None
-         ) -> Findings:
-    """The findings of one run, from its tables."""
-    basis = [c for c in table1_cells(table1) if c.source == PROSE_BASIS] if len(table1) else []
-    verdicts = claim_verdicts(correlations)
-    claims = tuple(ClaimVerdict(str(r["device"]), str(r["metric"]), str(v), Rho.of(r))
-                   for (_, r), v in zip(correlations.loc[verdicts.index].iterrows(),
+def versus_findings(tests: Tests, physical: Mapping[str, str]) -> tuple[VersusMacs, ...]:
+    out = []
+    for device, part in tests.versus.groupby("device", sort=False):
+        def items(verdict):
+            rows = part[part["verdict"] == verdict]
+            return tuple(MetricVsMacs(str(r["metric"]), float(r["delta"]), float(r["ci_low"]),
+                                      float(r["ci_high"]), float(r["p_holm"]))
+                         for _, r in rows.iterrows())
+
+        best = tests.best[tests.best["device"] == device]
+        top = best.sort_values("p_best", ascending=False, kind="stable").iloc[0] \
+            if len(best) else None
+        out.append(VersusMacs(
+            str(device), physical.get(device, device), int(part["n"].iloc[0]),
+            float(part["rho_reference"].iloc[0]), int(part["n_comparisons"].iloc[0]),
+            items("better"), items("worse"), "" if top is None else str(top["metric"]),
+            math.nan if top is None else float(top["p_best"]),
+            bool(top is not None and top["called_best"])))
+    return tuple(out)
+
+
+def conv_findings(tests: Tests, physical: Mapping[str, str]) -> tuple[ConvDifference, ...]:
+    return tuple(ConvDifference(
+        str(r["device"]), physical.get(r["device"], r["device"]), str(r["metric"]),
+        _num(r, "rho_subset"), _num(r, "rho_all"), _num(r, "delta"), _num(r, "ci_low"),
+        _num(r, "ci_high"), _num(r, "p_adjusted"), bool(r["supported"]), int(r["n_subset"]),
+        int(r["n_all"]), int(r["n_family"]), _num(r, "collapsed_delta_low"),
+        _num(r, "collapsed_delta_high"))
+        for _, r in tests.conv_difference.iterrows() if math.isfinite(_num(r, "delta")))
+
+
+def agreement(table: pd.DataFrame, physical: Mapping[str, str]) -> Agreement | None:
+    """Series pairs with n > EXACT_MAX_N grouped by their physical devices: a pair of devices
+    agrees in all, some or none of its series pairs (after adjustment); pairs within one
+    physical device are reported apart, never counted as devices."""
+    big = table[(table["n"] > EXACT_MAX_N) & table["rho"].notna()]
+    if big.empty:
+        return None
+    pa = big["a"].map(lambda d: physical.get(d, d))
+    pb = big["b"].map(lambda d: physical.get(d, d))
+    keyed = big.assign(_a=[min(x, y) for x, y in zip(pa, pb)],
+                       _b=[max(x, y) for x, y in zip(pa, pb)])
+    between, within = [], []
+    for (a, b), part in keyed.groupby(["_a", "_b"], sort=False):
+        pair = PairAgreement(a, b, len(part),
+                             int((part["supported"].astype(bool) & (part["rho"] > 0)).sum()),
+                             float(part["rho"].min()), float(part["rho"].max()))
+        (within if a == b else between).append(pair)
+    return Agreement(tuple(between), tuple(within),
+                     sum(p.supported == p.pairs for p in between),
+                     sum(0 < p.supported < p.pairs for p in between),
+                     sum(p.supported == 0 for p in between))
+
+
+def paper_findings(tests: Tests, physical: Mapping[str, str]) -> tuple[PaperDifference, ...]:
+    return tuple(PaperDifference(
+        str(r["device"]), physical.get(r["device"], r["device"]), str(r["paper_device"]),
+        str(r["metric"]), float(r["rho"]), float(r["rho_paper"]), float(r["delta"]),
+        _num(r, "ci_low"), _num(r, "ci_high"), _num(r, "p_adjusted"), bool(r["supported"]))
+        for _, r in tests.paper_devices.iterrows())
+
+
+def session_findings(spread: pd.DataFrame, physical: Mapping[str, str],
+                     metrics=PAPER_METRICS) -> tuple[SessionSpread, ...]:
+    return tuple(SessionSpread(
+        str(r["device"]), physical.get(r["device"], r["device"]), str(r["metric"]),
+        int(r["n_sessions"]), _num(r, "rho_low"), _num(r, "rho_high"), _num(r, "ci_low"),
+        _num(r, "ci_high"))
+        for _, r in spread.iterrows() if r["metric"] in metrics and r["n_sessions"] >= 2)
+
+
+def find(table1: pd.DataFrame, tests: Tests, spread: pd.DataFrame, changes: pd.DataFrame,
+         compared: int, median_series, *, sources: Mapping[str, str],
+         physical: Mapping[str, str], n_models: int, metrics,
+         left_out: pd.DataFrame | None = None) -> Findings:
+    """The findings of one run, from its adjusted tables (``takeaway`` left empty: the study's
+    ``find`` step generates it from these findings)."""
+    corr = tests.correlations
+    verdicts = claim_verdicts(corr)
+    claims = tuple(ClaimVerdict(str(r["device"]), physical.get(r["device"], r["device"]),
+                                str(r["metric"]), str(v), Rho.of(r))
+                   for (_, r), v in zip(corr.loc[verdicts.index].iterrows(),
                                         verdicts["verdict"]))
     left = () if left_out is None else tuple(
         LeftOut(tuple(str(r.models).split(", ")), str(r.reason),
                 tuple(str(r.devices).split(", ")))
         for r in left_out.itertuples())
+    conv = tests.conv
     return Findings(
-        devices=tuple(dict.fromkeys(correlations["device"].astype(str))),
+        devices=tuple(dict.fromkeys(corr["device"].astype(str))),
+        physical={str(k): str(v) for k, v in physical.items()},
         sources=dict(sources), n_models=int(n_models), metrics=tuple(metrics),
-        table1=table1_cells(table1) if len(table1) else (),
-        table1_agrees=bool(basis) and all(c.paper_rho_in_ci for c in basis),
-        claims=claims, weak_threshold=WEAK_THRESHOLD,
-        best=best_predictors(correlations, best, paired),
-        agreement=agreement(agreement_table) if agreement_table is not None else None,
-        conv_only=conv_only_cells(correlations, conv) if conv is not None and len(conv) else (),
-        left_out=left)
+        table1=table1_finding(table1), claims=claims,
+        summaries=summaries(corr, sources), versus=versus_findings(tests, physical),
+        conv=conv_findings(tests, physical),
+        conv_supported=int(conv["supported"].sum()) if len(conv) else 0,
+        conv_cells=int(conv["rho"].notna().sum()) if len(conv) else 0,
+        agreement=agreement(tests.agreement, physical),
+        paper_devices=paper_findings(tests, physical),
+        sessions=session_findings(spread, physical),
+        statistic_series=tuple(median_series), statistic_compared=int(compared),
+        statistic_changes=tuple(StatisticChange(*(str(v) for v in r))
+                                for r in changes[["what", "device", "item", "minimum",
+                                                  "median"]].itertuples(index=False)),
+        n_exploratory=tests.n_exploratory, left_out=left)
