@@ -30,11 +30,29 @@ def test_the_section_changes_when_a_number_changes(tmp_path, monkeypatch):
             (fake / sub / f.name).write_bytes(f.read_bytes())
     before = readme_results.results_section()
     t1 = pd.read_csv(fake / "01_metric_correlation" / "table1_comparison.csv")
-    t1.loc[0, "our_rho"] = 0.99
+    t1.loc[0, "rho"] = 0.99
     t1.to_csv(fake / "01_metric_correlation" / "table1_comparison.csv", index=False)
     monkeypatch.setattr(paths, "NOTEBOOK_OUTPUTS", fake)
     assert readme_results.results_section() != before
     assert "0.99" in readme_results.results_section()
+
+
+def test_one_line_per_notebook_with_its_takeaway_or_a_pointer(tmp_path, monkeypatch):
+    """Every notebook gets a line; a committed takeaway is quoted, a missing one (or an old
+    summary without findings) falls back to a pointer, never an error."""
+    fake = tmp_path / "outputs"
+    (fake / "01_metric_correlation").mkdir(parents=True)
+    (fake / "01_metric_correlation" / "summary.json").write_text(
+        '{"findings": {"takeaway": "MACs are enough here."}}')
+    (fake / "02_activation_ablation").mkdir()
+    (fake / "02_activation_ablation" / "summary.json").write_text('{"findings": null}')
+    monkeypatch.setattr(paths, "NOTEBOOK_OUTPUTS", fake)
+    lines = readme_results.notebook_lines()[2:]
+    stems = sorted(p.stem for p in paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert len(lines) == len(stems) >= 7
+    assert lines[0].startswith("- **[01 · What predicts latency?")
+    assert lines[0].endswith("— MACs are enough here.")
+    assert "no generated takeaway yet" in lines[1] and "no generated takeaway yet" in lines[2]
 
 
 def test_the_regime_table_follows_notebook_07(tmp_path, monkeypatch):
