@@ -154,7 +154,7 @@ def test_form_and_mode_values_are_checked(tmp_path):
 
 
 def test_an_older_measurement_file_loads_with_the_same_numbers():
-    path = paths.LATENCY_DATA / "local-amd_epyc-torch.csv"
+    path = paths.DATA / "archive" / "amd-epyc-2026-11-22" / "local-amd_epyc-torch.csv"
     raw = pd.read_csv(path)
     table = load_latency(path)
     assert table["latency_ms"].tolist() == raw["latency_ms"].tolist()

@@ -458,7 +458,8 @@ def test_the_readme_advice_is_the_committed_notebooks():
     advice = summary["findings"]["advice"]
     assert f"Measure at least {advice['k']} zoo models" in summary["findings"]["takeaway"]
     readme = (paths.ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_results.prediction_section()[-1] in readme
+    line = next(x for x in readme_results.notebook_lines() if f"[{STEM[:2]} ·" in x)
+    assert summary["findings"]["takeaway"] in line and line in readme
     predict = " ".join(readme.split("**6. Predict the rest from a few measurements.**", 1)[1]
                        .split())[:600]
     assert "Predicting a new device" in predict
