@@ -13,6 +13,12 @@ sitting (one ``campaign`` id) may be repeated later. From those repeats:
   ``|log ratio|`` values, as a relative band ``exp(q) − 1`` (:func:`noise_bands`). It is
   computed separately from pairs within one sitting and from pairs of different sittings; the
   band used for verdicts is the larger of the two, so it covers both kinds of noise;
+* **the common shift between sittings** (:func:`noise_bands`, a description, not part of the
+  rule): the median over networks of the signed ``log(x_later / x_earlier)`` for each pair of
+  sittings, and the between-sittings band once that shift is removed. A machine that runs every
+  network slower in one sitting (another VM neighbour, another clock) widens the band of the
+  rule, yet cancels in the ratio of two networks timed in the same sessions: the two numbers say
+  how much of the between-sittings band is such a common shift;
 * **a verdict** on two latencies of the same group: their ratio beyond ``1 + band`` is
   *slower*, below ``1 / (1 + band)`` *faster*, otherwise *within noise* (:func:`verdict`).
 
@@ -75,7 +81,8 @@ def session_spread(sessions: pd.DataFrame, value: str = "latency_ms") -> pd.Data
 
 def session_pairs(sessions: pd.DataFrame, value: str = "latency_ms") -> pd.DataFrame:
     """Every pair of sessions of the same network: the group and identity columns,
-    ``session_a``/``session_b``, ``same_sitting`` (same ``campaign``) and ``abs_log_ratio``."""
+    ``session_a``/``session_b``, ``sitting_a``/``sitting_b`` (the ``campaign`` ids),
+    ``same_sitting``, ``log_ratio`` = ``log(x_a / x_b)`` and ``abs_log_ratio``."""
     group, ident = _keys(sessions)
     sitting = sessions["campaign"] if "campaign" in sessions.columns else \
         pd.Series("", index=sessions.index)
@@ -86,9 +93,11 @@ def session_pairs(sessions: pd.DataFrame, value: str = "latency_ms") -> pd.DataF
         values = list(zip(part["session"], part["_sitting"], part["_v"]))
         for (sa, ca, va), (sb, cb, vb) in combinations(values, 2):
             if va > 0 and vb > 0:
-                rows.append((*key, sa, sb, ca == cb, abs(math.log(va / vb))))
-    return pd.DataFrame(rows, columns=[*group, *ident, "session_a", "session_b",
-                                       "same_sitting", "abs_log_ratio"])
+                log_ratio = math.log(va / vb)
+                rows.append((*key, sa, sb, ca, cb, ca == cb, log_ratio, abs(log_ratio)))
+    return pd.DataFrame(rows, columns=[*group, *ident, "session_a", "session_b", "sitting_a",
+                                       "sitting_b", "same_sitting", "log_ratio",
+                                       "abs_log_ratio"])
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,8 @@ class Band:
     n_pairs: int
     median_spread: float  # median over networks of max/min − 1 over sessions
     p90_spread: float
+    common_shift: float = math.nan  # later / earlier sitting − 1, the largest over sitting pairs
+    between_after_shift: float = math.nan  # the between-sittings band with that shift removed
 
     @property
     def covers(self) -> str:
@@ -115,6 +126,23 @@ def _band(log_ratios: np.ndarray, quantile: float) -> float:
     if len(log_ratios) == 0:
         return math.nan
     return float(math.exp(np.quantile(log_ratios, quantile)) - 1)
+
+
+def _shift(between: pd.DataFrame, quantile: float) -> tuple[float, float]:
+    """(common shift, between-sittings band after removing it) from between-sitting pairs: each
+    pair of sittings, oriented later over earlier (campaign ids begin with their date), has its
+    own shift, the median signed log ratio over its pairs; the reported shift is the largest."""
+    if between.empty:
+        return math.nan, math.nan
+    later = between["sitting_a"].astype(str) > between["sitting_b"].astype(str)
+    signed = np.where(later, between["log_ratio"], -between["log_ratio"])
+    pair = np.where(later, between["sitting_b"].astype(str) + "|" + between["sitting_a"].astype(str),
+                    between["sitting_a"].astype(str) + "|" + between["sitting_b"].astype(str))
+    frame = pd.DataFrame({"pair": pair, "signed": signed})
+    shifts = frame.groupby("pair", sort=True)["signed"].median()
+    residual = np.abs(frame["signed"].to_numpy() - frame["pair"].map(shifts).to_numpy())
+    largest = float(shifts.iloc[int(np.argmax(np.abs(shifts.to_numpy())))])
+    return float(math.exp(largest) - 1), _band(residual, quantile)
 
 
 def noise_bands(sessions: pd.DataFrame, value: str = "latency_ms",
@@ -137,10 +165,11 @@ def noise_bands(sessions: pd.DataFrame, value: str = "latency_ms",
         between = _band(p.loc[~p["same_sitting"], "abs_log_ratio"].to_numpy(), quantile)
         band = max((b for b in (within, between) if math.isfinite(b)), default=math.nan)
         multi = part[part["n_sessions"] >= 2]["spread"]
+        shift, after = _shift(p[~p["same_sitting"]], quantile)
         rows.append({**dict(zip(group, key)), **Band(
             band, within, between, int((part["n_sessions"] >= 2).sum()), int(len(p)),
             float(multi.median()) if len(multi) else math.nan,
-            float(multi.quantile(0.9)) if len(multi) else math.nan).__dict__})
+            float(multi.quantile(0.9)) if len(multi) else math.nan, shift, after).__dict__})
     return pd.DataFrame(rows)
 
 

@@ -202,3 +202,20 @@ def signed(value: float, digits: int = 2) -> str:
         return "n/a"
     text = f"{value:+.{digits}f}"
     return "+" + text[1:] if float(text) == 0 else text
+
+
+def shift_sentence(items: Iterable[tuple[str, float, float, float]]) -> str:
+    """What the between-sittings band is made of, for ``(series, common_shift,
+    between_after_shift, band)`` with a finite shift: "Between the sittings every network moved
+    together (x 0.79 on A); without that common shift the between-sittings band would be ±9 %
+    (the rule's ±38 %). …" — empty when no series has two sittings."""
+    shown = [(name, shift, after, band) for name, shift, after, band in items if finite(shift)]
+    if not shown:
+        return ""
+    moved = "; ".join(f"{name}: later sitting {times(1 + shift)} the earlier, without that "
+                      f"shift ±{percent(after, 1)} against the rule's ±{percent(band, 1)}"
+                      for name, shift, after, band in shown)
+    return (f"Between sittings the networks moved largely together ({moved}). Such a common "
+            "shift (another state of the shared machine) cancels in the ratio of two networks "
+            "timed in the same sessions, so for those ratios the verdicts are conservative; "
+            "they keep the rule stated before the results.")

@@ -45,6 +45,20 @@ def test_a_shift_between_sittings_widens_the_band_and_is_reported_apart():
     assert band["band"] == band["between_sittings"]
 
 
+def test_a_common_shift_between_sittings_is_measured_and_removable():
+    """Every network 22 % slower in the second sitting: the shift is recovered, and without it
+    the between-sittings band is the within-sitting one again (the rule's band is unchanged)."""
+    band = noise_bands(synthetic(0.02, shift_between=0.2)).iloc[0]
+    assert band["common_shift"] == pytest.approx(math.exp(0.2) - 1, rel=0.05)
+    assert band["between_after_shift"] == pytest.approx(band["within_sitting"], rel=0.2)
+    assert band["band"] == band["between_sittings"]
+    # the sign follows time: the later sitting over the earlier one
+    faster = noise_bands(synthetic(0.02, shift_between=-0.2)).iloc[0]
+    assert faster["common_shift"] == pytest.approx(math.exp(-0.2) - 1, rel=0.05)
+    # one sitting: no shift to report
+    assert math.isnan(noise_bands(synthetic(0.02, sittings=1)).iloc[0]["common_shift"])
+
+
 def test_identical_networks_are_within_noise_and_a_slower_one_is_slower():
     sessions = synthetic(0.05, seed=1)
     band = noise_bands(sessions).iloc[0]["band"]

@@ -47,6 +47,9 @@ class NoiseFinding:
     n_pairs: int
     median_spread: float  # median over networks of max/min − 1 over sessions
     p90_spread: float
+    common_shift: float = math.nan  # later / earlier sitting − 1 (analysis.noise)
+    between_after_shift: float = math.nan  # between-sittings band without that shift
+    physical_device: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,10 @@ def noise_findings(bands: pd.DataFrame) -> tuple[NoiseFinding, ...]:
     return tuple(NoiseFinding(str(b.series), float(b.band), float(b.median_band), str(b.covers),
                               int(b.n_networks) if b.n_networks == b.n_networks else 0,
                               int(b.n_pairs) if b.n_pairs == b.n_pairs else 0,
-                              float(b.median_spread), float(b.p90_spread))
+                              float(b.median_spread), float(b.p90_spread),
+                              float(getattr(b, "common_shift", math.nan)),
+                              float(getattr(b, "between_after_shift", math.nan)),
+                              str(getattr(b, "physical_device", "") or ""))
                  for b in bands.itertuples())
 
 

@@ -56,7 +56,8 @@ GROUP = list(noise.GROUP_COLUMNS)
 BAND_COLUMNS = ("series", "key", "source", "device", "runtime", "mode", "precision", "regime",
                 "physical_device", "statistic", "n_networks", "n_pairs", "band",
                 "within_sitting", "between_sittings", "covers", "median_spread", "p90_spread",
-                "median_band", "median_within_sitting", "median_between_sittings")
+                "median_band", "median_within_sitting", "median_between_sittings",
+                "common_shift", "between_after_shift")
 #: Context shown per series (:func:`context_table`), when a file records it.
 CONTEXT = ("source", "physical_device", "runtime_version", "threads", "n_runs", "warmup",
            "n_sessions", "input_size", "batch_size", "precision", "mode", "campaign")
@@ -134,7 +135,8 @@ def _band_frame(sessions: pd.DataFrame, value: str, prefix: str) -> pd.DataFrame
     bands = noise.noise_bands(ses, value)
     keep = {"band": "band", "within_sitting": "within_sitting",
             "between_sittings": "between_sittings", "n_networks": "n_networks",
-            "n_pairs": "n_pairs", "median_spread": "median_spread", "p90_spread": "p90_spread"}
+            "n_pairs": "n_pairs", "median_spread": "median_spread", "p90_spread": "p90_spread",
+            "common_shift": "common_shift", "between_after_shift": "between_after_shift"}
     if prefix:
         keep = {k: f"{prefix}{k}" for k in ("band", "within_sitting", "between_sittings")}
     return bands[[*GROUP, *keep]].rename(columns=keep)

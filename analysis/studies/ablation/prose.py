@@ -14,7 +14,7 @@ from analysis.models.ablation import DEFAULT_DEPTH, DEFAULT_WIDTH
 from analysis.studies.ablation import findings as fd
 from analysis.studies.ablation.measure import Coverage, LatencyData
 from analysis.text import (decimals, finite, format_p, join_words, number, percent,
-                           percent_change, plural, times)
+                           percent_change, plural, shift_sentence, times)
 
 
 def _ranges(numbers) -> str:
@@ -144,13 +144,24 @@ def noise_sentence(f: fd.AblationFindings) -> str:
     bands = "; ".join(f"{n.series}: {band_text(n.band)} / {band_text(n.median_band)} "
                       f"({plural(n.n_pairs, 'session pair')} of "
                       f"{plural(n.n_networks, 'network')})" for n in measured)
-    covers = sorted({n.covers for n in measured})
+    by_cover: dict[str, list[str]] = {}
+    for n in measured:
+        device = n.physical_device or n.series
+        if device not in by_cover.setdefault(n.covers, []):
+            by_cover[n.covers].append(device)
+    covers = sorted(by_cover)
     text = (f"- **Noise model.** The rule, stated before the results: {f.rule}. Bands "
             f"(minimum / median): {bands or 'none: no series has sessions'}.")
     if covers:
-        text += (f" They cover the noise {join_words(covers, 'or')}"
+        text += (" They cover the noise " + join_words(
+                     [f"{c} (on the {join_words(by_cover[c])})" if len(covers) > 1 else c
+                      for c in covers], "and")
                  + (": a second sitting will add the noise between sittings."
                     if covers == ["within one sitting only"] else "."))
+    shift = shift_sentence((n.series, n.common_shift, n.between_after_shift, n.band)
+                           for n in measured)
+    if shift:
+        text += " " + shift
     without = [n.series for n in f.noise if not finite(n.band)]
     if without:
         text += f" No verdict on {join_words(without)} (no sessions)."

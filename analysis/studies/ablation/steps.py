@@ -250,6 +250,9 @@ OWN_COLUMNS = {
     "n_pairs": "pairs of sessions of one network behind the band",
     "median_spread": "median over networks of highest / lowest session − 1",
     "p90_spread": "90th percentile over networks of highest / lowest session − 1",
+    "common_shift": "later sitting / earlier sitting − 1, the median over networks (empty: one "
+                    "sitting); a description, not part of the rule",
+    "between_after_shift": "between_sittings with the common shift removed",
     "first": "first network of an identical pair", "second": "second network of the pair",
     "ratio": "latency of the first / of the second (minimum)",
     "median_ratio": "the same with the median",

@@ -67,6 +67,8 @@ class NoiseBand:
     covers: str
     n_networks: int
     n_pairs: int
+    common_shift: float = math.nan  # later / earlier sitting − 1 (analysis.noise)
+    between_after_shift: float = math.nan  # between-sittings band without that shift
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,9 @@ def exactness_findings(exactness: pd.DataFrame) -> Exactness:
 
 def band_findings(bands: pd.DataFrame) -> tuple[NoiseBand, ...]:
     return tuple(NoiseBand(r["runtime"], float(r["band"]), float(r["median_band"]),
-                           str(r["covers"]), int(r["n_networks"]), int(r["n_pairs"]))
+                           str(r["covers"]), int(r["n_networks"]), int(r["n_pairs"]),
+                           float(r.get("common_shift", math.nan)),
+                           float(r.get("between_after_shift", math.nan)))
                  for _, r in bands.iterrows())
 
 

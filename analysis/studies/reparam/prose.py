@@ -14,7 +14,7 @@ from analysis import noise
 from analysis.studies.reparam.findings import KSweep, ReparamFindings, SequentialRatio, Speedup
 from analysis.studies.reparam.measured import MET, NOT_MET, UNDECIDED, Reference
 from analysis.text import (interval, join_words, number, percent, percent_range, plural,
-                           scientific, times)
+                           scientific, shift_sentence, times)
 
 RUNTIME_NAMES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime"}
 
@@ -112,8 +112,11 @@ def noise_sentence(f: ReparamFindings) -> str:
         text += (" They cover the noise within one sitting only: between-sitting noise (another "
                  "day, another state of the machine) is not measured yet, so the bands may be "
                  "too narrow for a comparison across sittings.")
-    return text + (" A band is for one session against another; the latencies here are "
-                   "medians over sessions, so the rule is conservative for them.")
+    shift = shift_sentence((_rt(b.runtime), b.common_shift, b.between_after_shift, b.band)
+                           for b in f.bands)
+    return text + (" " + shift if shift else "") + (
+        " A band is for one session against another; the latencies here are medians over "
+        "sessions, so the rule is conservative for them.")
 
 
 def table7_sentence(f: ReparamFindings) -> str:

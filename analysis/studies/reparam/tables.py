@@ -116,6 +116,9 @@ COLUMNS = {
     "n_pairs": "pairs of sessions of one network",
     "median_spread": "median over networks of max / min − 1 over sessions (minimum over runs)",
     "p90_spread": "90th percentile over networks of that spread",
+    "common_shift": "later sitting / earlier sitting − 1, the median over networks (minimum; "
+                    "empty: one sitting); a description, not part of the rule",
+    "between_after_shift": "between_sittings with the common shift removed (minimum)",
     "median_within_sitting": "within_sitting for the median over runs",
     "median_between_sittings": "between_sittings for the median over runs",
     "status": "ok or failed",
