@@ -25,7 +25,7 @@ VERDICT_MARGIN = 0.01
 #: least this share of bootstrap resamples of the models (selection-aware).
 BEST_PROBABILITY = 0.95
 #: The paper calls FLOPs and parameters *weakly* correlated with latency; a claim about the
-#: strength |ρ| is judged against this threshold (:func:`analysis.stats.claim_verdict`).
+#: strength |ρ| is judged against this threshold (:func:`analysis.inference.claim_verdict`).
 WEAK_THRESHOLD = 0.5
 
 # -- measurement noise ----------------------------------------------------------------------------
@@ -33,9 +33,6 @@ WEAK_THRESHOLD = 0.5
 #: The noise band of a device/runtime/mode is this quantile of the session-to-session
 #: |log ratio| of one network (:mod:`analysis.noise`; the rule is stated there, before results).
 NOISE_QUANTILE = 0.95
-#: An assumed relative band around 1 (notebook 04's tests only, being retired: notebooks 02 and
-#: 03 use the band measured from repeated sessions, :mod:`analysis.noise`).
-NOISE_BAND = 0.05
 
 # -- cost metrics -------------------------------------------------------------------------------
 

@@ -12,11 +12,9 @@ the primary inference is the exact permutation p-value (all n! orderings,
 CI is primary (it covers the true ρ in 95–97 % of simulated samples at n = 21) and scipy's
 asymptotic p is secondary; where the two disagree the reports say so.
 
-**Paired comparisons.** Two metrics correlated with the latency of the *same* models give
-dependent ρ's, so overlapping intervals say nothing about which is better.
-:func:`paired_spearman_difference` bootstraps the models once and computes both ρ's on each
-resample (the CI of Δρ); :func:`paired_comparisons` compares the best metric of a device with
-every other one and Holm-adjusts the p-values over those comparisons (:func:`holm_adjust`).
+**Multiplicity:** :func:`holm_adjust` (Holm's step-down adjustment). Paired comparisons of
+metrics, claim verdicts and the study's primary inference live in :mod:`analysis.inference`,
+which builds on the rank helpers here.
 
 Every function takes plain arrays or DataFrames and returns numbers or DataFrames.
 """
@@ -26,20 +24,15 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass
-from itertools import combinations, permutations
+from itertools import permutations
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from analysis.constants import ALPHA, EXACT_MAX_N
 from analysis.errors import ConfigError
-
-#: Largest n for which the exact permutation test is the primary inference (8! = 40 320
-#: orderings); above it the bootstrap CI is.
-EXACT_MAX_N = 8
-#: Significance level of every test and 1 − level of every interval.
-ALPHA = 0.05
 #: Primary-inference labels (column ``inference``).
 EXACT, BOOTSTRAP, TOO_FEW = "exact permutation", "bootstrap CI", "too few models"
 
@@ -194,78 +187,6 @@ def correlation_table(data: pd.DataFrame, metrics: Sequence[str], *, latency: st
     return pd.DataFrame(rows, columns=[by, "metric", *CORRELATION_COLUMNS])
 
 
-def rank_agreement(wide: pd.DataFrame, n_bootstrap: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    """Spearman ρ between the latency rankings of every pair of columns (devices).
-
-    ``wide`` has one row per model and one latency column per device; each pair uses the models
-    both devices measured. Returns long form: ``a, b, rho, p_value, ci_low, ci_high,
-    kendall_tau, n`` (each unordered pair once, plus the diagonal with ρ = 1).
-    """
-    rows = []
-    for a in wide.columns:
-        rows.append({"a": a, "b": a, **Correlation(1.0, 0.0, 1.0, 1.0, 1.0,
-                                                   int(wide[a].notna().sum()),
-                                                   inference="identity").as_dict()})
-    for a, b in combinations(wide.columns, 2):
-        c = spearman_ci(wide[a], wide[b], n_bootstrap, seed)
-        rows.append({"a": a, "b": b, **c.as_dict()})
-    return pd.DataFrame(rows)
-
-
-def rank_order(table: pd.DataFrame, value: str = "rho") -> pd.DataFrame:
-    """``table`` sorted for a ranking: results whose primary inference is the bootstrap CI
-    (n > :data:`EXACT_MAX_N`) first, then small-n ones, then those with too few models; by
-    ``value`` descending within each tier. A small-n ρ = 1.00 never outranks ρ = 0.8 at n = 21."""
-    tier = np.where(table["n"] > EXACT_MAX_N, 0, np.where(table["n"] >= 3, 1, 2))
-    return (table.assign(_tier=tier, _v=-table[value].fillna(-np.inf))
-            .sort_values(["_tier", "_v"], kind="stable").drop(columns=["_tier", "_v"]))
-
-
-# -- paired comparisons ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PairedDifference:
-    """Δρ = ρ(a, y) − ρ(b, y) on the same models, with its paired-bootstrap CI and p."""
-
-    delta: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    n: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def paired_spearman_difference(a: Sequence[float], b: Sequence[float], y: Sequence[float],
-                               n_bootstrap: int = 10_000, seed: int = 0,
-                               level: float = 1 - ALPHA) -> PairedDifference:
-    """Paired bootstrap of Δρ = ρ(a, y) − ρ(b, y): every resample draws the same models for
-    both metrics, so the dependence between the two ρ's is kept. The percentile CI at
-    ``level``; the two-sided p is twice the smaller share of resamples on either side of 0
-    (at least 1 / resamples). NaN (no comparison) for n ≤ :data:`EXACT_MAX_N`, where the
-    bootstrap has too few distinct resamples."""
-    a, b, y = (np.asarray(v, float) for v in (a, b, y))
-    keep = np.isfinite(a) & np.isfinite(b) & np.isfinite(y)
-    a, b, y = a[keep], b[keep], y[keep]
-    n = len(y)
-    if n < 3:
-        return PairedDifference(math.nan, math.nan, math.nan, math.nan, n)
-    delta = float(sps.spearmanr(a, y).statistic - sps.spearmanr(b, y).statistic)
-    if n <= EXACT_MAX_N:
-        return PairedDifference(delta, math.nan, math.nan, math.nan, n)
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
-    ry = _rank_rows(y[idx])
-    d = _pearson_rows(_rank_rows(a[idx]), ry) - _pearson_rows(_rank_rows(b[idx]), ry)
-    d = d[np.isfinite(d)]
-    if not len(d):
-        return PairedDifference(delta, math.nan, math.nan, math.nan, n)
-    alpha = 1 - level
-    lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-    p = min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))
-    return PairedDifference(delta, float(lo), float(hi), float(max(p, 1 / len(d))), n)
-
-
 def holm_adjust(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment of ``p_values`` (family-wise error); NaN stays NaN."""
     p = np.asarray(p_values, float)
@@ -278,68 +199,3 @@ def holm_adjust(p_values: Sequence[float]) -> np.ndarray:
         running = max(running, min(1.0, (m - i) * p[j]))
         out[j] = running
     return out
-
-
-def paired_comparisons(data: pd.DataFrame, metrics: Sequence[str], *,
-                       latency: str = "latency_ms", by: str = "device",
-                       n_bootstrap: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    """Per group of ``by``: the metric with the highest ρ against every other metric.
-
-    Columns ``device, best, other, rho_best, rho_other, delta, ci_low, ci_high, p_value,
-    p_holm, n_comparisons, n, better``. ``p_holm`` is Holm-adjusted over the group's
-    ``n_comparisons``; ``better`` is True only when the paired CI excludes 0 *and*
-    ``p_holm`` ≤ :data:`ALPHA`. Groups with n ≤ :data:`EXACT_MAX_N` get NaN intervals and
-    ``better = False`` (too few models to compare two metrics)."""
-    cols = [by, "best", "other", "rho_best", "rho_other", "delta", "ci_low", "ci_high",
-            "p_value", "p_holm", "n_comparisons", "n", "better"]
-    rows = []
-    for group, part in data.groupby(by, sort=False):
-        rhos = {m: sps.spearmanr(part[m], part[latency], nan_policy="omit").statistic
-                for m in metrics if part[m].notna().sum() >= 3}
-        rhos = {m: float(r) for m, r in rhos.items() if np.isfinite(r)}
-        if len(rhos) < 2:
-            continue
-        best = max(rhos, key=rhos.get)
-        block = []
-        for other in rhos:
-            if other == best:
-                continue
-            d = paired_spearman_difference(part[best], part[other], part[latency],
-                                           n_bootstrap, seed)
-            block.append({by: group, "best": best, "other": other, "rho_best": rhos[best],
-                          "rho_other": rhos[other], "delta": d.delta, "ci_low": d.ci_low,
-                          "ci_high": d.ci_high, "p_value": d.p_value, "n": d.n})
-        adjusted = holm_adjust([r["p_value"] for r in block])
-        for r, ph in zip(block, adjusted):
-            r["p_holm"] = float(ph)
-            r["n_comparisons"] = len(block)
-            r["better"] = bool(np.isfinite(ph) and ph <= ALPHA and r["ci_low"] > 0)
-        rows += block
-    return pd.DataFrame(rows, columns=cols)
-
-
-def claim_verdict(ci_low: float, ci_high: float, threshold: float = 0.5,
-                  claim: str = "weak") -> str:
-    """Verdict on a claim about the *strength* |ρ| by a stated rule. "Weakly correlated"
-    (|ρ| < ``threshold``) ``holds`` if the whole CI lies inside (−threshold, threshold), is
-    ``contradicted`` if the whole CI lies beyond ±threshold (a strong positive *or* negative
-    correlation), else ``inconclusive`` (also without a CI, i.e. small n). "Strongly
-    correlated" is the mirror image."""
-    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
-        return "inconclusive"
-    weak = -threshold < ci_low and ci_high < threshold
-    strong = ci_low > threshold or ci_high < -threshold
-    if claim == "weak":
-        return "holds" if weak else "contradicted" if strong else "inconclusive"
-    if claim == "strong":
-        return "holds" if strong else "contradicted" if weak else "inconclusive"
-    raise ConfigError(f"claim must be 'weak' or 'strong', got {claim!r}")
-
-
-def format_p(p: float) -> str:
-    """A p-value for text: ``0.037``, ``2.1e-05``, ``< 1e-300`` for an underflow to 0."""
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    if p == 0:
-        return "< 1e-300"
-    return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"

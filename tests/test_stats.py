@@ -146,86 +146,10 @@ def test_correlation_table_columns_and_values(xy):
     assert table.loc[0, "rho"] == pytest.approx(sps.spearmanr(x, y).statistic)
 
 
-def test_rank_agreement_pairs_and_ranking_puts_small_n_last(xy):
-    x, y = xy
-    wide = pd.DataFrame({"p": x, "q": y, "r": -x})
-    agree = st.rank_agreement(wide, n_bootstrap=100)
-    assert len(agree) == 3 + 3
-    assert agree[(agree.a == "p") & (agree.b == "r")].iloc[0].rho == pytest.approx(-1.0)
-    table = pd.DataFrame({"rho": [1.0, 0.8, 0.5, np.nan], "n": [3, 21, 30, 2]})
-    assert st.rank_order(table)["n"].tolist() == [21, 30, 3, 2]
-
-
-# -- paired comparison ------------------------------------------------------------------------
-
-def test_paired_difference_of_a_metric_with_itself_is_zero():
-    rng = np.random.default_rng(2)
-    a, y = rng.normal(size=20), rng.normal(size=20)
-    d = st.paired_spearman_difference(a, a, y, n_bootstrap=500)
-    assert d.delta == 0 and d.ci_low == 0 and d.ci_high == 0 and d.p_value == 1
-
-
-def test_paired_difference_detects_a_clearly_better_metric():
-    rng = np.random.default_rng(3)
-    y = rng.lognormal(size=30)
-    exact, noise = y * 2, rng.lognormal(size=30)
-    d = st.paired_spearman_difference(exact, noise, y, n_bootstrap=2000)
-    ref = 1 - sps.spearmanr(noise, y).statistic
-    assert d.delta == pytest.approx(ref) and d.ci_low > 0 and d.p_value < 0.01
-    # small n: no interval, no p
-    small = st.paired_spearman_difference(exact[:6], noise[:6], y[:6])
-    assert math.isnan(small.ci_low) and math.isnan(small.p_value)
-
-
-def test_paired_interval_is_narrower_than_comparing_two_intervals():
-    """Two nearly identical metrics: their own CIs overlap almost entirely, but the paired CI
-    of the difference is tight around it (the dependence is used, not ignored)."""
-    rng = np.random.default_rng(5)
-    y = rng.normal(size=25)
-    a = y + rng.normal(scale=0.8, size=25)
-    b = a + rng.normal(scale=0.05, size=25)
-    d = st.paired_spearman_difference(a, b, y, n_bootstrap=2000)
-    ca, cb = st.spearman_ci(a, y, 2000), st.spearman_ci(b, y, 2000)
-    assert (d.ci_high - d.ci_low) < 0.5 * ((ca.ci_high - ca.ci_low) + (cb.ci_high - cb.ci_low)) / 2
-
+# -- multiplicity -----------------------------------------------------------------------------
 
 def test_holm_adjust_by_hand():
     # sorted p: 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> monotone 0.06
     out = st.holm_adjust([0.01, 0.04, 0.03, np.nan])
     assert out[:3].tolist() == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(out[3])
     assert st.holm_adjust([0.5, 0.9]).tolist() == pytest.approx([1.0, 1.0])
-
-
-def test_paired_comparisons_call_better_only_when_the_interval_excludes_zero():
-    rng = np.random.default_rng(7)
-    y = rng.lognormal(size=40)
-    df = pd.DataFrame({"device": "d", "latency_ms": y, "good": y * 3,
-                       "twin": y * 3 + rng.normal(scale=1e-3, size=40),
-                       "bad": rng.lognormal(size=40)})
-    out = st.paired_comparisons(df, ["good", "twin", "bad"], n_bootstrap=1000)
-    assert set(out["other"]) == {"twin", "bad"} or set(out["other"]) == {"good", "bad"}
-    assert (out["n_comparisons"] == 2).all()
-    by = out.set_index("other")
-    assert by.loc["bad", "better"]
-    twin = by.drop(index="bad").iloc[0]
-    assert twin["ci_low"] <= 0 <= twin["ci_high"] and not twin["better"]
-    assert (out["p_holm"] >= out["p_value"]).all()
-    small = st.paired_comparisons(df.iloc[:6], ["good", "bad"])
-    assert not small["better"].any()
-
-
-# -- verdicts and formatting --------------------------------------------------------------------
-
-@pytest.mark.parametrize("lo,hi,verdict", [(-0.3, 0.4, "holds"), (0.55, 0.9, "contradicted"),
-                                           (0.2, 0.8, "inconclusive"),
-                                           (-0.9, -0.6, "contradicted"),  # strong, negative
-                                           (-0.75, 0.17, "inconclusive"),  # may be strong
-                                           (np.nan, np.nan, "inconclusive")])
-def test_claim_verdict_rule(lo, hi, verdict):
-    assert st.claim_verdict(lo, hi, 0.5, "weak") == verdict
-
-
-def test_format_p():
-    assert st.format_p(0.0) == "< 1e-300"
-    assert st.format_p(0.0371) == "0.037" and st.format_p(2.1e-5) == "2.1e-05"
-    assert st.format_p(np.nan) == "n/a"
