@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.constants import ALPHA
+from analysis.studies.changes import StatisticChange, verdict_changes
 from analysis.studies.regimes.compute import CONTRAST, PAPER_GPU, PRIMARY
 from analysis.studies.regimes.slowdowns import GPU, PHONE
 
@@ -157,18 +158,6 @@ class RegimeNoise:
 #: What a :class:`StatisticChange` is about.
 CORRELATION, VERSUS_MACS, GAP, AGREEMENT, SLOWDOWN = ("correlation", "versus MACs", "gap",
                                                       "agreement", "slowdown")
-
-
-@dataclass(frozen=True)
-class StatisticChange:
-    """A verdict that differs between the minimum (primary) and the median: ``kind`` (what was
-    judged), ``subject`` (its keys: regime and metric; two regimes; paper device and regime;
-    table, variant and series) and the verdict with each statistic."""
-
-    kind: str
-    subject: tuple[str, ...]
-    minimum: str
-    median: str
 
 
 @dataclass(frozen=True)
@@ -309,30 +298,15 @@ def noise_findings(noise: pd.DataFrame, session_rhos: pd.DataFrame) -> tuple[Reg
     return tuple(out)
 
 
-def _changes(frame: pd.DataFrame, keys: list[str], verdict: str, kind: str,
-             words=lambda v: str(v)) -> list[StatisticChange]:
-    """Rows whose ``verdict`` column differs between the two statistics."""
-    if frame.empty:
-        return []
-    wide = frame.pivot_table(index=keys, columns="statistic", values=verdict, aggfunc="first",
-                             sort=False)
-    if wide.shape[1] < 2:
-        return []
-    a, b = wide.columns[:2]
-    return [StatisticChange(kind, tuple(str(k) for k in key), words(wide.loc[key, a]),
-                            words(wide.loc[key, b]))
-            for key in wide.index if wide.loc[key, a] != wide.loc[key, b]]
-
-
 def statistic_changes(correlations, versus, pairs, agreement,
                       ratios) -> tuple[StatisticChange, ...]:
     """Every verdict that differs between the minimum and the median."""
     shown = lambda v: "shown" if v else "not shown"  # noqa: E731
-    out = _changes(correlations, ["regime", "metric"], "shown", CORRELATION, shown)
-    out += _changes(versus, ["regime", "metric"], "verdict", VERSUS_MACS)
-    out += _changes(pairs.assign(c=pairs["p_holm"] <= ALPHA), ["regime_a", "regime_b"], "c",
-                    GAP, lambda v: "changes" if v else "no change shown")
-    out += _changes(agreement, ["paper_device", "regime"], "shown", AGREEMENT, shown)
+    out = verdict_changes(correlations, ["regime", "metric"], "shown", CORRELATION, shown)
+    out += verdict_changes(versus, ["regime", "metric"], "verdict", VERSUS_MACS)
+    out += verdict_changes(pairs.assign(c=pairs["p_holm"] <= ALPHA), ["regime_a", "regime_b"],
+                           "c", GAP, lambda v: "changes" if v else "no change shown")
+    out += verdict_changes(agreement, ["paper_device", "regime"], "shown", AGREEMENT, shown)
     if len(ratios):
         diff = ratios[(ratios["verdict"] != ratios["median_verdict"])
                       & ratios["verdict"].isin(["slower", "faster", "within noise"])]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from analysis.constants import ALPHA, BEST_PROBABILITY
 from analysis.noise import RULE
+from analysis.studies.changes import statistic_line
 from analysis.studies.regimes.compute import CONTRAST
 from analysis.studies.regimes.findings import (AGREEMENT, CORRELATION, GAP, SLOWDOWN,
                                                VERSUS_MACS, AblationFinding, DeviceMatch,
@@ -222,15 +223,6 @@ def _change(c: StatisticChange) -> str:
     return f"{subject}: {c.minimum} with the minimum, {c.median} with the median"
 
 
-def _statistic_line(f: Findings) -> str:
-    if not f.statistic_changes:
-        return ("- Minimum or median: every verdict above is the same with each session's "
-                "median as with its minimum (the paper's statistic, primary).")
-    return ("- Minimum or median: the choice changes " +
-            plural(len(f.statistic_changes), "verdict") + ": " +
-            "; ".join(_change(c) for c in f.statistic_changes) + ".")
-
-
 def conclusion(f: Findings) -> str:
     """The takeaway, then Markdown bullets generated from the findings of notebook 07."""
     lines = [f"**Takeaway.** {f.takeaway or takeaway(f)}", ""]
@@ -244,5 +236,5 @@ def conclusion(f: Findings) -> str:
     lines += [_device_line(d) for d in f.devices]
     if f.noise:
         lines.append(_noise_line(f))
-    lines.append(_statistic_line(f))
+    lines.append(statistic_line(f.statistic_changes, _change))
     return "\n".join(lines)

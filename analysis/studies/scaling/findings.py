@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.studies.changes import StatisticChange, verdict_changes
 from analysis.studies.scaling.compute import (ACROSS, BELOW, CLAIMED_EXPONENT, FAMILY,
                                               NO_INTERVAL)
 from analysis.studies.scaling.data import COMPOUND, PRIMARY, STATISTICS
@@ -130,16 +131,6 @@ class AblationCost:
 
 
 @dataclass(frozen=True)
-class StatisticChange:
-    """A verdict that differs between the minimum (primary) and the median."""
-
-    kind: str
-    subject: tuple[str, ...]
-    minimum: str
-    median: str
-
-
-@dataclass(frozen=True)
 class Findings:
     """Everything the conclusion of notebook 08 states; ``takeaway`` (at most three sentences,
     :func:`analysis.studies.scaling.prose.takeaway`) opens it."""
@@ -228,18 +219,6 @@ def ablation_costs(ablation: pd.DataFrame) -> tuple[AblationCost, ...]:
                  for r in ablation.itertuples())
 
 
-def _changes(frame: pd.DataFrame, keys: list[str], verdict: str, kind: str,
-             words=str) -> list[StatisticChange]:
-    if frame.empty or frame["statistic"].nunique() < 2:
-        return []
-    wide = frame.pivot_table(index=keys, columns="statistic", values=verdict, aggfunc="first",
-                             sort=False)
-    a, b = STATISTICS
-    return [StatisticChange(kind, tuple(str(k) for k in key), words(wide.loc[key, a]),
-                            words(wide.loc[key, b]))
-            for key in wide.index if wide.loc[key, a] != wide.loc[key, b]]
-
-
 #: What a :class:`StatisticChange` is about.
 EXPONENT_B, EXPONENT_E, LITE, CORRELATION = "b", "e", "Lite vs B", "correlation"
 
@@ -248,10 +227,13 @@ def statistic_changes(exponents, lite, correlations) -> tuple[StatisticChange, .
     """Every verdict that differs between the minimum and the median."""
     shown = lambda v: "shown" if v else "not shown"  # noqa: E731
     e = exponents[exponents["knob"] != COMPOUND]
-    out = _changes(exponents, ["series", "sweep"], "b_verdict", EXPONENT_B)
-    out += _changes(e, ["series", "sweep"], "e_verdict", EXPONENT_E)
-    out += _changes(lite, ["series", "lite"], "verdict", LITE)
-    out += _changes(correlations, ["series", "scope"], "shown", CORRELATION, shown)
+    out = verdict_changes(exponents, ["series", "sweep"], "b_verdict", EXPONENT_B,
+                          statistics=STATISTICS)
+    out += verdict_changes(e, ["series", "sweep"], "e_verdict", EXPONENT_E,
+                           statistics=STATISTICS)
+    out += verdict_changes(lite, ["series", "lite"], "verdict", LITE, statistics=STATISTICS)
+    out += verdict_changes(correlations, ["series", "scope"], "shown", CORRELATION, shown,
+                           statistics=STATISTICS)
     return tuple(out)
 
 

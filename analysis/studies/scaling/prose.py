@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from analysis.constants import ALPHA
 from analysis.noise import RULE
+from analysis.studies.changes import statistic_line
 from analysis.studies.scaling.compute import ABOVE, BELOW, CLAIMED_EXPONENT, CONSISTENT
 from analysis.studies.scaling.findings import (CORRELATION, EXPONENT_B, EXPONENT_E, LITE,
                                                AblationCost, CountClaim, Exponent, Findings,
@@ -232,15 +233,6 @@ def _change(c: StatisticChange) -> str:
             f"median")
 
 
-def _statistic_line(f: Findings) -> str:
-    if not f.statistic_changes:
-        return ("- Minimum or median: every verdict above is the same with each session's "
-                "median as with its minimum (the paper's statistic, primary).")
-    return ("- Minimum or median: the choice changes " +
-            plural(len(f.statistic_changes), "verdict") + ": " +
-            "; ".join(_change(c) for c in f.statistic_changes) + ".")
-
-
 def conclusion(f: Findings) -> str:
     """The takeaway, then Markdown bullets generated from the findings of notebook 08."""
     lines = []
@@ -248,7 +240,7 @@ def conclusion(f: Findings) -> str:
         lines += _series_block(s, f)
     lines += [_interval_line(f), *_claim_lines(f)]
     lines += [_lite_line(s) for s in f.series]
-    lines += [_ablation_line(f), _h200_line(f), _statistic_line(f)]
+    lines += [_ablation_line(f), _h200_line(f), statistic_line(f.statistic_changes, _change)]
     return "\n".join([f"**Takeaway.** {f.takeaway or takeaway(f)}", "",
                       *[line for line in lines if line]])
 
