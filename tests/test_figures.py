@@ -112,14 +112,13 @@ def test_predictor_ranking_and_agreement(study01):
 def test_figure2_labels_sit_beside_their_own_point():
     """A label without a leader line is nearer its own point than any other; leader lines never
     cross — the check can fail (two points, labels swapped)."""
-    from analysis.studies.correlation import figures as drawing
     fig, ax = plots.new_figure()
     xs, ys = [1, 2, 3, 10, 10.5], [1, 1.1, 1.2, 5, 5.2]
     ax.scatter(xs, ys)
     ax.set_xscale("log")
     ax.set_yscale("log")
     labels = ["alpha", "beta", "gamma", "delta-long-name", "epsilon"]
-    assert drawing.place_labels(ax, xs, ys, labels) == []
+    assert plots.place_labels(ax, xs, ys, labels) == []
     renderer = fig.canvas.get_renderer()
     pts = ax.transData.transform(np.column_stack([xs, ys]))
     segments = []
@@ -127,12 +126,12 @@ def test_figure2_labels_sit_beside_their_own_point():
         i = labels.index(ann.get_text())
         box = matplotlib.text.Text.get_window_extent(ann, renderer)
         if ann.arrow_patch is None:
-            own = drawing._distance(box, *pts[i])
-            assert all(own < drawing._distance(box, *p) for j, p in enumerate(pts) if j != i)
+            own = plots._distance(box, *pts[i])
+            assert all(own < plots._distance(box, *p) for j, p in enumerate(pts) if j != i)
         else:
-            segments.append((tuple(pts[i]), drawing._anchor(box, *pts[i])))
-    assert not any(drawing._crosses(*a, *b) for a in segments for b in segments if a != b)
-    assert drawing._crosses((0, 0), (1, 1), (0, 1), (1, 0))
+            segments.append((tuple(pts[i]), plots._anchor(box, *pts[i])))
+    assert not any(plots._crosses(*a, *b) for a in segments for b in segments if a != b)
+    assert plots._crosses((0, 0), (1, 1), (0, 1), (1, 0))
     plots.plt.close(fig)
 
 

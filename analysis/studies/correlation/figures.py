@@ -13,110 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
-from matplotlib.text import Text
-from matplotlib.transforms import Bbox
 
 from analysis.constants import METRIC_LABELS
-from analysis.plots import FAMILY_COLORS, family_handles, new_figure, plain_log_axis
+from analysis.plots import (FAMILY_COLORS, family_handles, new_figure, place_labels,
+                            plain_log_axis)
 from analysis.util import slug
-
-# -- point labels ---------------------------------------------------------------------------------
-
-#: Candidate label offsets in points (dx < 0: the text ends there), nearest first; beyond the
-#: first ring a leader line joins label and point.
-_OFFSETS = [(d * dx, d * dy) for d in (1, 2, 3.2, 4.5, 6, 8, 10.5)
-            for dx, dy in ((1, 0.5), (1, -1.6), (-1, 0.5), (-1, -1.6), (0, 1.4), (0, -2.6),
-                           (1.4, -0.5), (-1.4, -0.5))]
-_RING = 8
-
-
-def _distance(box: Bbox, x: float, y: float) -> float:
-    dx = max(box.x0 - x, 0.0, x - box.x1)
-    dy = max(box.y0 - y, 0.0, y - box.y1)
-    return math.hypot(dx, dy)
-
-
-def _crosses(p: tuple, q: tuple, r: tuple, s: tuple) -> bool:
-    """Segments pq and rs cross (proper intersection)."""
-    def side(a, b, c):
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-    return (side(p, q, r) * side(p, q, s) < 0) and (side(r, s, p) * side(r, s, q) < 0)
-
-
-def _anchor(box: Bbox, x: float, y: float) -> tuple[float, float]:
-    """The point of ``box`` nearest to (x, y): where a leader line meets the label."""
-    return min(max(x, box.x0), box.x1), min(max(y, box.y0), box.y1)
-
-
-def _segment_hits(segment: tuple, box: Bbox, steps: int = 12) -> bool:
-    (x0, y0), (x1, y1) = segment
-    return any(box.contains(x0 + (x1 - x0) * t / steps, y0 + (y1 - y0) * t / steps)
-               for t in range(1, steps))
-
-
-def _problems(box, line, i, pts, inside, placed, leaders, point_boxes) -> int:
-    """How many rules a candidate label breaks (0: it may be placed): inside the axes, clear of
-    placed labels and other points; without a leader line nearer to its own point than to any
-    other; with one, a line that crosses no other and passes through no label or point."""
-    own = _distance(box, *pts[i])
-    others = [j for j in range(len(pts)) if j != i]
-    problems = [not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0
-                     and box.y1 <= inside.y1),
-                any(box.overlaps(b) for b in placed),
-                any(box.overlaps(point_boxes[j]) for j in others)]
-    if line is None:
-        problems.append(any(own >= _distance(box, *pts[j]) for j in others))
-    else:
-        problems += [any(_crosses(*line, *seg) for seg in leaders),
-                     any(_segment_hits(line, b) for b in placed),
-                     any(_segment_hits(line, point_boxes[j]) for j in others)]
-    return sum(problems)
-
-
-def place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list[int]:
-    """Place point labels greedily, nearest candidate first (:data:`_OFFSETS`), at the first
-    candidate that breaks none of the rules of :func:`_problems` — so a label sits beside its
-    own point, and leader lines never cross; where every candidate breaks one, at the one that
-    breaks fewest. Returns the indices of labels that found no clean place."""
-    fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    inside = ax.get_window_extent(renderer)
-    pts = ax.transData.transform(np.column_stack([xs, ys]).astype(float))
-    r = 3.0 * fig.dpi / 72
-    point_boxes = [Bbox.from_extents(px - r, py - r, px + r, py + r) for px, py in pts]
-    placed: list[Bbox] = []
-    leaders: list[tuple] = []
-    failed = []
-    for i in sorted((i for i, t in enumerate(labels) if t), key=lambda i: -pts[i][1]):
-        best = None
-        for k, (dx, dy) in enumerate(_OFFSETS):
-            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
-            ann = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(3 * dx, 3 * dy),
-                              textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
-                              arrowprops=({"arrowstyle": "-", "color": "#444444", "lw": 0.5,
-                                           "shrinkA": 0, "shrinkB": 1} if k >= _RING else None))
-            ann.set_in_layout(False)
-            ann.update_positions(renderer)
-            box = Text.get_window_extent(ann, renderer)  # the text, without its leader line
-            line = (tuple(pts[i]), _anchor(box, *pts[i])) if k >= _RING else None
-            n = _problems(box, line, i, pts, inside, placed, leaders, point_boxes)
-            if best is None or n < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (n, ann, box, line)
-            else:
-                ann.remove()
-            if n == 0:
-                break
-        n, ann, box, line = best
-        placed.append(box)
-        if line is not None:
-            leaders.append(line)
-        if n:
-            failed.append(i)
-    return failed
-
 
 # -- Figure 2 -------------------------------------------------------------------------------------
 
