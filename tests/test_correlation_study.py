@@ -255,17 +255,21 @@ def test_the_median_is_what_the_loader_gives_for_it():
 
 def test_rho_per_session_is_scipys_per_session(shipped):
     params, inputs, joined = shipped
-    per = noise.session_rhos(noise.session_files(inputs.latency), None, compute.device_key,
+    per = noise.session_rhos(noise.session_files(inputs.files), None, compute.device_key,
                              joined.counts, ["macs"])
     assert set(per["session"]) == {1, 2, 3} and (per["n"] == 21).all()
     rows = load_latency([f for f in inputs.files if "onnxruntime-2t" in f.name])
     assert len(rows) == 21
     from analysis.latency import load_sessions
     s = load_sessions([f for f in inputs.files if "onnxruntime-2t" in f.name])
-    one = s[s["session"] == 2].merge(joined.counts[["model_id", "macs"]], on="model_id",
-                                     suffixes=("_file", ""))
-    row = per[(per["device"].str.contains("2 threads")) & (per["device"].str.endswith(
-        "onnxruntime")) & (per["session"] == 2)].iloc[0]
+    # every session of both sittings (3 + 2), each sitting its own campaign id
+    ort = per[(per["device"].str.contains("2 threads"))
+              & (per["device"].str.endswith("onnxruntime"))]
+    assert len(ort) == s[["campaign", "session"]].drop_duplicates().shape[0] == 5
+    later = sorted(s["campaign"].unique())[-1]
+    one = s[(s["session"] == 2) & (s["campaign"] == later)].merge(
+        joined.counts[["model_id", "macs"]], on="model_id", suffixes=("_file", ""))
+    row = ort[(ort["session"] == 2) & (ort["campaign"] == later)].iloc[0]
     assert row["rho"] == pytest.approx(sps.spearmanr(one["macs"], one["latency_ms"]).statistic)
 
 

@@ -9,6 +9,7 @@ correlation lies in the choice of models, not in the timing.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Sequence
 
@@ -22,12 +23,17 @@ SPREAD_COLUMNS = ("device", "metric", "n_sessions", "rho_low", "rho_high", "rho_
                   "rho", "ci_low", "ci_high")
 
 
-def session_files(latency: pd.DataFrame) -> list[Path]:
-    """The files of ``latency`` whose rows carry sessions."""
-    if "n_sessions" not in latency:
-        return []
-    rows = latency[latency["n_sessions"].notna()]
-    return [Path(str(f)) for f in dict.fromkeys(rows["file"])]
+def session_files(files: Sequence[Path]) -> list[Path]:
+    """The ``files`` that hold sessions (a ``session`` column in their header). Every file of
+    a campaign counts: a later sitting in its own file adds its sessions to the earlier one's
+    (the merged rows of the loader name only the first file)."""
+    out = []
+    for f in files:
+        with open(f, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+        if "session" in (h.strip() for h in header):
+            out.append(Path(f))
+    return out
 
 
 def session_rhos(files: Sequence[Path], devices, device_key, counts: pd.DataFrame,
