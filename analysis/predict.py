@@ -65,6 +65,7 @@ from analysis import paths
 from analysis.complexity import count_table
 from analysis.errors import ConfigError, DataFormatError
 from analysis.latency import load_latency
+from analysis.latency.checks import series_names
 from analysis.latency.manifest import study_files
 from analysis.models import resolve_models
 
@@ -385,19 +386,6 @@ class LatencyPredictor:
 
 # ---------------------------------------------------------------------------------------------
 # devices and the `predict` command
-
-def series_names(table: pd.DataFrame) -> pd.Series:
-    """One name per measurement series of a tidy latency table, the study's one rule (notebook
-    01's ``device_key``): the device, plus the runtime where the device has several and the
-    regime where it has several (``"NVIDIA H200 · graph fp16"``, ``"iPhone 12"``)."""
-    name = table["device"].astype(str)
-    for column in ("runtime", "regime"):
-        part = table[column] if column in table else pd.Series("", index=table.index)
-        part = part.fillna("").astype(str)
-        several = part.groupby(table["device"]).transform("nunique") > 1
-        name = name.where(~several, name + " · " + part)
-    return name
-
 
 def by_device(table: pd.DataFrame, names=None):
     """``(name, rows)`` per series of a tidy latency table; ``names``: one name per row

@@ -36,6 +36,7 @@ import torch
 from analysis import noise
 from analysis.errors import ConfigError, DataFormatError
 from analysis.latency import describe_latency, load_latency, load_sessions, run_campaign
+from analysis.latency.checks import series_names
 from analysis.latency.context import cpu_device_name
 from analysis.latency.harness import Item
 from analysis.latency.manifest import study_files
@@ -101,16 +102,10 @@ def shipped_files() -> list[Path]:
 
 
 def _series_names(table: pd.DataFrame) -> pd.Series:
-    """The project's one naming rule (as notebook 01's ``device_key``): the device, plus the
-    runtime where the device has several, plus the regime where it has several; two groups
-    that would share a name (e.g. two precisions without a stated mode) get their precision
-    appended. (Kept here rather than imported from another study's package, whose import would
-    load that whole study.)"""
-    names = table["device"].astype(str)
-    for column in ("runtime", "regime"):
-        part = table.get(column, pd.Series("", index=table.index)).fillna("").astype(str)
-        several = table.assign(_p=part).groupby("device")["_p"].transform("nunique") > 1
-        names = names.where(~several, names + " · " + part)
+    """The project's one naming rule (:func:`analysis.latency.checks.series_names`), and more:
+    two groups that would share a name (e.g. two precisions without a stated mode) get their
+    precision appended, since the ablation keeps every group of :data:`GROUP` apart."""
+    names = series_names(table)
     groups = table[GROUP].astype(str).agg(" / ".join, axis=1)
     clash = names.groupby(names).transform(lambda s: groups[s.index].nunique() > 1)
     return names.where(~clash, names + " · " + table["precision"].astype(str))

@@ -24,6 +24,7 @@ from analysis.constants import METRIC_LABELS, PAPER_METRICS
 from analysis.errors import ConfigError
 from analysis.latency import device_labels, load_latency, select_devices
 from analysis.latency import manifest
+from analysis.latency.checks import series_names
 from analysis.models import get_entry, resolve_models
 from analysis.inference import CORRELATION_COLUMNS
 from analysis.studies.correlation.rank import adjust, correlation_table
@@ -98,13 +99,9 @@ def check_devices(latency: pd.DataFrame, devices) -> list[str]:
 
 def device_key(latency: pd.DataFrame) -> np.ndarray:
     """One name per measurement series: the device, plus the runtime when a device has several
-    (``AMD EPYC · torch``) and the regime when it has several (``NVIDIA H200 · graph fp16``)."""
-    name = latency["device"].astype(str)
-    for column in ("runtime", "regime"):
-        part = latency.get(column, pd.Series("", index=latency.index)).fillna("").astype(str)
-        several = latency.assign(_p=part).groupby("device")["_p"].transform("nunique") > 1
-        name = name.where(~several, name + " · " + part)
-    return name.to_numpy()
+    (``AMD EPYC · torch``) and the regime when it has several (``NVIDIA H200 · graph fp16``) —
+    :func:`analysis.latency.checks.series_names`, as an array (assigned as a column)."""
+    return series_names(latency).to_numpy()
 
 
 def device_sources(latency: pd.DataFrame) -> dict[str, str]:

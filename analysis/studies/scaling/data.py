@@ -35,6 +35,7 @@ from analysis import paths
 from analysis.complexity import profile_model
 from analysis.errors import ConfigError, UnknownModelError
 from analysis.latency import h200_campaign_file, load_sessions, read_checked
+from analysis.latency.checks import series_names
 from analysis.latency.manifest import study_files
 from analysis.models import get_entry, list_models
 from analysis.predict import cost_table
@@ -165,21 +166,9 @@ def _keep(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table[reasons == ""], left
 
 
-def device_key(table: pd.DataFrame) -> pd.Series:
-    """The project's one naming rule (as notebook 01's): the device, plus the runtime where the
-    device has several, plus the regime where it has several. (Kept here rather than imported
-    from another study's package, whose import would load that whole study.)"""
-    name = table["device"].astype(str)
-    for column in ("runtime", "regime"):
-        part = table[column].fillna("").astype(str)
-        several = table.assign(_p=part).groupby("device")["_p"].transform("nunique") > 1
-        name = name.where(~several, name + " · " + part)
-    return name
-
-
 def _label(table: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(regime=table["regime"].fillna("").astype(str))
-    return table.assign(series=device_key(table), implementation="this project")
+    return table.assign(series=series_names(table), implementation="this project")
 
 
 POINT_COLUMNS = ("series", "device", "runtime", "regime", "implementation", "model", "model_id",
