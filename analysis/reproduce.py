@@ -192,7 +192,7 @@ def reproduce(only=None, quick: bool = False) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             if update_zoo_table([]) != 0:
                 raise AnalysisError("could not regenerate the table of analysis/models/README.md")
-        print(f"[reproduce] complexity of {len(list_models())} models -> "
+        print(f"[reproduce] complexity of {plural(len(list_models()), 'model')} -> "
               f"{paths.relative(out)}, zoo table  {time.perf_counter() - t0:5.0f} s", flush=True)
     base = paths.runs_dir() / "quick"
     for nb in chosen:
@@ -258,7 +258,7 @@ def _json_diff(a, b, rtol: float, where: str = "") -> str | None:
         return None
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
-            return f"{where}: {len(a)} items committed, {len(b)} recomputed"
+            return f"{where}: {plural(len(a), 'item')} committed, {len(b)} recomputed"
         for i, (x, y) in enumerate(zip(a, b)):
             d = _json_diff(x, y, rtol, f"{where}[{i}]")
             if d:
@@ -274,7 +274,7 @@ def _csv_diff(a: Path, b: Path, rtol: float) -> str | None:
     if list(x.columns) != list(y.columns):
         return f"columns differ: committed {list(x.columns)}, recomputed {list(y.columns)}"
     if len(x) != len(y):
-        return f"{len(x)} rows committed, {len(y)} recomputed"
+        return f"{plural(len(x), 'row')} committed, {len(y)} recomputed"
     for col in x.columns:
         for i, (u, v) in enumerate(zip(x[col], y[col])):
             u2, v2 = _number(u), _number(v)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ConfigError
-from analysis.latency.formats import load_latency
+from analysis.latency.formats import _n, load_latency
 from analysis.latency.schema import LatencyDataWarning
 from analysis.models import get_entry
 from analysis.util import as_list
@@ -83,10 +83,10 @@ def check_units(table: pd.DataFrame, macs_by_model_id=None, *,
         shown = (f"{device} · {runtime}{' · ' + regime if regime else ''}: median implied "
                  f"throughput {median:.3g} MAC/s")
         if median > MAX_MACS_PER_S:
-            problem = (f"{shown} over {n} models is above {MAX_MACS_PER_S:.0e} "
+            problem = (f"{shown} over {_n(n, 'model')} is above {MAX_MACS_PER_S:.0e} "
                        f"(50 TMAC/s): is latency_ms in seconds? (0.0008 for 0.8 ms)")
         elif median < MIN_MACS_PER_S:
-            problem = (f"{shown} over {n} models is below {MIN_MACS_PER_S:.0e} "
+            problem = (f"{shown} over {_n(n, 'model')} is below {MIN_MACS_PER_S:.0e} "
                        f"(1 GMAC/s): is latency_ms in microseconds? (800 for 0.8 ms)")
         if problem and warn:
             warnings.warn(problem, LatencyDataWarning, stacklevel=2)

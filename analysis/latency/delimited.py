@@ -234,7 +234,8 @@ def split_table(path: Path, text: str, *, required: Sequence[str],
             name = table.delimiter_name
             table.problems.append((line, (
                 f"{path}, line {line}, column {min(len(cells), len(header)) + 1}: found "
-                f"{len(cells)} {name}-separated fields, the header has {len(header)}; "
+                f"{len(cells)} {name}-separated field{'' if len(cells) == 1 else 's'}, the header "
+                f"has {len(header)}; "
                 f"expected one value per column (quote values that contain a {name})")))
             continue
         table.rows.append((line, cells))

@@ -231,8 +231,8 @@ def _read_long(table: Table) -> list[Row]:
     if not rows:
         raise DataFormatError(
             f"{table.shown}, line {table.rows[0][0]}, column {table.col('latency_ms')} "
-            f"('latency_ms'): nothing measured yet: 'latency_ms' is empty on all "
-            f"{len(unmeasured)} rows; fill in the latencies you measured (milliseconds)")
+            f"('latency_ms'): nothing measured yet: 'latency_ms' is empty on "
+            f"{'its only row' if len(unmeasured) == 1 else f'all {len(unmeasured)} rows'}; fill in the latencies you measured (milliseconds)")
     if unmeasured:
         warnings.warn(f"{table.shown}: {len(unmeasured)} row{'s' if len(unmeasured) > 1 else ''}"
                       f" not measured yet ('latency_ms' empty), skipped: "
@@ -248,7 +248,7 @@ def _read_long(table: Table) -> list[Row]:
                  if not dict(zip(table.header, cells_at[r.line])).get("device")]
     if no_device:
         where = ("the file has no 'device' column" if not table.col("device") else
-                 f"'device' is empty on {len(no_device)} of {len(rows)} rows (first: line "
+                 f"'device' is empty on {len(no_device)} of {_n(len(rows), 'row')} (first: line "
                  f"{no_device[0]})")
         warnings.warn(f"{table.shown}: {where}, so the device is named after the file: "
                       f"{table.path.stem!r}; fill in the device you measured",
@@ -378,7 +378,7 @@ def describe_latency(table: pd.DataFrame, limit: int | None = None) -> str:
     lines = []
     n_zoo = int(table["model_id"].notna().sum())
     lines.append(f"{_n(len(table), 'row')}, {_n(table['model'].nunique(), 'model')} "
-                 f"({n_zoo} rows of zoo models), {_n(table['device'].nunique(), 'device')}")
+                 f"({_n(n_zoo, 'row')} of zoo models), {_n(table['device'].nunique(), 'device')}")
     if table.attrs.get("raw_samples"):
         lines.append(f"{table.attrs['raw_samples']} raw samples → "
                      f"{table.attrs['summaries_from_samples']} summaries")

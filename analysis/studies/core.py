@@ -37,6 +37,7 @@ from analysis import paths
 from analysis.errors import ConfigError
 from analysis.plots import save_figure
 from analysis.studies.columns import describe_columns
+from analysis.text import plural
 
 #: Significant digits of every float a study writes (CSV and JSON).
 SIGNIFICANT_DIGITS = 10
@@ -208,6 +209,6 @@ def write(result: StudyResult, out_dir: str | os.PathLike | None = None,
         written += save_figure(figure, name, fig)
         plt.close(figure)
     if announce:
-        print(f"wrote {len(written)} files:",
+        print(f"wrote {plural(len(written), 'file')}:",
               *[paths.relative(p) for p in written], sep="\n  ")
     return written
