@@ -237,7 +237,8 @@ def _add_measure(sub) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true",
                        help="continue the campaign in --out (same seed; the context must match)")
-    group.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    group.add_argument("--force", action="store_true",
+                       help="replace an existing --out (kept until the first new row)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines")
 
 

@@ -163,6 +163,52 @@ def test_existing_file_needs_resume_or_force(tmp_path):
     assert len(pd.read_csv(out)) == 3
 
 
+def test_force_keeps_the_old_file_until_the_first_new_row(tmp_path):
+    """--force replaces the old file only when the new campaign has a row to write: a campaign
+    whose every item fails, or that is interrupted before timing anything, leaves the old file
+    and its raw runs byte-identical; the first new row then replaces both."""
+    out = tmp_path / "c.csv"
+    run(tiny_items(), out=out, sessions=1, keep_samples=True)
+    before, samples = out.read_bytes(), samples_path(out).read_bytes()
+
+    def broken():
+        raise RuntimeError("cannot build")
+
+    result = run([Item(i.label, broken, 8) for i in tiny_items()], out=out, force=True)
+    assert result.rows.empty and len(result.failed) == 6
+    assert out.read_bytes() == before and samples_path(out).read_bytes() == samples
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match="nothing new written; .* is unchanged"):
+        run([Item(i.label, interrupted, 8) for i in tiny_items()], out=out, force=True)
+    assert out.read_bytes() == before and samples_path(out).read_bytes() == samples
+
+    assert len(run(tiny_items()[:1], out=out, force=True, sessions=1).rows) == 1
+    assert pd.read_csv(out)["model"].tolist() == ["A"]
+    assert not samples_path(out).exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "c.csv"]
+
+
+def test_measure_force_that_times_nothing_leaves_the_old_file(tmp_path, monkeypatch, capsys):
+    from analysis.latency import campaign
+
+    out = tmp_path / "m.csv"
+    args = ["measure", "--set", "matmul", "--runs", "1", "--warmup", "0", "--threads", "1",
+            "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    before = out.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("injected before the first timing")
+
+    monkeypatch.setattr(campaign, "time_prepared", fail)
+    assert main([*args, "--force"]) == 1
+    assert "injected before the first timing" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
 def test_a_deadline_leaves_the_rest_unfinished():
     result = run(tiny_items(), deadline=time.monotonic() - 1)
     assert result.rows.empty and len(result.unfinished) == 6

@@ -10,7 +10,9 @@ host fingerprint: :func:`~analysis.latency.context.campaign_id`), ``session`` (f
 
 Rows are appended to ``out`` as they are measured (flushed and synced), so an interrupted
 campaign keeps them; ``resume`` continues it (same campaign id, seed and therefore orders;
-refused when the context differs, naming the column), ``force`` starts it anew. With
+refused when the context differs, naming the column), ``force`` starts it anew: the old file
+stays intact until the first new row replaces it (so a campaign that fails or is interrupted
+before timing anything leaves it as it was). With
 ``keep_samples`` the individual runs go to ``<out stem>.samples.csv``.
 """
 
@@ -34,6 +36,7 @@ import torch
 from analysis.errors import AnalysisError, ConfigError, first_line
 from analysis.latency.context import (campaign_id, command_line, default_device,
                                       machine_context)
+from analysis.latency.formats import _n
 from analysis.latency.harness import (MACHINE_COLUMNS, MEASURE_COLUMNS, Counter, Item,
                                       check_count, counts_of, describe, prepare, resolve,
                                       time_prepared)
@@ -57,16 +60,15 @@ class CampaignInterrupted(KeyboardInterrupt):
     caller: ``interrupted: <message>``)."""
 
 
-def _interrupted(out: Path | None, n: int, force: bool) -> str:
+def _interrupted(out: Path | None, n: int) -> str:
     if out is None:
         return ""
     if n:
-        return (f"{n} row{'s' if n != 1 else ''} written to {out}; run the same command with "
-                f"--resume to measure the rest")
-    if out.exists():
+        return (f"{_n(n, 'row')} written to {out}; run the same command with --resume to "
+                f"measure the rest")
+    if out.exists():  # also with --force: the old file is replaced only at the first new row
         return f"nothing new written; {out} is unchanged"
-    return "nothing measured, no file written" + (f" (--force removed the old {out})" if force
-                                                  else "")
+    return "nothing measured, no file written"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,16 @@ def _append(path: Path, fieldnames: Sequence[str], rows: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
+def _replace(path: Path, fieldnames: Sequence[str], row: dict) -> None:
+    """Replace ``path`` (and its old raw-runs file) by a new file holding ``row``: written next
+    to it, then moved over it, so the old file is intact until the new one has its first row."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.unlink(missing_ok=True)
+    _append(tmp, fieldnames, [row])
+    os.replace(tmp, path)
+    samples_path(path).unlink(missing_ok=True)
+
+
 def samples_path(out: Path) -> Path:
     """Where ``keep_samples`` writes the raw runs of ``out``."""
     return out.with_name(out.stem + ".samples.csv")
@@ -226,14 +238,11 @@ def _open_out(out, *, resume: bool, force: bool, expected: dict, setups, context
     path = Path(out)
     if path.is_dir():
         raise ConfigError(f"{path} is a directory; --out must be a CSV file path")
-    if path.exists() and force:
-        path.unlink()  # the user asked to overwrite it
-        if samples_path(path).exists():
-            samples_path(path).unlink()
-    elif path.exists() and resume:
+    # with force an existing file is kept here: _State.write replaces it at the first new row
+    if path.exists() and not force and resume:
         cid, done, header = _resume_state(path, expected, setups, context, items, order_of)
         return path, cid, done, header
-    elif path.exists():
+    if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --resume (resume=True) to continue the "
                           f"campaign in it, or --force (force=True) to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +318,8 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                                                 context=context, items=items,
                                                 order_of=order_of)
     state = _State(out_path, fieldnames, keep_samples, progress,
-                   sessions * len(items) * len(setups))
+                   sessions * len(items) * len(setups),
+                   replace=bool(force and out_path is not None and out_path.exists()))
     reraise = (Exception,) if on_error == "raise" else (AnalysisError,)
     timing = dict(runs=runs, warmup=warmup, timer=timer)
     describing = dict(warmup=warmup, batch_size=batch_size, context=context, device=device)
@@ -337,7 +347,7 @@ def run_campaign(items, runtimes=("torch",), *, sessions: int = 1, runs: int = 1
                             row.update(campaign=cid, session=session, order=position)
                             state.write(row, samples, labels[setup])
     except KeyboardInterrupt:
-        raise CampaignInterrupted(_interrupted(out_path, len(state.rows), force)) from None
+        raise CampaignInterrupted(_interrupted(out_path, len(state.rows))) from None
     frame = pd.DataFrame(state.rows, columns=[*MEASURE_COLUMNS, "model_id"])
     return Measurements(frame, state.failed, state.skipped, state.unfinished, out_path, cid)
 
@@ -357,6 +367,8 @@ class _State:
     unfinished: list = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     finished: int = 0
+    #: ``force`` over an existing file: it is replaced by the first new row, not before.
+    replace: bool = False
 
     def skip(self, labels: list[str]) -> None:
         self.skipped += labels
@@ -390,7 +402,11 @@ class _State:
 
     def write(self, row: dict, samples, label: str) -> None:
         if self.out is not None:
-            _append(self.out, self.fieldnames, [row])
+            if self.replace:
+                _replace(self.out, self.fieldnames, row)
+                self.replace = False
+            else:
+                _append(self.out, self.fieldnames, [row])
             if self.keep_samples:
                 _append(samples_path(self.out), SAMPLE_COLUMNS,
                         [{**row, "run": i, "latency_ms": round(float(v), 6)}
