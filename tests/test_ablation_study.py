@@ -320,9 +320,10 @@ def test_two_rows_for_one_network_in_a_series_and_bad_files_are_refused(tmp_path
 
 def test_the_shipped_campaigns_are_read_once_even_when_given_again():
     shipped = measure.shipped_files()
-    assert {p.name for p in shipped} == {"cpu-xeon-ablation-2t.csv", "h200-torch-sessions.csv"}
+    assert {p.name for p in shipped} == {"cpu-xeon-ablation-2t.csv", "cpu-xeon-ablation-2t-s2.csv",
+                                         "h200-torch-sessions.csv"}
     data = measure.read_latency(shipped=shipped, yours=shipped[:1])
-    assert len(data.files) == 2 and set(data.sources.values()) == {measure.SHIPPED}
+    assert len(data.files) == 3 and set(data.sources.values()) == {measure.SHIPPED}
     assert "NVIDIA H200 · graph fp16" in data.series
     assert not any("this CPU" in s for s in data.series)
 

@@ -331,8 +331,9 @@ def test_campaign_files_that_cannot_be_analysed_get_one_line(tmp_path):
 def test_the_shipped_campaigns_are_the_default():
     files, source = sources.campaign_files(params(VARIANTS=list(compute.VARIANTS)))
     assert source == sources.SHIPPED
-    assert [f.name for f in files] == ["cpu-xeon-reparam-1t.csv", "cpu-xeon-sequential-1t.csv",
-                                       "cpu-xeon-matmul-1t.csv"]
+    assert [f.name for f in files] == [f"cpu-xeon-{s}-1t{x}.csv"
+                                       for s in ("reparam", "sequential", "matmul")
+                                       for x in ("", "-s2")]
     assert all(f.parent == paths.LATENCY_DATA for f in files)
 
 
