@@ -10,7 +10,7 @@ from scipy import stats as sps
 
 from analysis.cli import main
 from analysis.latency import load_latency, paper_latency_files
-from analysis.stats import correlation_table
+from analysis.inference import correlation_table
 
 MODELS = ["MobileOne-S0", "MobileOne-S1", "MobileOne-S2", "MobileOne-S3", "MobileOne-S4",
           "MobileNetV2-x1.0", "EfficientNet-B0", "ShuffleNetV2-2.0", "MobileViT-S",
@@ -59,7 +59,7 @@ def test_raw_dump_gives_scipy_spearman_on_min_aggregated_rows(dump):
     merged = got.merge(expected, on=["device", "key"], suffixes=("", "_expected"))
     assert (merged["latency_ms"] == merged["latency_ms_expected"]).all()
 
-    rho = correlation_table(got, ["macs", "params"], by="device", n_bootstrap=50)
+    rho = correlation_table(got, ["macs", "params"], by="device", n_permutations=200)
     assert len(rho) == len(DEVICES) * 2
     for _, r in rho.iterrows():
         part = expected[expected["device"] == r["device"]]
