@@ -56,6 +56,26 @@ def assert_run_matches_notebook(stem: str, folder, **extra) -> None:
         assert [str(d) for d in diffs] == []
 
 
+def assert_study_written(stem: str, folder, tables, *, figures) -> dict:
+    """A quick run in ``folder`` is the in-process ``run`` (:func:`assert_run_matches_notebook`),
+    wrote exactly ``tables`` (CSV) and ``summary.json``, a conclusion that opens with its
+    takeaway, no undocumented column, and exactly the ``figures`` (PNG stems). Returns the
+    summary."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    assert_run_matches_notebook(stem, folder)
+    written = {p.name for p in (folder / "results").iterdir()}
+    assert {f"{t}.csv" for t in tables} | {"summary.json"} == written
+    summary = json.loads((folder / "results" / "summary.json").read_text())
+    assert summary["findings"]["takeaway"] and summary["conclusion"].startswith("**Takeaway.**")
+    assert not [(t, c) for t, v in summary["tables"].items() for c, d in v["columns"].items()
+                if d == "(undocumented)"]
+    assert {p.stem for p in (folder / "figures").glob("*.png")} == set(figures)
+    return summary
+
+
 def assert_golden(name: str, text: str) -> None:
     """``text`` equals ``tests/golden/<name>.md``; ``UPDATE_GOLDEN=1 pytest …`` rewrites the
     file instead (review the diff before committing it). Golden files hold the generated prose

@@ -3,7 +3,6 @@ writes in-process, and what it writes holds up against scipy and numpy on the sa
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ from scipy import stats as sps
 from analysis.complexity import profile_model
 from analysis.latency import h200_campaign_file, load_latency
 from analysis.studies import regimes as study
-from hygiene import assert_run_matches_notebook, quick_notebook_run
+from hygiene import assert_study_written, quick_notebook_run
 
 STEM = study.NOTEBOOK
 TABLES = ("correlations", "versus_macs", "best_metrics", "metric_gap", "metric_gap_changes",
@@ -28,17 +27,10 @@ def quick(tmp_path_factory):
 
 
 def test_the_notebook_is_run(quick):
-    assert_run_matches_notebook(STEM, quick)
-    written = {p.name for p in (quick / "results").iterdir()}
-    assert {f"{t}.csv" for t in TABLES} | {"summary.json"} == written
-    summary = json.loads((quick / "results" / "summary.json").read_text())
-    assert summary["findings"]["takeaway"] and summary["conclusion"].startswith("**Takeaway.**")
-    assert not [(t, c) for t, v in summary["tables"].items() for c, d in v["columns"].items()
-                if d == "(undocumented)"]
-    figures = {p.stem for p in (quick / "figures").glob("*.png")}
-    assert figures == {"regimes_spearman_by_metric", "regimes_latency_vs_macs_operators",
-                       "regimes_launch_overhead_per_operator", "regimes_ablation_slowdowns",
-                       "regimes_paper_devices"}
+    assert_study_written(STEM, quick, TABLES, figures={
+        "regimes_spearman_by_metric", "regimes_latency_vs_macs_operators",
+        "regimes_launch_overhead_per_operator", "regimes_ablation_slowdowns",
+        "regimes_paper_devices"})
 
 
 def test_rho_equals_scipy_on_the_same_rows(quick):

@@ -3,7 +3,6 @@ writes in-process, and what it writes holds up against numpy and scipy on the sa
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from analysis.latency.manifest import study_files
 from analysis.models import list_models
 from analysis.predict import cost_table
 from analysis.studies import scaling as study
-from hygiene import assert_run_matches_notebook, quick_notebook_run
+from hygiene import assert_study_written, quick_notebook_run
 
 STEM = study.NOTEBOOK
 TABLES = ("points", "counts", "count_scaling", "exponents", "correlations", "noise",
@@ -33,16 +32,9 @@ def _read(quick, name: str) -> pd.DataFrame:
 
 
 def test_the_notebook_is_run(quick):
-    assert_run_matches_notebook(STEM, quick)
-    written = {p.name for p in (quick / "results").iterdir()}
-    assert {f"{t}.csv" for t in TABLES} | {"summary.json"} == written
-    summary = json.loads((quick / "results" / "summary.json").read_text())
-    assert summary["findings"]["takeaway"] and summary["conclusion"].startswith("**Takeaway.**")
-    assert not [(t, c) for t, v in summary["tables"].items() for c, d in v["columns"].items()
-                if d == "(undocumented)"]
-    figures = {p.stem for p in (quick / "figures").glob("*.png")}
-    assert figures == {"scaling_latency_vs_macs", "scaling_exponents",
-                       "scaling_efficientnet_lite_vs_b", "scaling_counts_alpha_rho"}
+    assert_study_written(STEM, quick, TABLES, figures={
+        "scaling_latency_vs_macs", "scaling_exponents",
+        "scaling_efficientnet_lite_vs_b", "scaling_counts_alpha_rho"})
 
 
 def test_the_exponents_equal_numpy_and_scipy_on_the_same_rows(quick):
