@@ -144,15 +144,25 @@ def correlate(x: Sequence[float], y: Sequence[float], *, n_permutations: int = N
               seed: int = 0, level: float = 1 - ALPHA) -> Correlation:
     """Spearman ρ of ``x`` and ``y`` (NaN pairs dropped) with its inference."""
     x, y = _clean(x, y)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return with_test(x, y, None, 1 - level)
+    test = permutation_p(x, y, n_permutations=n_permutations, seed=seed)
+    return with_test(x, y, test, 1 - level)
+
+
+def with_test(x: np.ndarray, y: np.ndarray, test: PermutationTest | None,
+              alpha: float = ALPHA) -> Correlation:
+    """The :class:`Correlation` of clean ``x``, ``y`` given the permutation test of its ρ
+    (computed by :func:`permutation_p`, or vectorised over many metrics at once): ρ, the
+    Fisher-z interval at 1 − ``alpha``, scipy's p and Kendall's τ; too few models (n < 3 or a
+    constant input, ``test`` may then be None) give NaNs."""
     n = len(x)
-    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0 or test is None:
         return Correlation(math.nan, n, math.nan, True, 0.0, math.nan, math.nan, math.nan,
                            math.nan, math.nan, TOO_FEW, False, False)
     res = sps.spearmanr(x, y)
     rho = float(res.statistic)
-    test = permutation_p(x, y, n_permutations=n_permutations, seed=seed)
-    lo, hi = fisher_interval(rho, n, level)
-    alpha = 1 - level
+    lo, hi = fisher_interval(rho, n, 1 - alpha)
     return Correlation(rho, n, test.p, test.exact, test.mc_se, test.floor, lo, hi,
                        float(res.pvalue), float(sps.kendalltau(x, y).statistic),
                        EXACT if test.exact else MONTE_CARLO, bool(test.p <= alpha),

@@ -4,9 +4,10 @@ on. (Base layer: no pandas; results are written by :func:`analysis.studies.core.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from analysis.errors import first_line
 
@@ -34,6 +35,25 @@ def slug(text: str, default: str = "x") -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or default
 
 
+@contextlib.contextmanager
+def failure_of(labels: list[str],
+               reraise: tuple[type[BaseException], ...] = ()) -> Iterator[dict[str, str]]:
+    """Run the block; an exception in it is recorded in the yielded dict as
+    ``{label: "Type: first line"}`` for each of ``labels`` and swallowed, so a loop over
+    items goes on — except ``KeyboardInterrupt`` and the types in ``reraise``, which propagate.
+    The dict is empty when the block succeeded."""
+    failed: dict[str, str] = {}
+    try:
+        yield failed
+    except KeyboardInterrupt:
+        raise
+    except reraise:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
+        message = first_line(exc, with_type=True)
+        failed.update(dict.fromkeys(labels, message))
+
+
 def run_each(items: Iterable, work: Callable, *, label: Callable = str, progress: bool = False,
              desc: str = "", reraise: tuple[type[BaseException], ...] = ()) -> tuple[list, dict]:
     """Call ``work(item)`` for every item; return ``(results, failures)``.
@@ -52,17 +72,11 @@ def run_each(items: Iterable, work: Callable, *, label: Callable = str, progress
     else:
         iterator = items
     for item in iterator:
-        try:
+        with failure_of([label(item)], reraise) as failed:
             results.append(work(item))
-        except KeyboardInterrupt:
-            raise
-        except reraise:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
-            message = first_line(exc, with_type=True)
-            failures[label(item)] = message
-            if bar is not None:
-                bar.write(f"{label(item)}: failed ({message})")
+        failures.update(failed)
+        if failed and bar is not None:
+            bar.write(f"{label(item)}: failed ({failed[label(item)]})")
     if bar is not None:
         bar.close()
     return results, failures

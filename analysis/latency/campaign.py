@@ -44,6 +44,7 @@ from analysis.latency.runtimes import (MODES, PRECISIONS, RUNTIMES, Setup, check
                                        runtime_version, timer_for)
 from analysis.latency.timing import Timer
 from analysis.models import get_entry, resolve_models
+from analysis.util import failure_of
 
 #: Columns of the raw-runs side file (``keep_samples``).
 SAMPLE_COLUMNS = ("campaign", "session", "order", "model", "form", "k", "mode", "precision",
@@ -382,23 +383,18 @@ class _State:
 
     @contextlib.contextmanager
     def guard(self, labels: list[str], reraise: tuple):
-        """Record an exception of the block as the failure of ``labels`` and go on, except a
-        ``KeyboardInterrupt`` and the types in ``reraise``."""
-        try:
+        """Record an exception of the block as the failure of ``labels`` (those not failed
+        already) and go on, except a ``KeyboardInterrupt`` and the types in ``reraise``
+        (:func:`analysis.util.failure_of`)."""
+        with failure_of(labels, reraise) as failed:
             yield
-        except KeyboardInterrupt:
-            raise
-        except reraise:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
-            message = first_line(exc, with_type=True)
-            for label in labels:
-                if label not in self.failed:
-                    self.failed[label] = message
-                    self.finished += 1
-                    if self.progress:
-                        print(f"[{self.finished}/{self.total}] {label}: failed ({message})",
-                              file=sys.stderr, flush=True)
+        for label, message in failed.items():
+            if label not in self.failed:
+                self.failed[label] = message
+                self.finished += 1
+                if self.progress:
+                    print(f"[{self.finished}/{self.total}] {label}: failed ({message})",
+                          file=sys.stderr, flush=True)
 
     def write(self, row: dict, samples, label: str) -> None:
         if self.out is not None:

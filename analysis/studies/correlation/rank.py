@@ -24,9 +24,8 @@ from scipy import stats as sps
 
 from analysis.constants import ALPHA, EXACT_MAX_N, N_PERMUTATIONS
 from analysis.errors import ConfigError
-from analysis.inference import (CORRELATION_COLUMNS, EXACT, MONTE_CARLO, TOO_FEW, Correlation,
-                                PermutationTest, benjamini_hochberg, fisher_interval,
-                                permutation_p)
+from analysis.inference import (CORRELATION_COLUMNS, Correlation, PermutationTest,
+                                benjamini_hochberg, permutation_p, with_test)
 from analysis.stats import holm_adjust
 
 CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
@@ -70,22 +69,6 @@ def permutation_tests(xs: np.ndarray, y: np.ndarray, *, n_permutations: int = N_
     return tests
 
 
-def _cell(x: np.ndarray, y: np.ndarray, test: PermutationTest, alpha: float = ALPHA
-          ) -> Correlation:
-    """The :class:`Correlation` of ``inference.correlate(x, y)`` from its permutation test."""
-    n = len(x)
-    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return Correlation(math.nan, n, math.nan, True, 0.0, math.nan, math.nan, math.nan,
-                           math.nan, math.nan, TOO_FEW, False, False)
-    res = sps.spearmanr(x, y)
-    rho = float(res.statistic)
-    lo, hi = fisher_interval(rho, n, 1 - alpha)
-    return Correlation(rho, n, test.p, test.exact, test.mc_se, test.floor, lo, hi,
-                       float(res.pvalue), float(sps.kendalltau(x, y).statistic),
-                       EXACT if test.exact else MONTE_CARLO, bool(test.p <= alpha),
-                       test.borderline(alpha))
-
-
 def correlations(columns: dict[str, np.ndarray], y: np.ndarray, *,
                  n_permutations: int = N_PERMUTATIONS, seed: int = 0) -> dict[str, Correlation]:
     """``{name: Correlation}`` of every column with ``y`` (NaN pairs dropped per column; the
@@ -104,7 +87,7 @@ def correlations(columns: dict[str, np.ndarray], y: np.ndarray, *,
             tests = [PermutationTest(math.nan, True, 0, 0.0, math.nan)] * len(names)
         else:
             tests = permutation_tests(xs, y[keep], n_permutations=n_permutations, seed=seed)
-        out.update({m: _cell(x, y[keep], t) for m, x, t in zip(names, xs, tests)})
+        out.update({m: with_test(x, y[keep], t) for m, x, t in zip(names, xs, tests)})
     return {m: out[m] for m in columns}
 
 
