@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import paths
+from analysis import inference, paths
 from analysis.constants import METRIC_LABELS
 from analysis.errors import ConfigError, UnknownModelError
 from analysis.latency import check_units
@@ -232,8 +232,8 @@ def _physical(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 def correlate(params: Parameters, joined: Joined) -> pd.DataFrame:
     """Per series × metric: ρ, the permutation p, the Fisher-z interval, scipy's p."""
-    table = rank.correlation_table(joined.frame, joined.metrics,
-                                   n_permutations=params.N_PERMUTATIONS, seed=params.SEED)
+    table = inference.correlation_table(joined.frame, joined.metrics,
+                                        n_permutations=params.N_PERMUTATIONS, seed=params.SEED)
     table = _physical(joined.frame, table)
     return table[["device", "physical_device", *table.columns[1:-1]]]
 
@@ -264,8 +264,8 @@ def conv_only(params: Parameters, joined: Joined) -> ConvOnly:
     """The convolutional models only: every cell, and ρ(conv) − ρ(all) for MACs and
     parameters (nested samples), also with MobileOne S0–S4 collapsed to one point."""
     conv = joined.frame[joined.frame["family"].isin(compute.CONV_FAMILIES)]
-    cells = rank.correlation_table(conv, joined.metrics, n_permutations=params.N_PERMUTATIONS,
-                                   seed=params.SEED)
+    cells = inference.correlation_table(conv, joined.metrics,
+                                        n_permutations=params.N_PERMUTATIONS, seed=params.SEED)
     cells = _physical(joined.frame, cells)
     paper = [m for m in compute.PAPER_METRICS if m in joined.metrics]
     diff = compare.conv_only(joined.frame, paper, compute.CONV_FAMILIES,

@@ -25,9 +25,9 @@ from analysis.errors import ConfigError
 from analysis.latency import device_labels, load_latency, select_devices
 from analysis.latency import manifest
 from analysis.latency.checks import series_names
+from analysis.inference import CORRELATION_COLUMNS, correlation_table
 from analysis.models import get_entry, resolve_models
-from analysis.inference import CORRELATION_COLUMNS
-from analysis.studies.correlation.rank import adjust, correlation_table
+from analysis.studies.correlation.rank import adjust
 from analysis.util import as_list
 
 #: The paper's Figure 2 set: the models of the shipped study, and of Table 1.
@@ -296,7 +296,7 @@ def table1_comparison(paper_table1: pd.DataFrame, ours: pd.DataFrame,
     basis of the sizes (``source``).
 
     ``paper_table1`` has ``device, metric, rho, p_value`` (metric ``flops`` = our ``macs``);
-    ``ours`` is a correlation table (:func:`.rank.correlation_table`) with ``device`` named as
+    ``ours`` is a correlation table (:func:`analysis.inference.correlation_table`) with ``device`` named as
     in ``device_map``'s values and a ``source`` column. Each basis is one confirmatory family:
     Holm over its cells (:func:`.rank.adjust`). ``rho_diff`` = ours − the paper's, and
     ``diff_low``/``diff_high`` its interval: our Fisher-z interval shifted by the paper's value
