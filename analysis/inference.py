@@ -373,37 +373,56 @@ def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
 
 # -- nested and clustered samples ---------------------------------------------------------------------
 
+#: Columns of :func:`nested_difference`'s result.
+NESTED = ("rho_subset", "rho_all", "delta", "ci_low", "ci_high", "p_bootstrap", "n_subset",
+          "n_all")
+
+
+def bootstrap_p(deltas: np.ndarray) -> float:
+    """Two-sided bootstrap p of Δ = 0: twice the smaller tail share, at least one resample's
+    worth (as :func:`versus_reference` computes it)."""
+    if not len(deltas):
+        return math.nan
+    return float(max(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))),
+                     1 / len(deltas)))
+
+
 def nested_difference(x: Sequence[float], y: Sequence[float], subset: Sequence[bool], *,
                       n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,
                       level: float = 1 - ALPHA) -> dict:
     """ρ on a subset of the models minus ρ on all of them, with a bootstrap interval that
-    resamples the models once for both (the samples are nested, not independent). Returns
-    ``rho_subset, rho_all, delta, ci_low, ci_high, n_subset, n_all``."""
-    x, y, s = _clean(x, y, np.asarray(subset, float))
-    s = s.astype(bool)
+    resamples the models once for both (the samples are nested, not independent) and the
+    bootstrap p of Δ = 0 (:func:`bootstrap_p`); :data:`NESTED` keys. The resamples are computed
+    at once — a resample is a weight (copies) per model and ρ the weighted Pearson correlation
+    of the weighted mid-ranks, equal to ``scipy.stats.spearmanr`` on the resampled rows
+    (``tests/test_correlation_study.py``). A subset or sample of at most
+    :data:`~analysis.constants.EXACT_MAX_N` models gives NaNs."""
+    x, y, s = (np.asarray(v, float) for v in (x, y, subset))
+    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(s)
+    x, y, s = x[keep], y[keep], s[keep].astype(bool)
     n = len(x)
-    out = {"rho_subset": math.nan, "rho_all": math.nan, "delta": math.nan,
-           "ci_low": math.nan, "ci_high": math.nan, "n_subset": int(s.sum()), "n_all": n}
+    out = dict.fromkeys(NESTED, math.nan) | {"n_subset": int(s.sum()), "n_all": n}
     if s.sum() <= EXACT_MAX_N or n <= EXACT_MAX_N:
         return out
     out["rho_subset"] = float(sps.spearmanr(x[s], y[s]).statistic)
     out["rho_all"] = float(sps.spearmanr(x, y).statistic)
     out["delta"] = out["rho_subset"] - out["rho_all"]
-    rng = np.random.default_rng(seed)
-    deltas = []
-    for _ in range(n_bootstrap):
-        i = rng.integers(0, n, n)
-        sub = i[s[i]]
-        if len(sub) < 3:
-            continue
-        a = sps.spearmanr(x[sub], y[sub]).statistic
-        b = sps.spearmanr(x[i], y[i]).statistic
-        if np.isfinite(a) and np.isfinite(b):
-            deltas.append(a - b)
-    if deltas:
+    # one (B, n) draw is the stream of B draws of n (numpy's bounded integers do not buffer)
+    picks = np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
+    offsets = picks + n * np.arange(n_bootstrap)[:, None]
+    w = np.bincount(offsets.ravel(), minlength=n_bootstrap * n).reshape(n_bootstrap, n)
+    w = w.astype(float)
+    ws = w * s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = _weighted_pearson(_weighted_midranks(x, ws), _weighted_midranks(y, ws), ws)
+        b = _weighted_pearson(_weighted_midranks(x, w), _weighted_midranks(y, w), w)
+    ok = (ws.sum(axis=1) >= 3) & np.isfinite(a) & np.isfinite(b)
+    deltas = (a - b)[ok]
+    if len(deltas):
         alpha = 1 - level
         out["ci_low"], out["ci_high"] = (float(v) for v in
                                          np.quantile(deltas, [alpha / 2, 1 - alpha / 2]))
+        out["p_bootstrap"] = bootstrap_p(deltas)
     return out
 
 

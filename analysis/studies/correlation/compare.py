@@ -5,8 +5,8 @@
   selection, the bootstrap probability that each metric is the best
   (:func:`analysis.inference.best_probability`).
 * **Convolutional models only against all models**: the samples are nested, so one bootstrap
-  of the models gives both ρ's (:func:`nested_difference`, the numbers of
-  :func:`analysis.inference.nested_difference` vectorised, with a bootstrap p); and, since
+  of the models gives both ρ's (:func:`analysis.inference.nested_difference`, with a
+  bootstrap p); and, since
   MobileOne S0–S4 are one monotone family (five points on one line), the same difference with
   MobileOne collapsed to one point, each of the five in turn (:func:`collapsed_family`).
 * **Our devices against the paper's** on the same models: Δρ = ρ(ours) − ρ(paper's device of
@@ -25,60 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.constants import ALPHA, EXACT_MAX_N, N_BOOTSTRAP, PAPER_METRICS
-from analysis.inference import (_weighted_midranks, _weighted_pearson, best_probability,
-                                versus_reference)
-
-#: Columns of :func:`nested_difference`'s result.
-NESTED = ("rho_subset", "rho_all", "delta", "ci_low", "ci_high", "p_bootstrap", "n_subset",
-          "n_all")
-
-
-def bootstrap_p(deltas: np.ndarray) -> float:
-    """Two-sided bootstrap p of Δ = 0: twice the smaller tail share, at least one resample's
-    worth (as :func:`analysis.inference.versus_reference` computes it)."""
-    if not len(deltas):
-        return math.nan
-    return float(max(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))),
-                     1 / len(deltas)))
-
-
-def nested_difference(x: Sequence[float], y: Sequence[float], subset: Sequence[bool], *,
-                      n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,
-                      level: float = 1 - ALPHA) -> dict:
-    """ρ on a subset of the models minus ρ on all of them: the resamples of
-    :func:`analysis.inference.nested_difference` (the same seeded draws, the models resampled
-    once for both ρ's), computed at once — a resample is a weight (copies) per model and ρ the
-    weighted Pearson correlation of the weighted mid-ranks — plus the bootstrap p of Δ = 0
-    (:func:`bootstrap_p`)."""
-    x, y, s = (np.asarray(v, float) for v in (x, y, subset))
-    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(s)
-    x, y, s = x[keep], y[keep], s[keep].astype(bool)
-    n = len(x)
-    out = dict.fromkeys(NESTED, math.nan) | {"n_subset": int(s.sum()), "n_all": n}
-    if s.sum() <= EXACT_MAX_N or n <= EXACT_MAX_N:
-        return out
-    out["rho_subset"] = float(sps.spearmanr(x[s], y[s]).statistic)
-    out["rho_all"] = float(sps.spearmanr(x, y).statistic)
-    out["delta"] = out["rho_subset"] - out["rho_all"]
-    # one (B, n) draw is the stream of B draws of n (numpy's bounded integers do not buffer)
-    picks = np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
-    offsets = picks + n * np.arange(n_bootstrap)[:, None]
-    w = np.bincount(offsets.ravel(), minlength=n_bootstrap * n).reshape(n_bootstrap, n)
-    w = w.astype(float)
-    ws = w * s
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = _weighted_pearson(_weighted_midranks(x, ws), _weighted_midranks(y, ws), ws)
-        b = _weighted_pearson(_weighted_midranks(x, w), _weighted_midranks(y, w), w)
-    ok = (ws.sum(axis=1) >= 3) & np.isfinite(a) & np.isfinite(b)
-    deltas = (a - b)[ok]
-    if len(deltas):
-        alpha = 1 - level
-        out["ci_low"], out["ci_high"] = (float(v) for v in
-                                         np.quantile(deltas, [alpha / 2, 1 - alpha / 2]))
-        out["p_bootstrap"] = bootstrap_p(deltas)
-    return out
-
+from analysis.constants import PAPER_METRICS
+from analysis.inference import best_probability, nested_difference, versus_reference
 
 def collapsed_family(x: Sequence[float], y: Sequence[float], subset: Sequence[bool],
                      family: Sequence[bool]) -> pd.DataFrame:
