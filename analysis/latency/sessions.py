@@ -33,7 +33,7 @@ def _shown(value) -> str:
 def check_context(rows: list[Row]) -> None:
     """Refuse sessions of one identity whose context (:data:`CONTEXT_COLUMNS` present in
     their files) differs: ``FILE, line L, column C ('threads'): sessions of MobileOne-S0 on
-    'AMD EPYC' differ in 'threads' (1 on line 2, 2 on line 40): one campaign per setting``."""
+    'Intel Xeon Processor (2 vCPU)' differ in 'threads' (1 on line 2, 2 on line 40): one campaign per setting``."""
     first: dict[tuple, Row] = {}
     for row in rows:
         if row.session_key() is None:

@@ -91,6 +91,12 @@ GLOSSARY: dict[str, str] = {
     # correlation
     "rho": "Spearman's rank correlation ρ",
     "p_value": "scipy's two-sided p of ρ (asymptotic t approximation)",
+    # the permutation test of ρ = 0 (analysis.inference)
+    "p_permutation": "two-sided permutation p of ρ = 0 (exact for n ≤ 8, else Monte Carlo "
+                     "with N_PERMUTATIONS resamples)",
+    "p_exact": "whether p_permutation is an exact enumeration",
+    "p_mc_se": "Monte Carlo standard error of p_permutation (0 when exact)",
+    "p_floor": "smallest p the permutation test can give",
     "ci_low": "lower bound of the 95 % interval",
     "ci_high": "upper bound of the 95 % interval",
     "kendall_tau": "Kendall's τ-b",

@@ -13,11 +13,6 @@ SHARED = {
     "regime": "execution regime of the GPU: mode (eager: PyTorch launches every operator; "
               "graph: a CUDA graph replays the kernels) and precision",
     "regime_a": "first regime of the pair", "regime_b": "second regime of the pair",
-    "p_permutation": "two-sided permutation p of ρ = 0 (exact for n ≤ 8, else Monte Carlo "
-                     "with N_PERMUTATIONS resamples)",
-    "p_exact": "whether p_permutation is an exact enumeration",
-    "p_mc_se": "Monte Carlo standard error of p_permutation (0 when exact)",
-    "p_floor": "smallest p the permutation test can give",
     "ci_low": "lower bound of the 95 % interval",
     "ci_high": "upper bound of the 95 % interval",
     "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (exploratory)",

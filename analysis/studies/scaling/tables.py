@@ -24,11 +24,6 @@ SHARED = {
     "multiplier": "α (width sweeps) or ρ = input size / native size (resolution sweeps)",
     "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (exploratory)",
     "shown": f"q_value ≤ {_A}: a non-zero correlation is shown after adjustment",
-    "p_permutation": "two-sided permutation p of ρ = 0 (exact for n ≤ 8, else Monte Carlo "
-                     "with N_PERMUTATIONS resamples)",
-    "p_exact": "whether p_permutation is an exact enumeration",
-    "p_mc_se": "Monte Carlo standard error of p_permutation (0 when exact)",
-    "p_floor": "smallest p the permutation test can give",
     "band": "the series' noise band (relative): within noise when 1/(1 + band) ≤ ratio ≤ "
             "1 + band (analysis.noise)",
 }
