@@ -234,8 +234,9 @@ def ablation_sentence(t: pd.DataFrame, keys: list[str], ref: str) -> str:
                        "how large it is depends on the device and runtime.")
     if not slower:
         return text + (" and within noise on every one: the cost the paper measured on the "
-                       "phone does not appear on these devices, so it is a property of the "
-                       "device and runtime, not of the network's MACs.")
+                       "phone is not resolved on these devices, whose MACs are the same (the "
+                       "phone's number has no sessions, so the difference between the devices "
+                       "is not itself tested).")
     return text + (f", slower beyond noise on {len(slower)} of them and within noise on the "
                    "others: how large the cost is depends on the device and runtime, and MACs "
                    "do not see it.")

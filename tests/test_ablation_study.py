@@ -537,3 +537,17 @@ def test_figures_draw_every_value_with_its_interval(spec, cx, data):
         assert len(ax.containers) == bars  # one error-bar set per measured series
         assert ax.get_title() and not text_overlaps(figure)
         plt.close(figure)
+
+
+def test_rank_agreement_is_adjusted_over_the_series_before_it_is_called_shown():
+    """Six series each at p = 0.034 (the committed 02's H200 graph fp16 cell): unadjusted each
+    would be 'supported'; Benjamini–Hochberg over the six per statistic keeps q = 0.034, while
+    one p = 0.034 among five p = 0.5 gives q = 0.2 — not shown."""
+    same = pd.DataFrame({"statistic": ["min"] * 6, "p_permutation": [0.034] * 6})
+    assert compute.adjusted(same)["shown"].all()
+    alone = pd.DataFrame({"statistic": ["min"] * 6 + ["median"],
+                          "p_permutation": [0.034, 0.5, 0.5, 0.5, 0.5, 0.5, 0.034]})
+    out = compute.adjusted(alone)
+    assert out["q_value"].iloc[0] == pytest.approx(0.034 * 6)
+    assert not out["shown"].iloc[0]
+    assert out["shown"].iloc[6]  # the median's family is its own

@@ -28,7 +28,8 @@ from torch import nn
 from analysis import noise, paths
 from analysis.complexity import count_complexity, model_digest, profile_model
 from analysis.errors import ConfigError
-from analysis.inference import CORRELATION_COLUMNS, correlate
+from analysis.constants import ALPHA
+from analysis.inference import CORRELATION_COLUMNS, benjamini_hochberg, correlate
 from analysis.models import create_model, get_entry
 from analysis.models.ablation import (PAPER_TABLES, AblationNet, build_variant, layer_table,
                                       variants)
@@ -391,8 +392,9 @@ def paper_rank_correlation(long: pd.DataFrame) -> pd.DataFrame:
     """Spearman ρ between the paper's latencies and every measured series over the variants
     both have, with the series' minimum and with its median (``statistic``):
     ``series, key, statistic``, the columns of :class:`analysis.inference.Correlation` (n ≤ 8
-    here: the exact permutation p is the primary inference) and ``critical_rho`` (|ρ| an exact
-    test needs for p ≤ 0.05 at that n)."""
+    here: the exact permutation p is the primary inference), ``critical_rho`` (|ρ| an exact
+    test needs for p ≤ 0.05 at that n) and, the series being an exploratory family,
+    :func:`adjusted`'s ``q_value`` and ``shown``."""
     paper = long[long["key"] == PAPER_KEY].set_index("model_id")["latency_ms"]
     rows = []
     for key, part in long[long["key"] != PAPER_KEY].groupby("key", sort=False):
@@ -402,15 +404,28 @@ def paper_rank_correlation(long: pd.DataFrame) -> pd.DataFrame:
             c = correlate(both["p"], both["o"])
             rows.append({"series": part["series"].iloc[0], "key": key, "statistic": statistic,
                          **c.as_dict(), "critical_rho": spearman_critical_value(c.n)})
-    return pd.DataFrame(rows, columns=["series", "key", "statistic", *CORRELATION_COLUMNS,
-                                       "critical_rho"])
+    table = pd.DataFrame(rows, columns=["series", "key", "statistic", *CORRELATION_COLUMNS,
+                                        "critical_rho"])
+    return adjusted(table)
+
+
+def adjusted(table: pd.DataFrame) -> pd.DataFrame:
+    """``q_value`` (Benjamini–Hochberg over the rows of one statistic: an exploratory family,
+    fixed before running) and ``shown`` (q ≤ α) beside each permutation p."""
+    table = table.copy()
+    table["q_value"] = np.nan
+    for _, part in table.groupby("statistic", sort=False):
+        table.loc[part.index, "q_value"] = benjamini_hochberg(part["p_permutation"])
+    table["shown"] = table["q_value"] <= ALPHA
+    return table
 
 
 def cost_correlations(long: pd.DataFrame, cx: pd.DataFrame,
                       costs: Sequence[str] = CORRELATED_COSTS) -> pd.DataFrame:
     """Spearman ρ between each count and latency over the variants, per series and statistic
     (exploratory: n = the number of variants, the exact permutation test): ``series,
-    statistic, metric`` and the columns of :class:`analysis.inference.Correlation`."""
+    statistic, metric``, the columns of :class:`analysis.inference.Correlation` and
+    :func:`adjusted`'s ``q_value`` and ``shown``."""
     data = long.merge(cx[["model_id", *costs]], on="model_id")
     rows = []
     for label, part in data.groupby("series", sort=False):
@@ -421,4 +436,5 @@ def cost_correlations(long: pd.DataFrame, cx: pd.DataFrame,
                 c = correlate(part[cost], part[value])
                 rows.append({"series": label, "statistic": statistic, "metric": cost,
                              **c.as_dict()})
-    return pd.DataFrame(rows, columns=["series", "statistic", "metric", *CORRELATION_COLUMNS])
+    return adjusted(pd.DataFrame(rows, columns=["series", "statistic", "metric",
+                                                *CORRELATION_COLUMNS]))

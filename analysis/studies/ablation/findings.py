@@ -153,12 +153,13 @@ class Agreement:
     p_permutation: float
     ci_low: float
     ci_high: float
-    supported: bool
+    supported: bool  # shown after Benjamini–Hochberg over the series (q ≤ α)
     smallest_p: float  # the smallest exact two-sided p at this n (2 / n!)
     order: tuple[str, ...]
     tied: tuple[bool, ...]
     paper_order: tuple[str, ...]
     consistent: bool
+    q_value: float = math.nan  # Benjamini–Hochberg over the series of one statistic
 
 
 @dataclass(frozen=True)
@@ -334,9 +335,10 @@ def agreements(long: pd.DataFrame, correlations: pd.DataFrame) -> tuple[Agreemen
         n = int(r.n)
         out.append(Agreement(
             str(r.series), str(r.statistic), n, float(r.rho), float(r.p_permutation),
-            float(r.ci_low), float(r.ci_high), bool(r.supported),
+            float(r.ci_low), float(r.ci_high), bool(r.shown),
             2 / math.factorial(n) if n >= 1 else math.nan, order, tied,
-            ordering(paper[ours.dropna().index])[0], consistent_order(paper, ours, band)))
+            ordering(paper[ours.dropna().index])[0], consistent_order(paper, ours, band),
+            float(r.q_value)))
     return tuple(out)
 
 

@@ -216,7 +216,7 @@ def series_sentence(s: fd.SeriesFinding, reference: str) -> str:
 
 def paper_sentence(p: fd.PaperComparison, reference: str) -> str:
     gap = {fd.GAP_WITHIN_NOISE: "within noise on every series here: the cost the paper "
-                                "measured on the phone does not appear on these devices",
+                                "measured on the phone is not resolved on these devices",
            fd.GAP_LARGER: "a larger slowdown in the paper's phone measurement than in any "
                           "series here",
            fd.GAP_SMALLER: "a smaller slowdown in the paper than in every series here",
@@ -241,18 +241,24 @@ def order_text(order, tied) -> str:
 def agreement_sentence(a: fd.Agreement) -> str:
     """Rank agreement of one series with the paper; for n ≤ 3 only the ordering is compared."""
     if a.n <= 3:
-        verdict = ("consistent with the paper's order" if a.consistent
-                   else "an order that contradicts the paper's beyond noise")
+        resolved = not all(a.tied)
+        verdict = ("an order that contradicts the paper's beyond noise" if not a.consistent
+                   else "consistent with the paper's order" if resolved
+                   else "no order resolved within noise, so none that contradicts the paper's")
         return (f"{a.series}: with n = {a.n} only the ordering can be compared — here "
                 f"{order_text(a.order, a.tied)} (≈: within noise), in the paper "
                 f"{order_text(a.paper_order, (False,) * len(a.paper_order))}: {verdict}; no "
                 f"test can reach p ≤ {ALPHA:g} with {a.n} values (the smallest exact two-sided "
                 f"p is {number(a.smallest_p)})")
-    support = ("a positive rank agreement is supported" if a.supported and a.rho > 0 else
-               "a negative rank correlation is supported" if a.supported else
+    support = ("a positive rank agreement is shown after adjustment" if a.supported
+               and a.rho > 0 else
+               "a negative rank correlation is shown after adjustment" if a.supported else
+               f"not distinguishable from no agreement after adjustment (q > {ALPHA:g})"
+               if a.p_permutation <= ALPHA else
                f"not distinguishable from no agreement (the exact p exceeds {ALPHA:g})")
     return (f"{a.series}: ρ = {number(a.rho)} (n = {a.n}, exact permutation p = "
-            f"{format_p(a.p_permutation)}); {support}")
+            f"{format_p(a.p_permutation)}, Benjamini–Hochberg q = {format_p(a.q_value)} over "
+            f"the series); {support}")
 
 
 def statistic_sentence(f: fd.AblationFindings) -> str:
@@ -297,11 +303,15 @@ def takeaway(f: fd.AblationFindings) -> str:
                        "MACs miss a real cost whose size depends on the device and runtime.")
         elif not slower:
             out.append(f"On none of the {n} is it slower beyond noise ({between}): the cost the "
-                       "paper measured on the phone does not appear on these devices.")
+                       "paper measured on the phone is not resolved on these devices.")
         else:
+            within = [o for o in judged_here if o.verdict != fd.SLOWER]
             out.append(f"It is slower beyond noise on {len(slower)} of the {n} "
-                       f"({join_words(o.series for o in slower)}; {between} overall): the cost "
-                       "depends on the device and runtime.")
+                       f"({join_words(o.series for o in slower)}: "
+                       f"{span(min(o.slowdown for o in slower), max(o.slowdown for o in slower))}"
+                       f"; {span(min(o.slowdown for o in within), max(o.slowdown for o in within))}"
+                       f", not beyond noise, on the others): the cost depends on the device and "
+                       "runtime.")
     checked = {d.series for d in f.duplicates if d.verdict != fd.NO_VERDICT}
     if checked:
         where = ("both series" if len(checked) == 2 else "the one series" if len(checked) == 1
@@ -332,7 +342,8 @@ def conclusion(f: fd.AblationFindings) -> str:
     primary = [a for a in f.agreement if a.statistic == "min"]
     if primary:
         lines.append(f"- **Rank agreement with the paper's {f.paper_name} ordering (minimum; "
-                     "exact permutation test, the only inference at this n):**")
+                     "exact permutation test, the only inference at this n; exploratory: "
+                     "Benjamini–Hochberg over the series):**")
         lines += [f"  - {agreement_sentence(a)}." for a in primary]
     lines.append(statistic_sentence(f))
     if f.failed:

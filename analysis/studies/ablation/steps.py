@@ -13,6 +13,7 @@ from typing import Mapping
 import pandas as pd
 
 from analysis import noise, paths
+from analysis.constants import ALPHA
 from analysis.errors import ConfigError
 from analysis.latency import RUNTIMES
 from analysis.studies.ablation import compute, figures as fig, measure, prose
@@ -260,7 +261,10 @@ OWN_COLUMNS = {
     "p_exact": "whether the permutation p was enumerated exactly",
     "p_mc_se": "Monte Carlo standard error of p (0 when exact)",
     "p_floor": "the smallest p the test can give",
-    "critical_rho": "|ρ| an exact test needs for p ≤ 0.05 at this n",
+    "critical_rho": f"|ρ| an exact test needs for p ≤ {ALPHA:g} at this n",
+    "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (an exploratory "
+               "family)",
+    "shown": f"q_value ≤ {ALPHA:g}: a non-zero correlation is shown after adjustment",
     "paper_ms": "the paper's iPhone 12 latency, ms",
     "paper_excess_ms": "the paper's latency minus its reference's, ms",
     "paper_slowdown": "the paper's slowdown relative to the reference (×)",

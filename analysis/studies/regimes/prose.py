@@ -87,13 +87,16 @@ def _slowdowns(a: AblationFinding, kind: str) -> list[str]:
 
 def _ablation_sentence(a: AblationFinding) -> str:
     gpu = _slowdowns(a, GPU)
-    cpu = [s.slowdown for s in a.series if s.device_kind == CPU]
+    cpu = [s for s in a.series if s.device_kind == CPU]
     text = (f"The paper's slowest {a.table} variant, {a.variant}, takes "
             f"{join_words(gpu)} {a.reference}'s latency on this GPU, against "
             f"{times(a.paper)} on the paper's phone")
     if cpu:
-        low, high = times(min(cpu)), times(max(cpu))
-        text += f" and {low if low == high else low[:-1] + '–' + high} on the CPU"
+        low, high = times(min(s.slowdown for s in cpu)), times(max(s.slowdown for s in cpu))
+        verdicts = {s.verdict for s in cpu}
+        said = (f" ({next(iter(verdicts))})" if len(verdicts) == 1 and "n/a" not in verdicts
+                else "")
+        text += f" and {low if low == high else low[:-1] + '–' + high}{said} on the CPU"
     return text + "."
 
 

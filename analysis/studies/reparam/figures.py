@@ -171,8 +171,11 @@ def plot_sequential_ratio(sequential: pd.DataFrame, target: float, device: str =
     xs = np.arange(len(sequential))
     band = float(sequential["band"].iloc[0]) if len(sequential) else float("nan")
     if band == band:
+        other = (f"; the median's: ±{percent(float(sequential['median_band'].iloc[0]), 1)}"
+                 if "median_band" in sequential else "")
         ax.axhspan(target / (1 + band), target * (1 + band), color="#999999", alpha=0.2, lw=0,
-                   label=f"target's noise band (±{percent(band, 1)}): not decidable inside")
+                   label=f"target's noise band, shown for the min (±{percent(band, 1)}{other})"
+                         ": not decidable inside")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.axhline(target, color="k", lw=0.8, ls="--", label=f"target ≤ {target:g}")
     for dx, stat, mfc, label in ((-0.1, "min", "#000000", "min of runs"),

@@ -29,9 +29,12 @@ def _band(band: float) -> str:
 
 def _ratio_phrase(speedup: float, verdict: str) -> str:
     """The fused form against train-time from the speed-up (train / fused): ``5.88× faster``,
-    ``1.25× slower`` or ``no measurable difference: 1.02×``."""
+    ``1.25× slower`` or ``1.23× faster but within noise`` (``1.00×, within noise``)."""
     if verdict == noise.WITHIN:
-        return f"no measurable difference: {times(speedup)}"
+        value = speedup if speedup >= 1 else 1 / speedup
+        if times(value) == times(1.0):
+            return f"{times(value)}, within noise"
+        return f"{times(value)} {'faster' if speedup >= 1 else 'slower'} but within noise"
     if verdict == noise.FASTER:
         return f"{times(speedup)} faster"
     if verdict == noise.SLOWER:
