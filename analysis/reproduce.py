@@ -127,13 +127,18 @@ def _execute(pm, path: Path, tmp: Path, output: Path, parameters: dict | None,
 
 
 def _portable_metadata(executed: Path, source: Path, output: Path) -> None:
-    """Record papermill's input/output paths relative to the repository (no machine paths)."""
+    """Record papermill's input/output paths relative to the repository (no machine paths),
+    and give the cell papermill injects a fixed id (it draws a random one per run), so two
+    renders differ only in their execution times."""
     import nbformat  # heavy: only to run notebooks
 
     nb = nbformat.read(executed, as_version=4)
     meta = nb.metadata.get("papermill", {})
     meta["input_path"] = paths.relative(source)
     meta["output_path"] = paths.relative(output)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
     nbformat.write(nb, executed)
 
 
