@@ -371,6 +371,19 @@ def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
     return out
 
 
+def adjusted_within(table: pd.DataFrame, by: str = "statistic", p: str = "p_permutation",
+                    alpha: float = ALPHA) -> pd.DataFrame:
+    """``table`` with ``q_value`` (:func:`benjamini_hochberg` over the rows of each ``by``
+    value: one exploratory family per statistic, fixed before running) and ``shown``
+    (q ≤ ``alpha``) appended."""
+    table = table.copy()
+    table["q_value"] = np.nan
+    for _, part in table.groupby(by, sort=False):
+        table.loc[part.index, "q_value"] = benjamini_hochberg(part[p])
+    table["shown"] = table["q_value"] <= alpha
+    return table
+
+
 # -- nested and clustered samples ---------------------------------------------------------------------
 
 #: Columns of :func:`nested_difference`'s result.

@@ -134,10 +134,10 @@ def _shift(between: pd.DataFrame, quantile: float) -> tuple[float, float]:
     own shift, the median signed log ratio over its pairs; the reported shift is the largest."""
     if between.empty:
         return math.nan, math.nan
-    later = between["sitting_a"].astype(str) > between["sitting_b"].astype(str)
+    a, b = between["sitting_a"].astype(str), between["sitting_b"].astype(str)
+    later = a > b
     signed = np.where(later, between["log_ratio"], -between["log_ratio"])
-    pair = np.where(later, between["sitting_b"].astype(str) + "|" + between["sitting_a"].astype(str),
-                    between["sitting_a"].astype(str) + "|" + between["sitting_b"].astype(str))
+    pair = np.where(later, b + "|" + a, a + "|" + b)
     frame = pd.DataFrame({"pair": pair, "signed": signed})
     shifts = frame.groupby("pair", sort=True)["signed"].median()
     residual = np.abs(frame["signed"].to_numpy() - frame["pair"].map(shifts).to_numpy())

@@ -265,12 +265,10 @@ def duplicates_sentence(dups: pd.DataFrame, bands: pd.DataFrame) -> str:
         text += " Not within noise: " + "; ".join(
             f"{r['first']} / {r['second']} on {r['series']} ({r['ratio']:.2f}×)"
             for _, r in failed.iterrows()) + "."
-    if "common_shift" in bands.columns:
-        shift = shift_sentence((r["series"], float(r["common_shift"]),
-                                float(r["between_after_shift"]), float(r["band"]))
-                               for _, r in bands.iterrows())
-        text += (" " + shift) if shift else ""
-    return text
+    shift = shift_sentence((r["series"], float(r["common_shift"]),
+                            float(r["between_after_shift"]), float(r["band"]))
+                           for _, r in bands.iterrows())
+    return text + (" " + shift if shift else "")
 
 
 REGIMES = "07_gpu_execution_regimes"

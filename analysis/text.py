@@ -206,9 +206,9 @@ def signed(value: float, digits: int = 2) -> str:
 
 def shift_sentence(items: Iterable[tuple[str, float, float, float]]) -> str:
     """What the between-sittings band is made of, for ``(series, common_shift,
-    between_after_shift, band)`` with a finite shift: "Between the sittings every network moved
-    together (x 0.79 on A); without that common shift the between-sittings band would be ±9 %
-    (the rule's ±38 %). …" — empty when no series has two sittings."""
+    between_after_shift, band)`` with a finite shift: "Between sittings the networks moved
+    largely together (A: later sitting 0.79× the earlier, without that shift ±9.3 % against the
+    rule's ±37.8 %). …" — empty when no series has two sittings."""
     shown = [(name, shift, after, band) for name, shift, after, band in items if finite(shift)]
     if not shown:
         return ""

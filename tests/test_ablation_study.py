@@ -17,6 +17,7 @@ from analysis import noise
 from analysis.complexity import count_complexity
 from analysis.constants import NOISE_QUANTILE
 from analysis.errors import ConfigError, DataFormatError
+from analysis.inference import adjusted_within
 from analysis.latency.sets import set_items
 from analysis.models import get_entry
 from analysis.plots import plt, text_overlaps
@@ -544,10 +545,10 @@ def test_rank_agreement_is_adjusted_over_the_series_before_it_is_called_shown():
     would be 'supported'; Benjamini–Hochberg over the six per statistic keeps q = 0.034, while
     one p = 0.034 among five p = 0.5 gives q = 0.2 — not shown."""
     same = pd.DataFrame({"statistic": ["min"] * 6, "p_permutation": [0.034] * 6})
-    assert compute.adjusted(same)["shown"].all()
+    assert adjusted_within(same)["shown"].all()
     alone = pd.DataFrame({"statistic": ["min"] * 6 + ["median"],
                           "p_permutation": [0.034, 0.5, 0.5, 0.5, 0.5, 0.5, 0.034]})
-    out = compute.adjusted(alone)
+    out = adjusted_within(alone)
     assert out["q_value"].iloc[0] == pytest.approx(0.034 * 6)
     assert not out["shown"].iloc[0]
     assert out["shown"].iloc[6]  # the median's family is its own

@@ -282,7 +282,7 @@ def test_the_median_is_what_the_loader_gives_for_it():
 
 def test_rho_per_session_is_scipys_per_session(shipped):
     params, inputs, joined = shipped
-    per = noise.session_rhos(noise.session_files(inputs.files), None, compute.device_key,
+    per = noise.session_rhos(inputs.files, None, compute.device_key,
                              joined.counts, ["macs"])
     assert set(per["session"]) == {1, 2, 3} and (per["n"] == 21).all()
     rows = load_latency([f for f in inputs.files if "onnxruntime-2t" in f.name])

@@ -159,9 +159,10 @@ def device_column(table: pd.DataFrame) -> pd.Series:
 def series_names(table: pd.DataFrame) -> pd.Series:
     """One name per measurement series of a tidy latency table, the study's one naming rule:
     the device, plus the runtime where the device has several and the regime where it has
-    several (``"NVIDIA H200 · graph fp16"``, ``"AMD EPYC · torch"``, ``"iPhone 12"``); a missing
-    ``runtime`` or ``regime`` column counts as one value. Unlike :func:`device_column`, a part
-    is named only where it tells the device's series apart."""
+    several (``"NVIDIA H200 · graph fp16"``, ``"Intel Xeon Processor (2 vCPU, 1 thread) ·
+    torch"``, ``"iPhone 12"``); a missing ``runtime`` or ``regime`` column counts as one value.
+    Unlike :func:`device_column`, a part is named only where it tells the device's series
+    apart."""
     name = table["device"].astype(str)
     for column in ("runtime", "regime"):
         part = table[column] if column in table else pd.Series("", index=table.index)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from analysis.constants import ALPHA
+
 UNDOCUMENTED = "(undocumented)"
 
 #: Column → meaning, for columns shared by several tables.
@@ -97,6 +99,12 @@ GLOSSARY: dict[str, str] = {
     "p_exact": "whether p_permutation is an exact enumeration",
     "p_mc_se": "Monte Carlo standard error of p_permutation (0 when exact)",
     "p_floor": "smallest p the permutation test can give",
+    "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (exploratory)",
+    "shown": f"q_value ≤ {ALPHA:g}: a non-zero correlation is shown after adjustment",
+    # the noise model (analysis.noise)
+    "common_shift": "later sitting / earlier sitting − 1, the median over networks (empty: one "
+                    "sitting); a description, not part of the rule",
+    "between_after_shift": "between_sittings with the common shift removed",
     "ci_low": "lower bound of the 95 % interval",
     "ci_high": "upper bound of the 95 % interval",
     "kendall_tau": "Kendall's τ-b",

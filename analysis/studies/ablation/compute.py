@@ -28,8 +28,7 @@ from torch import nn
 from analysis import noise, paths
 from analysis.complexity import count_complexity, model_digest, profile_model
 from analysis.errors import ConfigError
-from analysis.constants import ALPHA
-from analysis.inference import CORRELATION_COLUMNS, benjamini_hochberg, correlate
+from analysis.inference import CORRELATION_COLUMNS, adjusted_within, correlate
 from analysis.models import create_model, get_entry
 from analysis.models.ablation import (PAPER_TABLES, AblationNet, build_variant, layer_table,
                                       variants)
@@ -394,7 +393,7 @@ def paper_rank_correlation(long: pd.DataFrame) -> pd.DataFrame:
     ``series, key, statistic``, the columns of :class:`analysis.inference.Correlation` (n ≤ 8
     here: the exact permutation p is the primary inference), ``critical_rho`` (|ρ| an exact
     test needs for p ≤ 0.05 at that n) and, the series being an exploratory family,
-    :func:`adjusted`'s ``q_value`` and ``shown``."""
+    ``q_value`` and ``shown`` (:func:`analysis.inference.adjusted_within`)."""
     paper = long[long["key"] == PAPER_KEY].set_index("model_id")["latency_ms"]
     rows = []
     for key, part in long[long["key"] != PAPER_KEY].groupby("key", sort=False):
@@ -406,18 +405,7 @@ def paper_rank_correlation(long: pd.DataFrame) -> pd.DataFrame:
                          **c.as_dict(), "critical_rho": spearman_critical_value(c.n)})
     table = pd.DataFrame(rows, columns=["series", "key", "statistic", *CORRELATION_COLUMNS,
                                         "critical_rho"])
-    return adjusted(table)
-
-
-def adjusted(table: pd.DataFrame) -> pd.DataFrame:
-    """``q_value`` (Benjamini–Hochberg over the rows of one statistic: an exploratory family,
-    fixed before running) and ``shown`` (q ≤ α) beside each permutation p."""
-    table = table.copy()
-    table["q_value"] = np.nan
-    for _, part in table.groupby("statistic", sort=False):
-        table.loc[part.index, "q_value"] = benjamini_hochberg(part["p_permutation"])
-    table["shown"] = table["q_value"] <= ALPHA
-    return table
+    return adjusted_within(table)
 
 
 def cost_correlations(long: pd.DataFrame, cx: pd.DataFrame,
@@ -425,7 +413,7 @@ def cost_correlations(long: pd.DataFrame, cx: pd.DataFrame,
     """Spearman ρ between each count and latency over the variants, per series and statistic
     (exploratory: n = the number of variants, the exact permutation test): ``series,
     statistic, metric``, the columns of :class:`analysis.inference.Correlation` and
-    :func:`adjusted`'s ``q_value`` and ``shown``."""
+    ``q_value`` and ``shown`` (:func:`analysis.inference.adjusted_within`)."""
     data = long.merge(cx[["model_id", *costs]], on="model_id")
     rows = []
     for label, part in data.groupby("series", sort=False):
@@ -436,5 +424,5 @@ def cost_correlations(long: pd.DataFrame, cx: pd.DataFrame,
                 c = correlate(part[cost], part[value])
                 rows.append({"series": label, "statistic": statistic, "metric": cost,
                              **c.as_dict()})
-    return adjusted(pd.DataFrame(rows, columns=["series", "statistic", "metric",
+    return adjusted_within(pd.DataFrame(rows, columns=["series", "statistic", "metric",
                                                 *CORRELATION_COLUMNS]))

@@ -204,9 +204,8 @@ def noise_findings(bands: pd.DataFrame) -> tuple[NoiseFinding, ...]:
                               int(b.n_networks) if b.n_networks == b.n_networks else 0,
                               int(b.n_pairs) if b.n_pairs == b.n_pairs else 0,
                               float(b.median_spread), float(b.p90_spread),
-                              float(getattr(b, "common_shift", math.nan)),
-                              float(getattr(b, "between_after_shift", math.nan)),
-                              str(getattr(b, "physical_device", "") or ""))
+                              float(b.common_shift), float(b.between_after_shift),
+                              str(b.physical_device))
                  for b in bands.itertuples())
 
 

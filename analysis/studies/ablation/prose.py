@@ -305,13 +305,14 @@ def takeaway(f: fd.AblationFindings) -> str:
             out.append(f"On none of the {n} is it slower beyond noise ({between}): the cost the "
                        "paper measured on the phone is not resolved on these devices.")
         else:
+            def spread(rows) -> str:
+                return span(min(o.slowdown for o in rows), max(o.slowdown for o in rows))
+
             within = [o for o in judged_here if o.verdict != fd.SLOWER]
             out.append(f"It is slower beyond noise on {len(slower)} of the {n} "
-                       f"({join_words(o.series for o in slower)}: "
-                       f"{span(min(o.slowdown for o in slower), max(o.slowdown for o in slower))}"
-                       f"; {span(min(o.slowdown for o in within), max(o.slowdown for o in within))}"
-                       f", not beyond noise, on the others): the cost depends on the device and "
-                       "runtime.")
+                       f"({join_words(o.series for o in slower)}: {spread(slower)}; "
+                       f"{spread(within)}, not beyond noise, on the others): the cost depends "
+                       "on the device and runtime.")
     checked = {d.series for d in f.duplicates if d.verdict != fd.NO_VERDICT}
     if checked:
         where = ("both series" if len(checked) == 2 else "the one series" if len(checked) == 1

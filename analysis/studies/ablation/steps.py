@@ -251,9 +251,6 @@ OWN_COLUMNS = {
     "n_pairs": "pairs of sessions of one network behind the band",
     "median_spread": "median over networks of highest / lowest session − 1",
     "p90_spread": "90th percentile over networks of highest / lowest session − 1",
-    "common_shift": "later sitting / earlier sitting − 1, the median over networks (empty: one "
-                    "sitting); a description, not part of the rule",
-    "between_after_shift": "between_sittings with the common shift removed",
     "first": "first network of an identical pair", "second": "second network of the pair",
     "ratio": "latency of the first / of the second (minimum)",
     "median_ratio": "the same with the median",
@@ -262,9 +259,6 @@ OWN_COLUMNS = {
     "p_mc_se": "Monte Carlo standard error of p (0 when exact)",
     "p_floor": "the smallest p the test can give",
     "critical_rho": f"|ρ| an exact test needs for p ≤ {ALPHA:g} at this n",
-    "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (an exploratory "
-               "family)",
-    "shown": f"q_value ≤ {ALPHA:g}: a non-zero correlation is shown after adjustment",
     "paper_ms": "the paper's iPhone 12 latency, ms",
     "paper_excess_ms": "the paper's latency minus its reference's, ms",
     "paper_slowdown": "the paper's slowdown relative to the reference (×)",

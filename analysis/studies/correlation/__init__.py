@@ -294,7 +294,7 @@ def adjust(table1: pd.DataFrame, correlations: pd.DataFrame, comparison: Compari
 
 def sessions(params: Parameters, inputs: Inputs, joined: Joined, tests: Tests) -> Sessions:
     """ρ(latency, metric) in every session of every series measured in sessions."""
-    per = noise.session_rhos(noise.session_files(inputs.files), params.DEVICES,
+    per = noise.session_rhos(inputs.files, params.DEVICES,
                              compute.device_key, joined.counts, joined.metrics)
     per = per[per["device"].isin(set(joined.frame["device"]))].reset_index(drop=True)
     return Sessions(per, noise.session_spread(per, tests.correlations))

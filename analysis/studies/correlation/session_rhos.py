@@ -9,7 +9,6 @@ correlation lies in the choice of models, not in the timing.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Sequence
 
@@ -23,28 +22,19 @@ SPREAD_COLUMNS = ("device", "metric", "n_sessions", "rho_low", "rho_high", "rho_
                   "rho", "ci_low", "ci_high")
 
 
-def session_files(files: Sequence[Path]) -> list[Path]:
-    """The ``files`` that hold sessions (a ``session`` column in their header). Every file of
-    a campaign counts: a later sitting in its own file adds its sessions to the earlier one's
-    (the merged rows of the loader name only the first file)."""
-    out = []
-    for f in files:
-        with open(f, newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), [])
-        if "session" in (h.strip() for h in header):
-            out.append(Path(f))
-    return out
-
-
 def session_rhos(files: Sequence[Path], devices, device_key, counts: pd.DataFrame,
                  metrics: Sequence[str]) -> pd.DataFrame:
     """ρ of every metric with latency in every session of every series of ``files`` (the
-    ``devices`` selected as the study selects them, each series named by ``device_key``), on
-    the models of ``counts``: ``device, metric, campaign, session, rho, n``."""
+    study's latency files: only their session rows count, every sitting of a campaign with its
+    own; the ``devices`` selected as the study selects them, each series named by
+    ``device_key``), on the models of ``counts``: ``device, metric, campaign, session, rho,
+    n``."""
     if not files or counts.empty:
         return pd.DataFrame(columns=list(SESSION_COLUMNS))
     sessions = select_devices(load_sessions(list(files)), devices)
     sessions = sessions[sessions["session"].notna()]
+    if sessions.empty:  # no file of the study holds sessions
+        return pd.DataFrame(columns=list(SESSION_COLUMNS))
     sessions = sessions.drop(columns=[c for c in counts.columns if c not in ("model_id", "model")],
                              errors="ignore")  # the files' own macs/params: the counts rule
     names = pd.Series(device_key(sessions), index=sessions.index)

@@ -37,7 +37,7 @@ from analysis import noise, paths
 from analysis.complexity import profile_model
 from analysis.constants import ALPHA, METRIC_LABELS
 from analysis.errors import ConfigError
-from analysis.inference import (benjamini_hochberg, best_probability, correlate,
+from analysis.inference import (adjusted_within, benjamini_hochberg, best_probability, correlate,
                                 correlation_table, versus_reference)
 from analysis.latency import h200_campaign_file, load_latency, load_sessions, read_checked
 from analysis.latency import select_devices
@@ -210,10 +210,8 @@ def correlations(joined: Joined, *, n_permutations: int, seed: int) -> pd.DataFr
         table = correlation_table(part, joined.metrics, by="regime",
                                   n_permutations=n_permutations, seed=seed)
         table.insert(0, "statistic", statistic)
-        table["q_value"] = benjamini_hochberg(table["p_permutation"])
-        table["shown"] = table["q_value"] <= ALPHA
         parts.append(table)
-    return pd.concat(parts, ignore_index=True)
+    return adjusted_within(pd.concat(parts, ignore_index=True))
 
 
 def against_macs(joined: Joined, *, n_bootstrap: int, seed: int) -> tuple[pd.DataFrame,

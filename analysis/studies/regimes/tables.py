@@ -15,8 +15,6 @@ SHARED = {
     "regime_a": "first regime of the pair", "regime_b": "second regime of the pair",
     "ci_low": "lower bound of the 95 % interval",
     "ci_high": "upper bound of the 95 % interval",
-    "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (exploratory)",
-    "shown": f"q_value ≤ {_A}: a non-zero correlation is shown after adjustment",
     "p_value": "two-sided bootstrap p of 0 (twice the smaller tail share, at least "
                "1 / N_BOOTSTRAP)",
     "delta": "difference (first minus second)",

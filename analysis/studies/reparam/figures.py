@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from analysis import plots
+from analysis import noise, plots
 from analysis.text import percent
 
 #: Neutral greys per form (forms are not model families); told apart by style as well.
@@ -60,7 +60,8 @@ ERR = dict(ecolor="#000000", elinewidth=0.7, capsize=2)
 def plot_fusing_latency(speedups: pd.DataFrame, device: str = "", threads: int | None = None):
     """Latency of the train-time and the fused form per variant (official k; median over
     sessions of the minimum over runs, error bars: lowest and highest session), one panel per
-    runtime; bars from zero on a linear axis, speed-up (train / fused) under each pair."""
+    runtime; bars from zero on a linear axis, speed-up (train / fused) under each pair, marked
+    ``≈`` where the noise model judges it within noise."""
     runtimes = list(dict.fromkeys(speedups["runtime"]))
     fig, axes = plots.new_figure(ncols=len(runtimes), width=3.2, height=2.7, squeeze=False)
     for ax, runtime in zip(axes[0], runtimes):
@@ -72,11 +73,12 @@ def plot_fusing_latency(speedups: pd.DataFrame, device: str = "", threads: int |
                               part[f"{form}_high_ms"]), error_kw=ERR,
                    color=FORM_COLORS[form], hatch=FORM_HATCHES[form], edgecolor="#000000",
                    lw=0.5, label=FORM_LABELS[form])
-        ax.set_xticks(list(xs), [f"{v}\n{s:.1f}×"
-                                 for v, s in zip(part["variant"], part["speedup"])])
+        within = part["verdict"].eq(noise.WITHIN)
+        ax.set_xticks(list(xs), [f"{v}\n{'≈ ' if w else ''}{s:.1f}×"
+                                 for v, s, w in zip(part["variant"], part["speedup"], within)])
         ax.set_ylim(0, float(part[["train_high_ms", "fused_high_ms"]].max().max()) * 1.12)
         ax.set_ylabel("latency, min of runs (ms)")
-        ax.set_xlabel("variant; speed-up (train / fused)")
+        ax.set_xlabel("variant; speed-up (train / fused; ≈: within noise)")
         ax.set_title(RUNTIME_LABELS.get(runtime, runtime), color=_runtime_color(runtime))
     _suptitle(fig, "Train-time vs fused MobileOne (bars: sessions)", device, threads,
               "min of runs")

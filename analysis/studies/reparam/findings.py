@@ -208,8 +208,7 @@ def exactness_findings(exactness: pd.DataFrame) -> Exactness:
 def band_findings(bands: pd.DataFrame) -> tuple[NoiseBand, ...]:
     return tuple(NoiseBand(r["runtime"], float(r["band"]), float(r["median_band"]),
                            str(r["covers"]), int(r["n_networks"]), int(r["n_pairs"]),
-                           float(r.get("common_shift", math.nan)),
-                           float(r.get("between_after_shift", math.nan)))
+                           float(r["common_shift"]), float(r["between_after_shift"]))
                  for _, r in bands.iterrows())
 
 

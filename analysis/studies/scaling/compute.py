@@ -42,7 +42,7 @@ from scipy import stats as sps
 
 from analysis import noise, paths
 from analysis.constants import ALPHA, N_PERMUTATIONS
-from analysis.inference import CORRELATION_COLUMNS, benjamini_hochberg, correlate
+from analysis.inference import CORRELATION_COLUMNS, adjusted_within, correlate
 from analysis.latency import read_checked
 from analysis.latency.manifest import study_files
 from analysis.models import list_models
@@ -272,7 +272,6 @@ def correlations(latency: Latency, counts: pd.DataFrame, zoo: Mapping[str, pd.Da
     native = counts[counts["native"]][["model_id", "input_size"]]
     rows = []
     for statistic in STATISTICS:
-        block = []
         fam = latency.points[statistic].merge(native, on=["model_id", "input_size"])
         for series in dict.fromkeys(latency.points[statistic]["series"]):
             across = zoo[statistic][zoo[statistic]["series"] == series]
@@ -283,13 +282,10 @@ def correlations(latency: Latency, counts: pd.DataFrame, zoo: Mapping[str, pd.Da
                     x = macs.loc[list(zip(part["model_id"], part["input_size"]))]
                 c = correlate(np.asarray(x, float), part["latency_ms"].to_numpy(float),
                               n_permutations=n_permutations, seed=seed)
-                block.append({"statistic": statistic, "series": series, "scope": scope,
-                              "models": models, **c.as_dict()})
-        q = benjamini_hochberg([r["p_permutation"] for r in block])
-        for r, qv in zip(block, q):
-            r["q_value"], r["shown"] = float(qv), bool(qv <= ALPHA)
-        rows += block
-    return pd.DataFrame(rows, columns=list(CORRELATION_TABLE_COLUMNS))
+                rows.append({"statistic": statistic, "series": series, "scope": scope,
+                             "models": models, **c.as_dict()})
+    cells = pd.DataFrame(rows, columns=list(CORRELATION_TABLE_COLUMNS[:-2]))  # then q, shown
+    return adjusted_within(cells)[list(CORRELATION_TABLE_COLUMNS)]
 
 
 # -- noise and EfficientNet-Lite vs B ---------------------------------------------------------------

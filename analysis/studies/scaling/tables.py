@@ -3,10 +3,8 @@ shared with other studies come from :data:`analysis.studies.columns.GLOSSARY`.""
 
 from __future__ import annotations
 
-from analysis.constants import ALPHA
 from analysis.studies.scaling.compute import CLAIMED_EXPONENT
 
-_A = f"{ALPHA:g}"
 _C = f"{CLAIMED_EXPONENT:g}"
 SHARED = {
     "statistic": "per-session statistic the latencies are built from: min (each session's "
@@ -22,8 +20,6 @@ SHARED = {
     "knob": "what the sweep scales: width (α), resolution (ρ = input / 224) or compound",
     "family": "the network family of the sweep",
     "multiplier": "α (width sweeps) or ρ = input size / native size (resolution sweeps)",
-    "q_value": "Benjamini–Hochberg adjusted p over the rows of one statistic (exploratory)",
-    "shown": f"q_value ≤ {_A}: a non-zero correlation is shown after adjustment",
     "band": "the series' noise band (relative): within noise when 1/(1 + band) ≤ ratio ≤ "
             "1 + band (analysis.noise)",
 }
